@@ -1,0 +1,238 @@
+"""Plain-text and JSON renderings of the bot's view models for an 80-column terminal."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import textwrap
+from datetime import datetime
+from enum import Enum
+from functools import singledispatch
+from typing import Any
+
+from bot.views import (
+    ActivityLog,
+    BulkProgress,
+    BulkResult,
+    BulkReview,
+    Confirmation,
+    CustomerCard,
+    FileReply,
+    Form,
+    HelpView,
+    ListPage,
+    Notice,
+    OutboxView,
+    Pick,
+    Reply,
+    RowProblem,
+    Tone,
+)
+
+WIDTH = 80
+_MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.WARNING: "! ", Tone.ERROR: "Error: "}
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return "\n".join(textwrap.fill(p, WIDTH, initial_indent=indent, subsequent_indent=indent)
+                     if p else "" for p in text.split("\n"))
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@singledispatch
+def render_text(reply: Reply) -> str:
+    return str(reply)
+
+
+@render_text.register
+def _(reply: Notice) -> str:
+    lines = [_wrap(_MARK[reply.tone] + reply.text)]
+    lines += [f"  {a.label}: {a.line}" for a in reply.actions]
+    return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: HelpView) -> str:
+    width = max(len(c.usage) for c in reply.commands)
+    if width > 38:
+        width = 38
+    lines = ["Commands:"]
+    for c in reply.commands:
+        if len(c.usage) > width:
+            lines.append(f"  {c.usage}")
+            lines.append(_wrap(c.summary, " " * (width + 4)))
+        else:
+            body = textwrap.fill(c.summary, WIDTH - width - 4)
+            first, *rest = body.split("\n")
+            lines.append(f"  {c.usage.ljust(width)}  {first}")
+            lines += [" " * (width + 4) + r for r in rest]
+    if reply.intro:
+        lines += ["", _wrap(reply.intro)]
+    return "\n".join(lines)
+
+
+_COLUMNS = (("Customer", 19), ("Reseller", 11), ("GDAP", 11), ("MSP Hub", 11), ("P2P", 11),
+            ("Enrolled", 11))
+
+
+@render_text.register
+def _(reply: ListPage) -> str:
+    c = reply.counts
+    head = f"Active {c.active} · Failed {c.failed} · Completed {c.completed}"
+    if reply.status_filter:
+        head += f"   (showing {reply.status_filter})"
+    if reply.search:
+        head += f'   (search "{reply.search}")'
+    lines = [head]
+    if not reply.rows:
+        lines.append("No customers match." if (reply.search or reply.status_filter)
+                     else "No customers in onboarding yet. Enroll one with: enroll")
+        return "\n".join(lines)
+    lines.append(" ".join(name.ljust(w) for name, w in _COLUMNS).rstrip())
+    for row in reply.rows:
+        cells = (row.name, row.reseller, row.gdap, row.hub, row.p2p, row.enrolled)
+        lines.append(" ".join(_cut(v, w).ljust(w) for v, (_, w) in
+                              zip(cells, _COLUMNS, strict=True)).rstrip())
+        extra = [f"{a.label.lower()}: {a.line}" for a in row.actions if a.label != "Show"]
+        lines.append(_cut(f"  {row.overall} · id {row.id}" +
+                          (" · " + " · ".join(extra) if extra else ""), WIDTH))
+    first, last = reply.offset + 1, reply.offset + len(reply.rows)
+    footer = f"{first}–{last} of {reply.total}"
+    nav = [f"{a.label.lower()}: {a.line}" for a in reply.actions
+           if a.label in ("Next", "Previous")]
+    lines.append(_cut(" · ".join([footer, *nav]), WIDTH))
+    return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: CustomerCard) -> str:
+    r = reply.row
+    state = reply.closed.capitalize() if reply.closed else r.overall
+    lines = []
+    if reply.headline:
+        lines.append(_wrap("✓ " + reply.headline))
+    lines.append(_wrap(f"{r.name} ({r.domain}) — {state}"))
+    lines.append(_wrap(f"Email {reply.email} · Country {reply.country} · Enrolled "
+                       f"{r.enrolled} · id {r.id}"))
+    for step in reply.steps:
+        lines.append(f"  {step.title.ljust(22)} {step.status}")
+        if step.detail:
+            lines.append(_wrap(step.detail, " " * 25))
+    if reply.failure_reason:
+        lines.append(_wrap(f"Failed: {reply.failure_reason}"))
+    if reply.recovery_hint:
+        lines.append(_wrap(f"To recover: {reply.recovery_hint}"))
+    if reply.events:
+        lines.append("Recent:")
+        lines += [_wrap(f"{e.when}, {e.actor}: {e.message}", "  ") for e in reply.events]
+    if reply.actions:
+        lines.append("Actions:")
+        lines += [f"  {a.label.ljust(28)} {a.line}" for a in reply.actions]
+    return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: Form) -> str:
+    lines = [reply.title]
+    lines += [_wrap(n, "  ") for n in reply.notes]
+    return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: Confirmation) -> str:
+    return _wrap(reply.text)
+
+
+def _problems(problems: tuple[RowProblem, ...]) -> list[str]:
+    return [_wrap(f"Row {p.row}, {p.column}: {p.reason}", "  ") for p in problems]
+
+
+@render_text.register
+def _(reply: BulkReview) -> str:
+    lines = [f"Review of {reply.filename}: {reply.total_rows} rows, {len(reply.valid)} ready to "
+             f"enroll, {len(reply.problems)} problem{'s' if len(reply.problems) != 1 else ''}."]
+    if reply.problems:
+        lines.append("Not enrolled (fix and upload again):")
+        lines += _problems(reply.problems)
+    if not reply.valid:
+        lines.append("Nothing to enroll.")
+    return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: BulkProgress) -> str:
+    return reply.summary
+
+
+@render_text.register
+def _(reply: BulkResult) -> str:
+    lines = [reply.summary]
+    lines += [f"  Row {row}: {name} ({domain})" for row, name, domain in reply.enrolled[:20]]
+    if len(reply.enrolled) > 20:
+        lines.append(f"  … and {len(reply.enrolled) - 20} more (status shows them all)")
+    if reply.problems:
+        lines.append("Not enrolled:")
+        lines += _problems(reply.problems)
+    return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: ActivityLog) -> str:
+    lines = [f"Activity log of {reply.customer} ({reply.domain})"]
+    for e in reply.events:
+        lines.append(_wrap(f"{e.at:%Y-%m-%d %H:%M} UTC  {e.actor}: {e.message}", ""))
+    return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: OutboxView) -> str:
+    lines = [f"Outbox{' of ' + reply.customer if reply.customer else ''}: "
+             f"{len(reply.mails)} mail{'s' if len(reply.mails) != 1 else ''}"]
+    for m in reply.mails:
+        lines.append(_wrap(f"{m.at:%Y-%m-%d %H:%M} UTC  to {m.to}", "  "))
+        lines.append(_wrap(m.subject, "    "))
+        if m.link:
+            lines.append(f"    link: {m.link}")
+    return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: FileReply) -> str:
+    return _wrap(reply.text)
+
+
+@render_text.register
+def _(reply: Pick) -> str:
+    lines = [_wrap(reply.text)]
+    lines += [f"  {a.label}: {a.line}" for a in reply.options]
+    return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def render_json(reply: Reply) -> str:
+    """One JSON object per answer, with a "type" naming the view, for scripts."""
+    data = {"type": type(reply).__name__,
+            **{f.name: _plain(getattr(reply, f.name)) for f in dataclasses.fields(reply)}}
+    if hasattr(reply, "summary"):
+        data["summary"] = reply.summary
+    return json.dumps(data, ensure_ascii=False)

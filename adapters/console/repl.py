@@ -1,0 +1,278 @@
+"""The console front end: commands one per line from a terminal or a pipe, answers printed.
+
+Forms ask one field per line (an empty line takes the default in brackets); confirmations
+are answered with `yes`. With `--json` every answer is one JSON object on stdout and the
+prompts go to stderr, so a script can read stdout line by line.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from adapters.console.render import render_json, render_text
+from bot.commands import Context, Dispatcher
+from bot.domain import Actor
+from bot.errors import ValidationError
+from bot.views import (
+    BulkProgress,
+    BulkReview,
+    Confirmation,
+    FieldKind,
+    FileReply,
+    Form,
+    FormField,
+    Notice,
+    Reply,
+    Tone,
+)
+
+CANCEL_WORD = "/cancel"
+HISTORY_FILE = Path.home() / ".onboarding_history"
+
+
+class EndOfInput(Exception):
+    """Standard input ended in the middle of a form or a confirmation."""
+
+
+def read_local_file(path: str) -> tuple[bytes, str]:
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ValidationError(f"No file {path}. Give the path of the CSV file: bulk FILE")
+    return file.read_bytes(), file.name
+
+
+class Console:
+    def __init__(self, dispatcher: Dispatcher, *, stdin: TextIO = sys.stdin,
+                 stdout: TextIO = sys.stdout, json_mode: bool = False,
+                 actor: Actor | None = None, save_dir: Path | None = None) -> None:
+        self.dispatcher = dispatcher
+        self.stdin = stdin
+        self.stdout = stdout
+        self.json_mode = json_mode
+        self.interactive = stdin.isatty()
+        self.actor = actor or Actor(f"console:{getpass.getuser()}", getpass.getuser(), "console")
+        self.save_dir = save_dir or Path.cwd()
+        # Prompts must never mix into the JSON lines a script reads.
+        self.prompt_out: TextIO = sys.stderr if json_mode else stdout
+
+    # -- I/O ---------------------------------------------------------------------------------
+
+    def _read(self, prompt: str) -> str:
+        if self.interactive and not self.json_mode:
+            try:
+                return input(prompt)
+            except EOFError:
+                raise EndOfInput from None
+        if prompt and (self.interactive or not self.json_mode):
+            self.prompt_out.write(prompt)
+            self.prompt_out.flush()
+        line = self.stdin.readline()
+        if not line:
+            raise EndOfInput
+        line = line.rstrip("\r\n")
+        if not self.interactive and not self.json_mode and prompt:
+            self.stdout.write(line + "\n")  # echo piped answers so a transcript reads well
+        return line
+
+    def show(self, reply: Reply) -> None:
+        text = render_json(reply) if self.json_mode else render_text(reply)
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def _info(self, text: str) -> None:
+        if self.json_mode:
+            self.prompt_out.write(text + "\n")
+        else:
+            self.stdout.write(text + "\n")
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        if self.interactive and not self.json_mode:
+            self._enable_line_editing()
+            self._info("Onboarding bot console. Type help for the commands, Ctrl-D to quit.")
+        while True:
+            try:
+                line = self._read("onboard> " if self.interactive else "")
+            except EndOfInput:
+                return 0
+            except KeyboardInterrupt:
+                self._info("")
+                continue
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if line.strip().lower() in ("quit", "exit"):
+                return 0
+            try:
+                self.execute(line)
+            except EndOfInput:
+                self._info("Input ended before the question was answered; nothing was done.")
+                return 0
+            except KeyboardInterrupt:
+                self._info("\nInterrupted; nothing more was done.")
+
+    def execute(self, line: str) -> None:
+        reply = self.dispatcher.handle(line, self._context())
+        self.follow(reply)
+
+    def _context(self) -> Context:
+        return Context(self.actor, read_file=read_local_file, progress=self._progress)
+
+    def _progress(self, progress: BulkProgress) -> None:
+        self.show(progress)
+
+    def follow(self, reply: Reply) -> None:
+        """Shows a reply, and carries on with it when it asks something of the user."""
+        if isinstance(reply, Form):
+            self.show(reply)
+            self.fill(reply)
+        elif isinstance(reply, Confirmation):
+            self.show(reply)
+            self.confirm(reply)
+        elif isinstance(reply, BulkReview):
+            self.show(reply)
+            if reply.confirmation:
+                self.show(reply.confirmation)
+                self.confirm(reply.confirmation)
+        elif isinstance(reply, FileReply):
+            path = self._save(reply)
+            self.show(reply)
+            self._info(f"Saved {path}")
+        else:
+            self.show(reply)
+
+    def confirm(self, confirmation: Confirmation) -> None:
+        answer = self._read(f"Type yes to {confirmation.confirm_label.lower()}: ")
+        if answer.strip().lower() in ("yes", "y"):
+            self.follow(self.dispatcher.handle(confirmation.confirm_line, self._context()))
+        elif confirmation.cancel_line:
+            self.show(self.dispatcher.handle(confirmation.cancel_line, self._context()))
+        else:
+            self.show(Notice("Not confirmed; nothing was changed."))
+
+    def _save(self, reply: FileReply) -> Path:
+        path = self.save_dir / reply.filename
+        stem, suffix, n = path.stem, path.suffix, 1
+        while path.exists():
+            path = self.save_dir / f"{stem}-{n}{suffix}"
+            n += 1
+        path.write_bytes(reply.content)
+        return path
+
+    # -- forms -------------------------------------------------------------------------------
+
+    def fill(self, form: Form) -> None:
+        self._info(f"(Empty line takes the [default]; {CANCEL_WORD} stops the form.)")
+        values: dict[str, object] = {}
+        defaults: dict[str, object] = {f.name: f.default for f in form.fields}
+        pending = list(form.fields)
+        while True:
+            for field in pending:
+                value = self._ask(field, defaults[field.name])
+                if value is None:
+                    self.show(Notice("Form cancelled; nothing was saved."))
+                    return
+                values[field.name] = value
+                for other, filled in field.fills.get(str(value), {}).items():
+                    defaults[other] = filled
+            try:
+                reply = self.dispatcher.submit(form.kind, form.context, values, self._context())
+            except ValidationError as err:
+                self.show(Notice(str(err), Tone.ERROR))
+                bad = [f for f in form.fields if f.name in err.field_errors]
+                if not bad:
+                    return
+                for f in bad:  # ask again only what is wrong, with what was typed as default
+                    defaults[f.name] = values[f.name]
+                pending = bad
+                continue
+            self.follow(reply)
+            return
+
+    def _ask(self, field: FormField, default: object) -> object | None:
+        label = field.label + ("" if field.required else " (optional)")
+        if field.kind is FieldKind.MULTI_CHOICE:
+            return self._ask_many(field, default)
+        if field.kind is FieldKind.CHOICE and len(field.choices) <= 20:
+            for i, choice in enumerate(field.choices, 1):
+                self._info(f"  {i}) {choice.label}")
+        if field.help:
+            self._info(f"  {field.help}")
+        answer = self._read(f"{label} [{default}]: ")
+        if answer.strip() == CANCEL_WORD:
+            return None
+        answer = answer.strip()
+        if not answer:
+            return default
+        if field.kind is FieldKind.CHOICE and answer.isdigit() and len(field.choices) <= 20:
+            index = int(answer) - 1
+            if 0 <= index < len(field.choices):
+                return field.choices[index].value
+        if field.kind is FieldKind.CHOICE:
+            for choice in field.choices:
+                if answer.casefold() in (choice.value.casefold(), choice.label.casefold()):
+                    return choice.value
+        return answer
+
+    def _ask_many(self, field: FormField, default: object) -> list[str] | None:
+        chosen = list(default) if isinstance(default, list | tuple) else []
+        group = None
+        for i, choice in enumerate(field.choices, 1):
+            if choice.group != group:
+                group = choice.group
+                self._info(f"  {group}:")
+            mark = "x" if choice.value in chosen else " "
+            self._info(f"   [{mark}] {i:2}) {choice.label}")
+        self._info(f"  {field.help} Type numbers to add (+12) or remove (-3), or a full list "
+                   "(1,2,5).")
+        answer = self._read(f"{field.label} [{len(chosen)} selected]: ").strip()
+        if answer == CANCEL_WORD:
+            return None
+        if not answer:
+            return chosen
+        return _apply_selection(answer, field, chosen)
+
+    @staticmethod
+    def _enable_line_editing() -> None:
+        try:
+            import readline
+        except ImportError:  # not on every platform; the console still works without it
+            return
+        try:
+            readline.read_history_file(HISTORY_FILE)
+        except OSError:
+            pass
+        import atexit
+
+        atexit.register(_save_history, readline.write_history_file)
+
+
+def _save_history(write: Callable[[Path], None]) -> None:
+    try:
+        write(HISTORY_FILE)
+    except OSError:
+        pass
+
+
+def _apply_selection(answer: str, field: FormField, chosen: list[str]) -> list[str]:
+    """"+12 -3" edits the selection; "1,2,5" replaces it; names work instead of numbers."""
+    tokens = [t.strip() for t in answer.replace(";", ",").split(",") if t.strip()]
+    if len(tokens) == 1 and (" +" in answer or " -" in answer):
+        tokens = answer.split()
+    edits = all(t[0] in "+-" for t in tokens)
+    result = list(chosen) if edits else []
+    for token in tokens:
+        sign = token[0] if token[0] in "+-" else "+"
+        key = token.lstrip("+-").strip()
+        value = key
+        if key.isdigit() and 1 <= int(key) <= len(field.choices):
+            value = field.choices[int(key) - 1].value
+        if sign == "+" and value not in result:
+            result.append(value)
+        elif sign == "-" and value in result:
+            result.remove(value)
+    return result

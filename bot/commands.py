@@ -1,0 +1,305 @@
+"""The one command grammar that Slack, Teams and the console speak, and its help text.
+
+The table `COMMANDS` maps each word to its handler; the handler's docstring is its help, so
+`help`, the Slack manifest and the Teams command list all come from here.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from bot.csvio import template_csv
+from bot.domain import Actor, OverallStatus, Step
+from bot.errors import Ambiguous, OnboardingError, ValidationError
+from bot.service import OnboardingService
+from bot.views import (
+    Action,
+    BulkProgress,
+    CommandHelp,
+    FileReply,
+    HelpView,
+    Notice,
+    Pick,
+    Reply,
+    Tone,
+)
+
+log = logging.getLogger(__name__)
+
+YES = "--yes"
+SANDBOX_ACTIONS = ("accept-reseller", "approve-gdap", "expire-gdap", "accept-p2p", "fail-p2p")
+
+
+@dataclass
+class Context:
+    """One command's caller, and what the front end can do for it."""
+
+    actor: Actor
+    read_file: Callable[[str], tuple[bytes, str]] | None = None
+    progress: Callable[[BulkProgress], None] | None = None
+    retarget: Callable[[str], str] | None = field(default=None, repr=False)
+
+
+Handler = Callable[["Dispatcher", list[str], Context], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    handler: Handler
+    sandbox_only: bool = False
+
+    @property
+    def summary(self) -> str:
+        doc = (self.handler.__doc__ or "").strip()
+        return " ".join(doc.split())
+
+
+def split_line(line: str) -> list[str]:
+    """Shell-like words, tolerant of the curly quotes that phones and Teams type."""
+    text = line.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'")
+    try:
+        return shlex.split(text)
+    except ValueError:
+        raise ValidationError('A quote is not closed: put the name in "double quotes".') from None
+
+
+class Dispatcher:
+    """Parses a line, runs its use case, and answers with a view model, never an exception."""
+
+    def __init__(self, service: OnboardingService) -> None:
+        self.service = service
+
+    @property
+    def commands(self) -> list[Command]:
+        sandbox = self.service.simulator is not None
+        return [c for c in COMMANDS if sandbox or not c.sandbox_only]
+
+    def handle(self, line: str, ctx: Context) -> Reply:
+        try:
+            words = split_line(line.strip())
+            if not words:
+                return self._help([], ctx)
+            verb = words[0].lower().lstrip("/")
+            command = next((c for c in self.commands if c.name == verb), None)
+            if command is None:
+                return Notice(f'Unknown command "{words[0]}". Type help for the commands.',
+                              Tone.ERROR)
+            return command.handler(self, words[1:], ctx)
+        except Ambiguous as err:
+            retarget = ctx.retarget or (lambda oid: f"show {oid}")
+            return Pick(str(err), tuple(Action(label, retarget(oid))
+                                        for oid, label in err.candidates))
+        except OnboardingError as err:
+            return Notice(str(err), Tone.ERROR)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("command failed (error %s): %s", ref, line.split(" ", 1)[0])
+            return Notice(f"Something went wrong on our side (error {ref}). What was saved "
+                          "before stays saved; try again, or give this error id to your admin.",
+                          Tone.ERROR)
+
+    def submit(self, kind: str, context: dict[str, str], values: dict, ctx: Context) -> Reply:
+        """A filled form. Raises `ValidationError` (with field errors) so the front end can show
+        them on the form and keep the user's input; other errors come back as a Notice."""
+        try:
+            ref = context.get("onboarding", "")
+            if kind == "enroll":
+                return self.service.enroll(values, ctx.actor)
+            if kind == "gdap":
+                return self.service.request_gdap(ref, values, ctx.actor)
+            if kind == "hub":
+                return self.service.start_hub(ref, values, ctx.actor)
+            if kind == "p2p":
+                return self.service.initiate_p2p(ref, values, ctx.actor)
+            return Notice(f"Unknown form {kind!r}.", Tone.ERROR)
+        except ValidationError:
+            raise
+        except OnboardingError as err:
+            return Notice(str(err), Tone.ERROR)
+
+    # -- handlers (docstring = help text) ---------------------------------------------------
+
+    def _help(self, args: list[str], ctx: Context) -> Reply:
+        """Show the commands."""
+        return HelpView(tuple(CommandHelp(c.usage, c.summary) for c in self.commands),
+                        "CUSTOMER is a customer's name, domain or id.")
+
+    def _status(self, args: list[str], ctx: Context) -> Reply:
+        """Active, Failed and Completed counts and a page of customers; filter by status."""
+        status, page = None, 1
+        rest = [a.lower() for a in args]
+        if rest and rest[0] in {s.value.lower() for s in OverallStatus}:
+            status = OverallStatus(rest.pop(0).capitalize())
+        if len(rest) == 2 and rest[0] == "page" and rest[1].isdigit() and int(rest[1]) > 0:
+            page = int(rest[1])
+        elif rest:
+            raise ValidationError("Use: status [active|failed|completed] [page N]")
+        return self._page(status, None, page)
+
+    def _page(self, status: OverallStatus | None, search: str | None, page: int) -> Reply:
+        size = self.service.page_size
+        listing = self.service.dashboard(status, search, (page - 1) * size, size)
+        base = f"search {search}" if search else "status" + (
+            f" {status.value.lower()}" if status else "")
+        actions: list[Action] = []
+        if page > 1:
+            actions.append(Action("Previous", f"{base} page {page - 1}"))
+        if page * size < listing.total:
+            actions.append(Action("Next", f"{base} page {page + 1}"))
+        if not search:
+            actions.extend(Action(label, line) for label, line in (
+                ("All", "status"), ("Active", "status active"), ("Failed", "status failed"),
+                ("Completed", "status completed")) if line != base)
+        return replace(listing, actions=tuple(actions))
+
+    def _search(self, args: list[str], ctx: Context) -> Reply:
+        """Find customers whose name contains TEXT (any case)."""
+        page = 1
+        if len(args) >= 3 and args[-2].lower() == "page" and args[-1].isdigit():
+            page, args = max(int(args[-1]), 1), args[:-2]
+        text = " ".join(args).strip()
+        if not text:
+            raise ValidationError("Use: search TEXT, for example: search contoso")
+        return self._page(None, text, page)
+
+    def _customer(self, args: list[str], usage: str) -> str:
+        ref = " ".join(args).strip()
+        if not ref:
+            raise ValidationError(f"Name the customer: {usage}")
+        return ref
+
+    def _show(self, args: list[str], ctx: Context) -> Reply:
+        """The customer's card: the four steps, recent events and what can be done now."""
+        ctx.retarget = lambda oid: f"show {oid}"
+        return self.service.card(self._customer(args, "show CUSTOMER"))
+
+    def _enroll(self, args: list[str], ctx: Context) -> Reply:
+        """Enroll a customer: a form, or all four values in one line."""
+        if not args:
+            return self.service.enroll_form()
+        if len(args) < 4:
+            raise ValidationError('Use: enroll "NAME" EMAIL DOMAIN COUNTRY, for example: '
+                                  'enroll "ABC Technologies Inc." john.doe@abctech.com '
+                                  "abctech.com US — or enroll alone for the form.")
+        name = " ".join(args[:-3])
+        email, domain, country = args[-3:]
+        return self.service.enroll({"name": name, "email": email, "domain": domain,
+                                    "country": country}, ctx.actor)
+
+    def _bulk(self, args: list[str], ctx: Context) -> Reply:
+        """Enroll many customers from a CSV file: review first, then confirm."""
+        if args and args[0].lower() in ("confirm", "discard") and len(args) == 2:
+            if args[0].lower() == "discard":
+                return Notice(self.service.discard_bulk(args[1], ctx.actor))
+            return self.service.confirm_bulk(args[1], ctx.actor, ctx.progress)
+        if not args:
+            return Notice("Upload the customers' CSV file (format: template) and the bot "
+                          "shows a review before anyone is enrolled.", Tone.INFO,
+                          (Action("Download template", "template"),))
+        if ctx.read_file is None:
+            raise ValidationError("Send the CSV file as an attachment to bulk.")
+        data, filename = ctx.read_file(" ".join(args))
+        return self.service.review_bulk(data, filename, ctx.actor)
+
+    def _template(self, args: list[str], ctx: Context) -> Reply:
+        """The CSV format file for bulk enrollment."""
+        return FileReply("customer-onboarding-template.csv", template_csv(), "text/csv",
+                         "Fill one customer per row (Country Code is ISO 3166-1 alpha-2, like "
+                         "US), save as CSV and upload it with bulk. The example row must be "
+                         "replaced.")
+
+    def _gdap(self, args: list[str], ctx: Context) -> Reply:
+        """Create a GDAP request (admin relationship) for the customer."""
+        ctx.retarget = lambda oid: f"gdap {oid}"
+        return self.service.gdap_form(self._customer(args, "gdap CUSTOMER"))
+
+    def _hub(self, args: list[str], ctx: Context) -> Reply:
+        """Start MSP Hub access: create the customer in the hub."""
+        ctx.retarget = lambda oid: f"hub {oid}"
+        return self.service.hub_form(self._customer(args, "hub CUSTOMER"))
+
+    def _p2p(self, args: list[str], ctx: Context) -> Reply:
+        """Initiate a P2P transfer from the current partner, or cancel it."""
+        if args and args[0].lower() == "cancel":
+            confirmed = YES in args
+            words = [a for a in args[1:] if a != YES]
+            ctx.retarget = lambda oid: f"p2p cancel {oid}"
+            ref = self._customer(words, "p2p cancel CUSTOMER")
+            if confirmed:
+                return self.service.cancel_p2p(ref, ctx.actor)
+            return self.service.p2p_cancel_confirmation(ref)
+        ctx.retarget = lambda oid: f"p2p {oid}"
+        return self.service.p2p_form(self._customer(args, "p2p CUSTOMER"))
+
+    def _remind(self, args: list[str], ctx: Context) -> Reply:
+        """Send the reminder email now (every waiting step, or the one named)."""
+        step = None
+        if len(args) > 1 and args[-1].lower() in ("reseller", "gdap", "p2p"):
+            step = Step(args[-1].lower())
+            args = args[:-1]
+        suffix = f" {step.value}" if step else ""
+        ctx.retarget = lambda oid: f"remind {oid}{suffix}"
+        return self.service.remind(self._customer(args, "remind CUSTOMER [reseller|gdap|p2p]"),
+                                   step, ctx.actor)
+
+    def _confirmable(self, verb: str, args: list[str], ctx: Context,
+                     ask: Callable[[str], Reply], act: Callable[[str, Actor], Reply]) -> Reply:
+        confirmed = YES in args
+        ctx.retarget = lambda oid: f"{verb} {oid}"
+        ref = self._customer([a for a in args if a != YES], f"{verb} CUSTOMER")
+        return act(ref, ctx.actor) if confirmed else ask(ref)
+
+    def _cancel(self, args: list[str], ctx: Context) -> Reply:
+        """Cancel the onboarding (asks first); its history is kept."""
+        return self._confirmable("cancel", args, ctx, self.service.cancel_confirmation,
+                                 self.service.cancel)
+
+    def _finish(self, args: list[str], ctx: Context) -> Reply:
+        """Finish a Completed onboarding (asks first) and remove it from the lists."""
+        return self._confirmable("finish", args, ctx, self.service.finish_confirmation,
+                                 self.service.finish)
+
+    def _log(self, args: list[str], ctx: Context) -> Reply:
+        """The activity log: every change, by whom and when."""
+        ctx.retarget = lambda oid: f"log {oid}"
+        return self.service.activity_log(self._customer(args, "log CUSTOMER"))
+
+    def _outbox(self, args: list[str], ctx: Context) -> Reply:
+        """Mails kept by the outbox mail backend (all, or one customer's)."""
+        ctx.retarget = lambda oid: f"outbox {oid}"
+        return self.service.outbox_mails(" ".join(args).strip() or None)
+
+    def _sandbox(self, args: list[str], ctx: Context) -> Reply:
+        """Play the customer or Microsoft: accept-reseller, approve-gdap, expire-gdap,
+        accept-p2p, fail-p2p."""
+        if len(args) < 2 or args[0].lower() not in SANDBOX_ACTIONS:
+            raise ValidationError("Use: sandbox " + "|".join(SANDBOX_ACTIONS) + " CUSTOMER")
+        action = args[0].lower()
+        ctx.retarget = lambda oid: f"sandbox {action} {oid}"
+        return self.service.sandbox(action, " ".join(args[1:]))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "help", Dispatcher._help),
+    Command("status", "status [active|failed|completed] [page N]", Dispatcher._status),
+    Command("search", "search TEXT", Dispatcher._search),
+    Command("show", "show CUSTOMER", Dispatcher._show),
+    Command("enroll", 'enroll | enroll "NAME" EMAIL DOMAIN COUNTRY', Dispatcher._enroll),
+    Command("bulk", "bulk FILE | bulk confirm ID | bulk discard ID", Dispatcher._bulk),
+    Command("template", "template", Dispatcher._template),
+    Command("gdap", "gdap CUSTOMER", Dispatcher._gdap),
+    Command("hub", "hub CUSTOMER", Dispatcher._hub),
+    Command("p2p", "p2p CUSTOMER | p2p cancel CUSTOMER", Dispatcher._p2p),
+    Command("remind", "remind CUSTOMER [reseller|gdap|p2p]", Dispatcher._remind),
+    Command("cancel", "cancel CUSTOMER", Dispatcher._cancel),
+    Command("finish", "finish CUSTOMER", Dispatcher._finish),
+    Command("log", "log CUSTOMER", Dispatcher._log),
+    Command("outbox", "outbox [CUSTOMER]", Dispatcher._outbox),
+    Command("sandbox", "sandbox ACTION CUSTOMER", Dispatcher._sandbox, sandbox_only=True),
+)

@@ -1,0 +1,462 @@
+"""The onboarding and its state machine, in the seed's words; pure rules, no I/O.
+
+Each transition checks that it applies, changes the onboarding and returns the `Activity`
+that records it; a refused transition raises `NotAllowed` with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.errors import NotAllowed
+from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID
+
+
+class ResellerStatus(StrEnum):
+    IN_PROGRESS = "In Progress"
+    ESTABLISHED = "Established"
+
+
+class GdapStatus(StrEnum):
+    NOT_STARTED = "Not started"
+    IN_PROGRESS = "In Progress"
+    ESTABLISHED = "Established"
+    EXPIRED = "Expired"
+    FAILED = "Failed"
+
+
+class HubStatus(StrEnum):
+    NOT_STARTED = "Not started"
+    IN_PROGRESS = "In Progress"
+    COMPLETED = "Completed"
+
+
+class P2PStatus(StrEnum):
+    NOT_STARTED = "Not started"
+    PENDING = "Pending"
+    COMPLETED = "Completed"
+    CANCELLED = "Cancelled"
+    EXPIRED = "Expired"
+    FAILED = "Failed"
+
+
+class OverallStatus(StrEnum):
+    ACTIVE = "Active"
+    FAILED = "Failed"
+    COMPLETED = "Completed"
+
+
+class Lifecycle(StrEnum):
+    """Whether the customer is still on the onboarding lists; history is kept either way."""
+
+    OPEN = "open"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+
+class Step(StrEnum):
+    RESELLER = "reseller"
+    GDAP = "gdap"
+    HUB = "hub"
+    P2P = "p2p"
+
+
+STEP_TITLES: dict[Step, str] = {
+    Step.RESELLER: "Reseller Relationship",
+    Step.GDAP: "GDAP Access",
+    Step.HUB: "MSP Hub Access",
+    Step.P2P: "P2P Transfer",
+}
+
+REMINDER_DELAYS: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=48),
+                                          timedelta(hours=168))
+P2P_LIFETIME = timedelta(days=30)
+GDAP_AUTO_EXTEND_DAYS = 180
+GDAP_MAX_DAYS = 730
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a person on a platform, or the system itself."""
+
+    id: str
+    name: str
+    platform: str = "console"
+
+    @property
+    def label(self) -> str:
+        return self.name if self.id == SYSTEM else f"{self.name} ({self.platform})"
+
+
+SYSTEM_ACTOR = Actor(SYSTEM, "system", "system")
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    """What enrollment asks for, already validated and normalised."""
+
+    name: str
+    email: str
+    domain: str
+    country: str
+
+
+@dataclass
+class GdapRequest:
+    relationship_name: str
+    duration_days: int
+    role_ids: list[str]
+    relationship_id: str | None = None
+    approval_url: str | None = None
+    ends_at: datetime | None = None
+
+    @property
+    def auto_extend(self) -> bool:
+        """Microsoft refuses auto-extend when Global Administrator is among the roles."""
+        return GLOBAL_ADMINISTRATOR_ID not in self.role_ids
+
+
+@dataclass
+class P2PTransfer:
+    partner_name: str
+    partner_tenant_id: str
+    partner_email: str
+    transfer_id: str | None = None
+    sent_at: datetime | None = None
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.sent_at + P2P_LIFETIME if self.sent_at else None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One append-only line of the activity log."""
+
+    onboarding_id: str
+    at: datetime
+    actor: Actor
+    kind: str
+    message: str
+    step: Step | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Onboarding:
+    id: str
+    name: str
+    email: str
+    domain: str
+    country: str
+    enrolled_at: datetime
+    enrolled_by: str
+    reseller_status: ResellerStatus = ResellerStatus.IN_PROGRESS
+    reseller_started_at: datetime | None = None
+    customer_tenant_id: str | None = None
+    gdap_status: GdapStatus = GdapStatus.NOT_STARTED
+    gdap_started_at: datetime | None = None
+    gdap: GdapRequest | None = None
+    hub_status: HubStatus = HubStatus.NOT_STARTED
+    hub_started_at: datetime | None = None
+    hub_customer_id: str | None = None
+    p2p_status: P2PStatus = P2PStatus.NOT_STARTED
+    p2p_started_at: datetime | None = None
+    p2p: P2PTransfer | None = None
+    failure_reason: str | None = None
+    lifecycle: Lifecycle = Lifecycle.OPEN
+    closed_at: datetime | None = None
+    bulk_import_id: str | None = None
+    version: int = 0
+
+    # -- derived -----------------------------------------------------------------------
+
+    @property
+    def overall_status(self) -> OverallStatus:
+        if self.gdap_status in (GdapStatus.EXPIRED, GdapStatus.FAILED) or self.p2p_status in (
+            P2PStatus.EXPIRED, P2PStatus.FAILED
+        ):
+            return OverallStatus.FAILED
+        p2p_done = self.p2p_status in (P2PStatus.NOT_STARTED, P2PStatus.COMPLETED,
+                                       P2PStatus.CANCELLED)
+        if (self.reseller_status is ResellerStatus.ESTABLISHED
+                and self.gdap_status is GdapStatus.ESTABLISHED
+                and self.hub_status is HubStatus.COMPLETED and p2p_done):
+            return OverallStatus.COMPLETED
+        return OverallStatus.ACTIVE
+
+    @property
+    def is_open(self) -> bool:
+        return self.lifecycle is Lifecycle.OPEN
+
+    def waiting_steps(self) -> list[Step]:
+        """Steps that wait on the customer or the current partner, and so get reminders."""
+        waiting = []
+        if self.reseller_status is ResellerStatus.IN_PROGRESS:
+            waiting.append(Step.RESELLER)
+        if self.gdap_status is GdapStatus.IN_PROGRESS:
+            waiting.append(Step.GDAP)
+        if self.p2p_status is P2PStatus.PENDING:
+            waiting.append(Step.P2P)
+        return waiting
+
+    def step_started_at(self, step: Step) -> datetime | None:
+        return {
+            Step.RESELLER: self.reseller_started_at,
+            Step.GDAP: self.gdap_started_at,
+            Step.HUB: self.hub_started_at,
+            Step.P2P: self.p2p_started_at,
+        }[step]
+
+    def step_status(self, step: Step) -> str:
+        return {
+            Step.RESELLER: self.reseller_status,
+            Step.GDAP: self.gdap_status,
+            Step.HUB: self.hub_status,
+            Step.P2P: self.p2p_status,
+        }[step].value
+
+    def recovery_hint(self) -> str | None:
+        """What the user can do about a Failed onboarding."""
+        if self.gdap_status in (GdapStatus.EXPIRED, GdapStatus.FAILED):
+            return f'Create a new GDAP request: gdap "{self.domain}"'
+        if self.p2p_status in (P2PStatus.EXPIRED, P2PStatus.FAILED):
+            return (f'Initiate a new transfer (p2p "{self.domain}") or drop it '
+                    f'(p2p cancel "{self.domain}")')
+        return None
+
+    # -- transitions -------------------------------------------------------------------
+
+    def _activity(self, at: datetime, actor: Actor, kind: str, message: str,
+                  step: Step | None = None, **details: Any) -> Activity:
+        return Activity(self.id, at, actor, kind, message, step, details)
+
+    def _require_open(self) -> None:
+        if self.lifecycle is Lifecycle.FINISHED:
+            raise NotAllowed(f"{self.name} was already finished and is no longer in onboarding.")
+        if self.lifecycle is Lifecycle.CANCELLED:
+            raise NotAllowed(f"The onboarding of {self.name} was cancelled.")
+
+    def _require_reseller(self, what: str) -> None:
+        if self.reseller_status is not ResellerStatus.ESTABLISHED:
+            raise NotAllowed(
+                f"{what} needs the reseller relationship with {self.name} first: it is still "
+                "In Progress. Send a reminder email, and try again once the customer accepts."
+            )
+
+    def accept_reseller(self, at: datetime, actor: Actor, tenant_id: str | None) -> Activity:
+        self._require_open()
+        if self.reseller_status is ResellerStatus.ESTABLISHED:
+            raise NotAllowed(f"The reseller relationship with {self.name} is already Established.")
+        self.reseller_status = ResellerStatus.ESTABLISHED
+        self.customer_tenant_id = tenant_id or self.customer_tenant_id
+        return self._activity(at, actor, "reseller.established",
+                              "Reseller relationship Established: the customer accepted.",
+                              Step.RESELLER, tenant_id=tenant_id)
+
+    def request_gdap(self, at: datetime, actor: Actor, request: GdapRequest) -> Activity:
+        self._require_open()
+        self._require_reseller("A GDAP request")
+        if self.gdap_status in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED):
+            raise NotAllowed(f"GDAP access for {self.name} is already {self.gdap_status}.")
+        self.gdap_status = GdapStatus.IN_PROGRESS
+        self.gdap_started_at = at
+        self.gdap = request
+        self._refresh_failure()
+        extend = ("auto-extends by 180 days" if request.auto_extend
+                  else "no auto-extend (Global Administrator selected)")
+        return self._activity(
+            at, actor, "gdap.requested",
+            f'GDAP request "{request.relationship_name}" sent: {request.duration_days} days, '
+            f"{len(request.role_ids)} roles, {extend}.",
+            Step.GDAP, relationship_id=request.relationship_id,
+        )
+
+    def approve_gdap(self, at: datetime, actor: Actor, ends_at: datetime | None) -> Activity:
+        self._require_open()
+        if self.gdap_status is not GdapStatus.IN_PROGRESS or self.gdap is None:
+            raise NotAllowed(f"There is no GDAP request in progress for {self.name}.")
+        self.gdap_status = GdapStatus.ESTABLISHED
+        self.gdap.ends_at = ends_at
+        return self._activity(at, actor, "gdap.established",
+                              "GDAP access Established: the customer approved the request.",
+                              Step.GDAP)
+
+    def expire_gdap(self, at: datetime, actor: Actor) -> Activity:
+        self._require_open()
+        if self.gdap_status is not GdapStatus.ESTABLISHED:
+            raise NotAllowed(f"GDAP access for {self.name} is {self.gdap_status}, not Established.")
+        self.gdap_status = GdapStatus.EXPIRED
+        self._refresh_failure()
+        return self._activity(at, actor, "gdap.expired",
+                              "GDAP access Expired: the admin relationship has ended.", Step.GDAP)
+
+    def fail_gdap(self, at: datetime, actor: Actor, reason: str) -> Activity:
+        self._require_open()
+        if self.gdap_status not in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED):
+            raise NotAllowed(f"GDAP access for {self.name} is {self.gdap_status}.")
+        self.gdap_status = GdapStatus.FAILED
+        self._refresh_failure(reason)
+        return self._activity(at, actor, "gdap.failed", f"GDAP access Failed: {reason}",
+                              Step.GDAP, reason=reason)
+
+    def start_hub(self, at: datetime, actor: Actor) -> Activity:
+        self._require_open()
+        if self.hub_status is not HubStatus.NOT_STARTED:
+            raise NotAllowed(f"MSP Hub access for {self.name} is already {self.hub_status}.")
+        self.hub_status = HubStatus.IN_PROGRESS
+        self.hub_started_at = at
+        return self._activity(at, actor, "hub.started",
+                              "MSP Hub access In Progress: customer sent to the hub.", Step.HUB)
+
+    def complete_hub(self, at: datetime, actor: Actor, hub_customer_id: str) -> Activity:
+        self._require_open()
+        if self.hub_status is not HubStatus.IN_PROGRESS:
+            raise NotAllowed(f"MSP Hub access for {self.name} is {self.hub_status}, "
+                             "not In Progress.")
+        self.hub_status = HubStatus.COMPLETED
+        self.hub_customer_id = hub_customer_id
+        return self._activity(at, actor, "hub.completed",
+                              "MSP Hub access Completed: the hub confirmed the customer.",
+                              Step.HUB, hub_customer_id=hub_customer_id)
+
+    def initiate_p2p(self, at: datetime, actor: Actor, transfer: P2PTransfer) -> Activity:
+        self._require_open()
+        self._require_reseller("A P2P transfer")
+        if self.p2p_status in (P2PStatus.PENDING, P2PStatus.COMPLETED):
+            raise NotAllowed(f"The P2P transfer for {self.name} is already {self.p2p_status}.")
+        transfer.sent_at = at
+        self.p2p = transfer
+        self.p2p_status = P2PStatus.PENDING
+        self.p2p_started_at = at
+        self._refresh_failure()
+        return self._activity(
+            at, actor, "p2p.pending",
+            f"P2P transfer Pending: request sent to {transfer.partner_name} "
+            f"<{transfer.partner_email}>; it expires in 30 days.",
+            Step.P2P, transfer_id=transfer.transfer_id,
+        )
+
+    def cancel_p2p(self, at: datetime, actor: Actor) -> Activity:
+        """Cancel a pending transfer, or drop one that expired or failed so the onboarding can
+        complete without it."""
+        self._require_open()
+        if self.p2p_status not in (P2PStatus.PENDING, P2PStatus.EXPIRED, P2PStatus.FAILED):
+            raise NotAllowed(f"There is no P2P transfer to cancel for {self.name} "
+                             f"(it is {self.p2p_status}).")
+        was = self.p2p_status
+        self.p2p_status = P2PStatus.CANCELLED
+        self._refresh_failure()
+        return self._activity(at, actor, "p2p.cancelled",
+                              f"P2P transfer Cancelled (it was {was}).", Step.P2P)
+
+    def complete_p2p(self, at: datetime, actor: Actor) -> Activity:
+        self._require_open()
+        if self.p2p_status is not P2PStatus.PENDING:
+            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, "
+                             "not Pending.")
+        self.p2p_status = P2PStatus.COMPLETED
+        return self._activity(at, actor, "p2p.completed",
+                              "P2P transfer Completed: the current partner accepted.", Step.P2P)
+
+    def expire_p2p(self, at: datetime, actor: Actor) -> Activity:
+        self._require_open()
+        if self.p2p_status is not P2PStatus.PENDING:
+            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, "
+                             "not Pending.")
+        self.p2p_status = P2PStatus.EXPIRED
+        self._refresh_failure()
+        return self._activity(at, actor, "p2p.expired",
+                              "P2P transfer Expired: no action within 30 days.", Step.P2P)
+
+    def fail_p2p(self, at: datetime, actor: Actor, reason: str) -> Activity:
+        self._require_open()
+        if self.p2p_status is not P2PStatus.PENDING:
+            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, "
+                             "not Pending.")
+        self.p2p_status = P2PStatus.FAILED
+        self._refresh_failure(reason)
+        return self._activity(at, actor, "p2p.failed", f"P2P transfer Failed: {reason}",
+                              Step.P2P, reason=reason)
+
+    def record_reminder(self, at: datetime, actor: Actor, step: Step, recipient: str,
+                        automatic_slot: int | None = None) -> Activity:
+        """A reminder mail for a waiting step; manual ones do not shift the automatic slots."""
+        self._require_open()
+        if step not in self.waiting_steps():
+            raise NotAllowed(f"{STEP_TITLES[step]} for {self.name} is {self.step_status(step)}: "
+                             "there is nothing to remind about.")
+        if automatic_slot is None:
+            message = f"Reminder email for {STEP_TITLES[step]} sent to {recipient}."
+        else:
+            message = (f"Automatic reminder {automatic_slot} of {len(REMINDER_DELAYS)} for "
+                       f"{STEP_TITLES[step]} sent to {recipient}.")
+        return self._activity(at, actor, "reminder.sent", message, step, recipient=recipient,
+                              slot=automatic_slot)
+
+    def finish(self, at: datetime, actor: Actor) -> Activity:
+        self._require_open()
+        if self.overall_status is not OverallStatus.COMPLETED:
+            missing = [f"{STEP_TITLES[s]} is {self.step_status(s)}" for s in Step
+                       if not self._step_done(s)]
+            raise NotAllowed(f"{self.name} cannot be finished yet: " + "; ".join(missing) + ".")
+        self.lifecycle = Lifecycle.FINISHED
+        self.closed_at = at
+        return self._activity(at, actor, "onboarding.finished",
+                              "Onboarding finished: the customer was removed from onboarding.")
+
+    def cancel(self, at: datetime, actor: Actor) -> Activity:
+        self._require_open()
+        self.lifecycle = Lifecycle.CANCELLED
+        self.closed_at = at
+        if self.p2p_status is P2PStatus.PENDING:
+            self.p2p_status = P2PStatus.CANCELLED
+        return self._activity(at, actor, "onboarding.cancelled",
+                              "Onboarding cancelled: the customer was removed from onboarding.")
+
+    def _step_done(self, step: Step) -> bool:
+        return {
+            Step.RESELLER: self.reseller_status is ResellerStatus.ESTABLISHED,
+            Step.GDAP: self.gdap_status is GdapStatus.ESTABLISHED,
+            Step.HUB: self.hub_status is HubStatus.COMPLETED,
+            Step.P2P: self.p2p_status in (P2PStatus.NOT_STARTED, P2PStatus.COMPLETED,
+                                          P2PStatus.CANCELLED),
+        }[step]
+
+    def _refresh_failure(self, reason: str | None = None) -> None:
+        """Keep `failure_reason` true to the steps: set while Failed, cleared when recovered."""
+        if self.overall_status is not OverallStatus.FAILED:
+            self.failure_reason = None
+        elif reason:
+            self.failure_reason = reason
+        elif self.gdap_status is GdapStatus.EXPIRED:
+            self.failure_reason = "GDAP relationship expired."
+        elif self.p2p_status is P2PStatus.EXPIRED:
+            self.failure_reason = "P2P transfer expired after 30 days without action."
+
+
+def new_onboarding(details: CustomerDetails, at: datetime, actor: Actor,
+                   bulk_import_id: str | None = None) -> tuple[Onboarding, Activity]:
+    """Enrollment: the reseller invitation goes out, so that step starts In Progress."""
+    onboarding = Onboarding(
+        id=uuid.uuid4().hex[:12], name=details.name, email=details.email,
+        domain=details.domain, country=details.country, enrolled_at=at,
+        enrolled_by=actor.label, reseller_started_at=at, bulk_import_id=bulk_import_id,
+    )
+    activity = onboarding._activity(
+        at, actor, "enrolled",
+        f"Enrolled {details.name} ({details.domain}); reseller invitation sent to "
+        f"{details.email}. Reseller Relationship In Progress.",
+        Step.RESELLER,
+    )
+    return onboarding, activity
+
+
+def reminder_due_at(started_at: datetime, slot: int) -> datetime:
+    """When automatic reminder `slot` (1-based) of a step that started at `started_at` is due."""
+    return started_at + REMINDER_DELAYS[slot - 1]

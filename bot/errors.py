@@ -1,0 +1,50 @@
+"""The one exception hierarchy of the bot: adapters turn these into messages, never tracebacks."""
+
+from __future__ import annotations
+
+
+class OnboardingError(Exception):
+    """Base of every error a user can be told about; `str(err)` is the message to show."""
+
+
+class ValidationError(OnboardingError):
+    """Input that cannot be accepted; `field_errors` names each bad field and why.
+
+    Forms show each message beside its field and keep what the user typed.
+    """
+
+    def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.field_errors: dict[str, str] = dict(field_errors or {})
+
+    @classmethod
+    def for_fields(cls, field_errors: dict[str, str]) -> ValidationError:
+        lines = [f"{name}: {reason}" for name, reason in field_errors.items()]
+        return cls("Please fix: " + "; ".join(lines), field_errors)
+
+
+class NotAllowed(OnboardingError):
+    """The action does not apply to the onboarding in its current state."""
+
+
+class NotFound(OnboardingError):
+    """No customer, import or other object matches what the user named."""
+
+
+class Ambiguous(OnboardingError):
+    """A customer reference matches several onboardings: the user must choose, we never guess."""
+
+    def __init__(self, reference: str, candidates: list[tuple[str, str]]) -> None:
+        self.reference = reference
+        self.candidates = candidates  # (onboarding id, "Name (domain)")
+        names = ", ".join(label for _, label in candidates)
+        super().__init__(f'"{reference}" matches {len(candidates)} customers: {names}. '
+                         "Use the domain or the id to pick one.")
+
+
+class Conflict(OnboardingError):
+    """Someone else changed the same thing first (or it already exists)."""
+
+
+class ProviderError(OnboardingError):
+    """Microsoft, the mail service or the hub refused or failed; the message says what they said."""

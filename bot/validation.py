@@ -1,0 +1,223 @@
+"""Checks and normalises what users type, with messages that say what is wrong and how to fix it.
+
+Field names in `ValidationError.field_errors` are the form field names ("name", "email",
+"domain", "country", ...); the CSV review maps them to its column names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+
+import idna
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+
+from bot.domain import GDAP_MAX_DAYS, CustomerDetails
+from bot.errors import ValidationError
+from bot.gdap_roles import find_role
+
+NAME_MAX = 256
+GDAP_NAME_MAX = 50
+_GDAP_NAME_CHARS = re.compile(r"^[A-Za-z0-9 ._-]+$")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# RFC 2606 / RFC 6761 names: an unedited template row must not enroll anybody.
+_RESERVED_SUFFIXES = ("example", "test", "invalid", "localhost", "example.com", "example.net",
+                      "example.org")
+# Common names that are not ISO 3166-1 alpha-2 codes, and what the user meant.
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "USA": "US", "UAE": "AE"}
+
+
+def _has_control_chars(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def clean_name(text: str, label: str = "Customer name", max_length: int = NAME_MAX) -> str:
+    name = " ".join((text or "").split())
+    if not name:
+        raise ValueError(f"{label} is required.")
+    if len(name) > max_length:
+        raise ValueError(f"{label} is {len(name)} characters long; the limit is {max_length}.")
+    if _has_control_chars(name):
+        raise ValueError(f"{label} contains control characters; type it as plain text.")
+    return name
+
+
+def clean_email(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("Email address is required.")
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as err:
+        raise ValueError(f'"{text}" is not a valid email address: {err}') from None
+
+
+def clean_domain(text: str) -> str:
+    """A host name in its ASCII (IDNA) form, lower case, without a trailing dot."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValueError("Domain name is required.")
+    if "://" in raw or "/" in raw or "@" in raw or " " in raw:
+        raise ValueError(f'"{raw}" is not a domain name: give just the host name, '
+                         'like abctech.com (no https://, path, @ or spaces).')
+    try:
+        mapped = idna.uts46_remap(raw.rstrip("."), std3_rules=False)
+    except idna.IDNAError as err:
+        raise ValueError(f'"{raw}" is not a valid domain name: {err}.') from None
+    labels = [_ascii_label(label, raw) for label in mapped.split(".")]
+    ascii_name = ".".join(labels)
+    if len(labels) < 2:
+        raise ValueError(f'"{raw}" needs a top-level domain, like abctech.com or '
+                         "abctech.onmicrosoft.com.")
+    if len(ascii_name) > 253:
+        raise ValueError(f'"{raw}" is {len(ascii_name)} characters long; a domain name can '
+                         "have at most 253.")
+    if labels[-1].isdigit():
+        raise ValueError(f'"{raw}" looks like an IP address, not a domain name.')
+    if any(ascii_name == s or ascii_name.endswith("." + s) for s in _RESERVED_SUFFIXES):
+        raise ValueError(f'"{raw}" is a reserved example domain: replace it with the '
+                         "customer's real domain.")
+    return ascii_name
+
+
+def _ascii_label(label: str, raw: str) -> str:
+    """One label in its ASCII form, with the length and character rules of host names."""
+    if not label:
+        raise ValueError(f'"{raw}" has an empty part between dots.')
+    if not label.isascii():
+        try:
+            label = idna.alabel(label).decode("ascii") if len(label) <= 63 else label
+        except idna.IDNAError as err:
+            raise ValueError(f'"{raw}" is not a valid domain name: {err}.') from None
+    if len(label) > 63:
+        raise ValueError(f'The part "{label[:20]}…" of "{raw}" has {len(label)} characters; '
+                         "each part between dots can have at most 63.")
+    if not _LABEL.match(label):
+        raise ValueError(f'"{raw}" is not a valid domain name: the part "{label}" may use '
+                         "only letters, digits and inner hyphens.")
+    return label
+
+
+def clean_country(text: str) -> str:
+    """An ISO 3166-1 alpha-2 code; a name or alpha-3 code is refused with the code to use."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValueError("Country code is required (ISO 3166-1 alpha-2, like US, IN, EG, CA).")
+    code = raw.upper()
+    if len(code) == 2 and code not in _COUNTRY_ALIASES and pycountry.countries.get(alpha_2=code):
+        return code
+    suggestion = _COUNTRY_ALIASES.get(code)
+    if suggestion is None:
+        try:
+            suggestion = pycountry.countries.lookup(raw).alpha_2
+        except LookupError:
+            suggestion = None
+    if suggestion:
+        name = pycountry.countries.get(alpha_2=suggestion).name
+        raise ValueError(f'"{raw}" is not a two-letter country code: use "{suggestion}" '
+                         f"({name}).")
+    raise ValueError(f'"{raw}" is not an ISO 3166-1 alpha-2 country code; use two letters '
+                     "like US, IN, EG or CA.")
+
+
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    return country.name if country else code
+
+
+def all_countries() -> list[tuple[str, str]]:
+    """(code, name) of every ISO country, sorted by name, for pickers."""
+    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
+
+
+def collect(checks: dict[str, tuple]) -> dict[str, object]:
+    """Run every check, so a form shows all its bad fields at once, not one per submit."""
+    values: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    for name, (check, *args) in checks.items():
+        try:
+            values[name] = check(*args)
+        except ValueError as err:
+            errors[name] = str(err)
+    if errors:
+        raise ValidationError.for_fields(errors)
+    return values
+
+
+def validate_enrollment(name: str, email: str, domain: str, country: str) -> CustomerDetails:
+    values = collect({
+        "name": (clean_name, name),
+        "email": (clean_email, email),
+        "domain": (clean_domain, domain),
+        "country": (clean_country, country),
+    })
+    return CustomerDetails(**values)  # type: ignore[arg-type]
+
+
+def clean_gdap_name(text: str) -> str:
+    name = " ".join((text or "").split())
+    if not name:
+        raise ValueError("Admin relationship name is required.")
+    if len(name) > GDAP_NAME_MAX:
+        raise ValueError(f"Admin relationship name is {len(name)} characters long; Microsoft "
+                         f"allows at most {GDAP_NAME_MAX}.")
+    if not _GDAP_NAME_CHARS.match(name):
+        raise ValueError("Admin relationship name may use only letters A-Z, digits, spaces, "
+                         "dots, hyphens and underscores.")
+    return name
+
+
+def clean_duration(text: str | int) -> int:
+    try:
+        days = int(str(text).strip().lower().removesuffix("days").removesuffix("d").strip())
+    except ValueError:
+        raise ValueError(f'Duration "{text}" is not a whole number of days (1 to '
+                         f"{GDAP_MAX_DAYS}).") from None
+    if not 1 <= days <= GDAP_MAX_DAYS:
+        raise ValueError(f"Duration must be between 1 and {GDAP_MAX_DAYS} days; got {days}.")
+    return days
+
+
+def clean_roles(values: list[str] | tuple[str, ...]) -> list[str]:
+    """Role ids from ids or names; unknown ones are named in the error."""
+    ids: list[str] = []
+    unknown: list[str] = []
+    for value in values:
+        if not value.strip():
+            continue
+        role = find_role(value)
+        if role is None:
+            unknown.append(value.strip())
+        elif role.id not in ids:
+            ids.append(role.id)
+    if unknown:
+        raise ValueError("Unknown role: " + ", ".join(unknown) + ". Pick from the role list.")
+    if not ids:
+        raise ValueError("Select at least one role.")
+    return ids
+
+
+def clean_tenant_id(text: str) -> str:
+    raw = (text or "").strip()
+    if not raw:
+        raise ValueError("Current partner Microsoft ID is required: the partner finds it in "
+                         "Partner Center under Account settings > Entra ID profile.")
+    try:
+        return str(uuid.UUID(raw.strip("{}")))
+    except ValueError:
+        raise ValueError(f'"{raw}" is not a Microsoft ID: it is a GUID like '
+                         "0e9b0b5f-0000-4a5d-9c1d-1234567890ab, found in Partner Center under "
+                         "Account settings > Entra ID profile.") from None
+
+
+def clean_optional(text: str, label: str, max_length: int = 256) -> str:
+    value = " ".join((text or "").split())
+    if len(value) > max_length:
+        raise ValueError(f"{label} is {len(value)} characters long; the limit is {max_length}.")
+    if _has_control_chars(value):
+        raise ValueError(f"{label} contains control characters.")
+    return value
+
+

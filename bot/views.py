@@ -1,0 +1,298 @@
+"""Platform-neutral view models: what the bot answers, for each front end to render its own way.
+
+No business rule lives in a renderer: every decision (which actions apply now, what a status
+means, which fields a form has and their defaults) is made here or in the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Tone(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button: `line` is the command it runs, in the one grammar every front end speaks."""
+
+    label: str
+    line: str
+    style: str | None = None  # "primary", "danger" or None
+    confirm: str | None = None  # shown before a destructive action runs
+
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    tone: Tone = Tone.INFO
+    actions: tuple[Action, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class StepView:
+    title: str
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    when: str  # relative ("3 hours ago")
+    actor: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: str
+    name: str
+    domain: str
+    reseller: str
+    gdap: str
+    hub: str
+    p2p: str
+    overall: str
+    enrolled_at: datetime
+    enrolled: str  # relative: "yesterday", "3 days ago"
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    row: CustomerRow
+    email: str
+    country: str
+    steps: tuple[StepView, ...]
+    failure_reason: str | None
+    recovery_hint: str | None
+    events: tuple[EventView, ...]
+    actions: tuple[Action, ...]
+    headline: str = ""  # what just happened, when the card answers an action
+    closed: str | None = None  # "finished" or "cancelled" once off the lists
+
+    @property
+    def summary(self) -> str:
+        lead = f"{self.headline} " if self.headline else ""
+        return f"{lead}{self.row.name} ({self.row.domain}): {self.row.overall}"
+
+
+@dataclass(frozen=True)
+class Counts:
+    active: int
+    failed: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """A page of the customer grid, as `status` and `search` show it."""
+
+    counts: Counts
+    rows: tuple[CustomerRow, ...]
+    offset: int
+    limit: int
+    total: int
+    status_filter: str | None = None
+    search: str | None = None
+    actions: tuple[Action, ...] = ()  # paging and filters
+
+    @property
+    def summary(self) -> str:
+        c = self.counts
+        return f"Active {c.active} · Failed {c.failed} · Completed {c.completed}"
+
+
+class FieldKind(StrEnum):
+    TEXT = "text"
+    EMAIL = "email"
+    NUMBER = "number"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multichoice"
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    group: str = ""  # e.g. "Recommended roles" / "Additional roles"
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: FieldKind = FieldKind.TEXT
+    required: bool = True
+    default: str | tuple[str, ...] = ""
+    choices: tuple[Choice, ...] = ()
+    help: str = ""
+    max_length: int | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    # For a choice: other fields' values that picking a choice fills in (still editable).
+    fills: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form to fill; submitting sends `kind`, `context` and the values back to the service."""
+
+    kind: str  # "enroll", "gdap", "hub", "p2p"
+    title: str
+    fields: tuple[FormField, ...]
+    context: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    submit_label: str = "Submit"
+
+    @property
+    def summary(self) -> str:
+        return self.title
+
+    def field(self, name: str) -> FormField:
+        return next(f for f in self.fields if f.name == name)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Asks before a destructive or large action; `confirm_line` runs it."""
+
+    text: str
+    confirm_line: str
+    confirm_label: str = "Confirm"
+    cancel_line: str | None = None
+    danger: bool = True
+
+    @property
+    def summary(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BulkReview:
+    import_id: str
+    filename: str
+    total_rows: int
+    valid: tuple[tuple[int, str, str], ...]  # (row, name, domain) of rows ready to enroll
+    problems: tuple[RowProblem, ...]
+    confirmation: Confirmation | None  # None when no row can be enrolled
+
+    @property
+    def summary(self) -> str:
+        return (f"{self.filename}: {len(self.valid)} of {self.total_rows} rows ready to enroll, "
+                f"{len(self.problems)} problems.")
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    import_id: str
+    done: int
+    total: int
+
+    @property
+    def summary(self) -> str:
+        return f"Enrolling… {self.done} of {self.total}"
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    import_id: str
+    enrolled: tuple[tuple[int, str, str], ...]  # (row, name, domain)
+    problems: tuple[RowProblem, ...]  # rows refused, in the review or at confirm time
+
+    @property
+    def summary(self) -> str:
+        return (f"Bulk enrollment done: {len(self.enrolled)} enrolled, "
+                f"{len(self.problems)} not enrolled.")
+
+
+@dataclass(frozen=True)
+class ActivityLog:
+    customer: str
+    domain: str
+    events: tuple[EventView, ...]
+
+    @property
+    def summary(self) -> str:
+        return f"Activity log of {self.customer}: {len(self.events)} events"
+
+
+@dataclass(frozen=True)
+class MailView:
+    at: datetime
+    when: str
+    to: str
+    subject: str
+    link: str | None
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    customer: str | None
+    mails: tuple[MailView, ...]
+
+    @property
+    def summary(self) -> str:
+        return f"{len(self.mails)} mails in the outbox"
+
+
+@dataclass(frozen=True)
+class CommandHelp:
+    usage: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class HelpView:
+    commands: tuple[CommandHelp, ...]
+    intro: str = ""
+
+    @property
+    def summary(self) -> str:
+        return "Onboarding bot commands"
+
+
+@dataclass(frozen=True)
+class FileReply:
+    filename: str
+    content: bytes
+    mime_type: str
+    text: str
+
+    @property
+    def summary(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Pick:
+    """An ambiguous customer reference: the user picks one, we never guess."""
+
+    text: str
+    options: tuple[Action, ...]
+
+    @property
+    def summary(self) -> str:
+        return self.text
+
+
+Reply = (Notice | CustomerCard | ListPage | Form | Confirmation | BulkReview | BulkProgress
+         | BulkResult | ActivityLog | OutboxView | HelpView | FileReply | Pick)
