@@ -1,0 +1,130 @@
+"""The console as a partner engineer uses it: a real `python app.py console` fed a script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_console(tmp_path: Path, script: str, *args: str, db: str = "bot.db",
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "PORT"))}
+    environment.update({"DATABASE_URL": f"sqlite:///{tmp_path / db}",
+                        "PARTNER_NAME": "Fabrikam Cloud", **(env or {})})
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), "console", *args],
+                          input=script, capture_output=True, text=True, cwd=tmp_path,
+                          env=environment, timeout=120)
+
+
+def test_one_customer_from_enrollment_to_finish(tmp_path):
+    script = "\n".join([
+        "help",
+        # The enroll form, one field per line; the first email is wrong and asked again.
+        "enroll",
+        "ABC Technologies Inc.", "john.doe@abctech", "abctech.com", "United States",
+        "john.doe@abctech.com", "US",
+        'enroll "ABC Two" ops@abctech.com ABCTECH.com US',
+        "status",
+        "sandbox accept-reseller abctech.com",
+        "gdap abctech.com",
+        "", "400", "+23",  # default name, 400 days, add Global Administrator (choice 23)
+        "sandbox approve-gdap abctech.com",
+        "finish abctech.com",
+        "hub abctech.com",
+        "", "", "", "", "", "", "+1 555 0100", "1 Main St", "Redmond", "WA", "98052",
+        "p2p abctech.com",
+        "", "Old Partner Ltd", "not-a-guid", "transfers@oldpartner.com",
+        "0e9b0b5f-0000-4a5d-9c1d-1234567890ab",
+        "remind abctech.com p2p",
+        "sandbox accept-p2p abctech.com",
+        "status completed",
+        "finish abctech.com", "yes",
+        "status",
+        "log abctech.com",
+        "outbox",
+    ]) + "\n"
+    result = run_console(tmp_path, script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "enroll | enroll \"NAME\" EMAIL DOMAIN COUNTRY" in out
+    assert "is not a valid email address" in out
+    assert "Enrolled ABC Technologies Inc." in out
+    assert "abctech.com is already in onboarding as ABC Technologies Inc." in out
+    assert "Active 1 · Failed 0 · Completed 0" in out
+    assert "Reseller relationship Established" in out
+    assert "It will not auto-extend: Global Administrator is among the roles." in out
+    assert "cannot be finished yet: MSP Hub Access is Not started" in out
+    assert "was created in the MSP Hub" in out
+    assert "is not a Microsoft ID" in out and "Entra ID profile" in out
+    assert "P2P transfer request sent to Old Partner Ltd." in out
+    assert "Reminder sent: p2p → transfers@oldpartner.com." in out
+    assert "Active 0 · Failed 0 · Completed 1   (showing Completed)" in out
+    assert ("The onboarding process is complete. The customer will be removed from the "
+            "onboarding system.") in out
+    assert "finished onboarding and was removed from the onboarding lists" in out
+    assert "No customers in onboarding yet" in out
+    assert "Onboarding finished" in out
+    assert "to transfers@oldpartner.com" in out
+    assert "granularAdminRelationships" in out
+    assert all(len(line) <= 80 for line in out.splitlines()), max(out.splitlines(), key=len)
+    assert "Traceback" not in result.stderr
+
+
+def test_bulk_enroll_from_an_excel_csv(tmp_path):
+    csv_file = tmp_path / "customers.csv"
+    rows = ["Customer Name;Email Address;Domain Name;Country Code",
+            "Société Générale;it@socgen.fr;socgen.fr;FR",
+            "Müller GmbH;it@mueller.de;mueller.de;DE",
+            "Broken;nope;broken.com;US",
+            "Twice;a@socgen.fr;SOCGEN.fr;FR"]
+    csv_file.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1252"))
+    result = run_console(tmp_path, f"bulk {csv_file}\nyes\nstatus\nbulk {csv_file}\n")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "4 rows, 2 ready to enroll, 2 problems" in out
+    assert "Row 4, Email Address:" in out
+    assert "Row 5, Domain Name: socgen.fr is also on row 2 of this file." in out
+    assert "Bulk enrollment done: 2 enrolled, 2 not enrolled." in out
+    assert "Société Générale" in out and "Müller GmbH" in out
+    assert "Active 2 · Failed 0 · Completed 0" in out
+    # The same file again: everyone is already in onboarding, nothing to confirm.
+    assert out.count("already in onboarding as") >= 2
+    assert "Nothing to enroll." in out
+
+
+def test_json_mode_answers_one_object_per_line(tmp_path):
+    result = run_console(tmp_path, 'enroll "Fourth Coffee" it@fourthcoffee.com '
+                         'fourthcoffee.com CA\nstatus\nshow nobody\n', "--json")
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["type"] for a in answers] == ["CustomerCard", "ListPage", "Notice"]
+    assert answers[0]["row"]["reseller"] == "In Progress"
+    assert answers[1]["counts"] == {"active": 1, "failed": 0, "completed": 0}
+    assert answers[2]["tone"] == "error" and "No customer" in answers[2]["text"]
+
+
+def test_template_is_saved_and_a_wrong_setting_is_named(tmp_path):
+    result = run_console(tmp_path, "template\n")
+    assert result.returncode == 0, result.stderr
+    saved = tmp_path / "customer-onboarding-template.csv"
+    assert saved.read_bytes().startswith(
+        b"\xef\xbb\xbfCustomer Name,Email Address,Domain Name,Country Code\r\n")
+    bad = run_console(tmp_path, "help\n", env={"PAGE_SIZE": "many"})
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("app.py: Setting PAGE_SIZE is wrong")
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("answer", ["no", ""])
+def test_cancel_needs_a_yes(tmp_path, answer):
+    script = f'enroll "ABC" ops@abctech.com abctech.com US\ncancel abctech.com\n{answer}\nstatus\n'
+    out = run_console(tmp_path, script).stdout
+    assert "Not confirmed; nothing was changed." in out
+    assert "Active 1 · Failed 0 · Completed 0" in out
