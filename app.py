@@ -66,7 +66,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
     return Bot(settings, engine, service, Dispatcher(service))
 
 
-def make_web_app(bot: Bot):  # noqa: ANN201 - aiohttp imported lazily for the console's sake
+def make_web_app(bot: Bot):
     from adapters.web import create_web_app
 
     return create_web_app(bot.engine)

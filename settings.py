@@ -11,7 +11,6 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 # Values that may hold a secret are never repeated in an error message.
 _NOT_ECHOED = ("TOKEN", "SECRET", "PASSWORD", "KEY", "DATABASE_URL")
 

@@ -7,10 +7,12 @@ import asyncio
 from aiohttp import web
 from sqlalchemy import Engine, text
 
+from storage.database import READ_ONLY
+
 
 def _database_ok(engine: Engine) -> bool:
     try:
-        with engine.connect() as conn:
+        with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             conn.execute(text("SELECT 1"))
         return True
     except Exception:  # any failure means "not healthy"; the reason goes to the log, not out

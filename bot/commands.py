@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
 from bot.errors import Ambiguous, OnboardingError, ValidationError
+from bot.ports import Place
 from bot.service import OnboardingService
 from bot.views import (
     Action,
@@ -39,6 +40,7 @@ class Context:
     """One command's caller, and what the front end can do for it."""
 
     actor: Actor
+    place: Place | None = None
     read_file: Callable[[str], tuple[bytes, str]] | None = None
     progress: Callable[[BulkProgress], None] | None = None
     retarget: Callable[[str], str] | None = field(default=None, repr=False)
@@ -275,6 +277,13 @@ class Dispatcher:
         ctx.retarget = lambda oid: f"outbox {oid}"
         return self.service.outbox_mails(" ".join(args).strip() or None)
 
+    def _notify(self, args: list[str], ctx: Context) -> Reply:
+        """Post status changes and reminders to this channel or chat: all, failures or off."""
+        if not args or args[0].lower() != "here" or len(args) > 2:
+            raise ValidationError("Use: notify here [all|failures|off]")
+        return Notice(self.service.notify(ctx.place, args[1] if len(args) == 2 else None,
+                                          ctx.actor), Tone.SUCCESS)
+
     def _sandbox(self, args: list[str], ctx: Context) -> Reply:
         """Play the customer or Microsoft: accept-reseller, approve-gdap, expire-gdap,
         accept-p2p, fail-p2p."""
@@ -300,6 +309,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", "cancel CUSTOMER", Dispatcher._cancel),
     Command("finish", "finish CUSTOMER", Dispatcher._finish),
     Command("log", "log CUSTOMER", Dispatcher._log),
+    Command("notify", "notify here [all|failures|off]", Dispatcher._notify),
     Command("outbox", "outbox [CUSTOMER]", Dispatcher._outbox),
     Command("sandbox", "sandbox ACTION CUSTOMER", Dispatcher._sandbox, sandbox_only=True),
 )

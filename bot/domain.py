@@ -145,6 +145,7 @@ class Activity:
     message: str
     step: Step | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass
@@ -235,6 +236,11 @@ class Onboarding:
     def _activity(self, at: datetime, actor: Actor, kind: str, message: str,
                   step: Step | None = None, **details: Any) -> Activity:
         return Activity(self.id, at, actor, kind, message, step, details)
+
+    def note(self, at: datetime, actor: Actor, kind: str, message: str,
+             step: Step | None = None) -> Activity:
+        """An activity that records something without changing a status."""
+        return self._activity(at, actor, kind, message, step)
 
     def _require_open(self) -> None:
         if self.lifecycle is Lifecycle.FINISHED:

@@ -47,4 +47,9 @@ class Conflict(OnboardingError):
 
 
 class ProviderError(OnboardingError):
-    """Microsoft, the mail service or the hub refused or failed; the message says what they said."""
+    """Microsoft, the mail service, the hub or a chat platform refused or failed; the message
+    says what they said. `retry_after` (seconds) is set when they asked us to wait (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -179,7 +179,11 @@ class Hub(Protocol):
 
 
 class Notifier(Protocol):
-    """A chat platform that posts notices to a destination it made (opaque to `bot/`)."""
+    """A chat platform that posts notices to a destination it made (opaque to `bot/`).
+
+    `payload` is built by `bot.notices.notice_payload`. `post` raises `ProviderError` with
+    `retry_after` set when the platform asks us to slow down; the ledger retries then.
+    """
 
     platform: str
 
@@ -254,6 +258,33 @@ class Delivery:
     last_error: str | None = None
 
 
+class NoticeLevel(StrEnum):
+    ALL = "all"
+    FAILURES = "failures"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a command was typed: a chat adapter's opaque destination, to answer or notify."""
+
+    platform: str
+    destination: str
+    label: str = ""
+    direct: bool = False  # a person's direct message rather than a shared channel
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A channel (or chat) that wants status-change and reminder notices."""
+
+    platform: str
+    destination: str
+    level: NoticeLevel
+    label: str
+    created_by: str
+    created_at: datetime
+
+
 class Transaction(Protocol):
     """One database transaction; changes are committed when the `with` block ends cleanly."""
 
@@ -298,6 +329,14 @@ class Transaction(Protocol):
                         ) -> BulkImport | None: ...
 
     def save_bulk_import(self, bulk: BulkImport) -> None: ...
+
+    def subscriptions(self) -> list[Subscription]: ...
+
+    def save_subscription(self, subscription: Subscription) -> None:
+        """Insert, or replace the one for the same (platform, destination)."""
+        ...
+
+    def remove_subscription(self, platform: str, destination: str) -> bool: ...
 
     def enqueue(self, delivery: Delivery) -> bool:
         """Add to the ledger; False (and nothing written) when the key is already there."""

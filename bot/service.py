@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from bot import mails, presenters
 from bot.csvio import read_customer_csv
 from bot.domain import (
+    STEP_TITLES,
     SYSTEM_ACTOR,
+    Activity,
     Actor,
     GdapRequest,
     GdapStatus,
@@ -33,13 +35,16 @@ from bot.domain import (
 )
 from bot.errors import Ambiguous, Conflict, NotAllowed, NotFound, ProviderError, ValidationError
 from bot.forms import OTHER_PARTNER, enroll_form, gdap_form, hub_form, p2p_form
+from bot.notices import notice_deliveries, notice_payload
 from bot.ports import (
     BulkImport,
     BulkRow,
     BulkState,
     Clock,
+    CustomerProfile,
     CustomerSimulator,
     Delivery,
+    GdapRelationship,
     GdapState,
     Hub,
     HubCustomer,
@@ -48,9 +53,14 @@ from bot.ports import (
     Mailer,
     MailOutbox,
     MicrosoftPartner,
+    NoticeLevel,
+    Notifier,
+    Place,
     RowError,
     Store,
+    Subscription,
     Transaction,
+    Transfer,
     TransferState,
 )
 from bot.validation import (
@@ -102,6 +112,7 @@ class OnboardingService:
     outbox: MailOutbox | None = None
     page_size: int = 10
     mail_channel: str = "mail"
+    notifiers: list[Notifier] = field(default_factory=list)
     _invitation_url: str | None = field(default=None, repr=False)
 
     # -- reading -------------------------------------------------------------------------
@@ -195,11 +206,11 @@ class OnboardingService:
                                                                                    now)})
             ob, activity = new_onboarding(details, now, actor)
             tx.add(ob)
-            tx.append(activity)
+            self._record(tx, ob, activity)
             self._enqueue_mail(tx, f"{ob.id}:reseller:invite",
                                mails.reseller_invitation(ob, self.partner_name, link), now)
         self.deliver_pending()
-        return self._card_by_id(ob.id, f"Enrolled {ob.name}.")
+        return self._card_by_id(ob.id, f"Enrolled {ob.name.rstrip('.')}.")
 
     def _already_enrolled(self, existing: Onboarding, now: datetime) -> str:
         return (f"{existing.domain} is already in onboarding as {existing.name} (enrolled "
@@ -309,6 +320,7 @@ class OnboardingService:
                 stored.state = BulkState.DONE if (
                     len(bulk.enrolled) + len(bulk.failed) >= total) else BulkState.REVIEW
                 tx.save_bulk_import(stored)
+        self._announce_bulk(bulk, actor, len(bulk.enrolled))
         self.deliver_pending()
         return self._bulk_result(bulk)
 
@@ -383,14 +395,15 @@ class OnboardingService:
             ob = self._resolve(tx, reference, for_update=True)
             request = GdapRequest(str(name), int(days), list(role_ids))  # type: ignore[arg-type]
             requested = ob.request_gdap(now, actor, request)
-            tx.append(requested)
+            self._record(tx, ob, requested)
             try:
                 rel = self.microsoft.create_gdap_relationship(
                     name=request.relationship_name, duration_days=request.duration_days,
                     role_ids=request.role_ids, auto_extend=request.auto_extend,
                     customer_tenant_id=ob.customer_tenant_id, customer_name=ob.name)
             except ProviderError as err:
-                tx.append(ob.fail_gdap(now, SYSTEM_ACTOR, f"Microsoft refused the request: {err}"))
+                refused = ob.fail_gdap(now, SYSTEM_ACTOR, f"Microsoft refused the request: {err}")
+                self._record(tx, ob, refused)
                 tx.save(ob)
                 headline = f"Microsoft refused the GDAP request: {err}"
             else:
@@ -436,10 +449,10 @@ class OnboardingService:
             ob = self._resolve(tx, reference, for_update=True)
             started = ob.start_hub(now, actor)
             hub_id = self.hub.create_customer(HubCustomer(**v, tenant_id=ob.customer_tenant_id))
-            tx.append(started)
+            self._record(tx, ob, started)
             headline = f"{ob.name} was sent to the MSP Hub."
             if self.hub.is_confirmed(hub_id):
-                tx.append(ob.complete_hub(now, SYSTEM_ACTOR, hub_id))
+                self._record(tx, ob, ob.complete_hub(now, SYSTEM_ACTOR, hub_id))
                 headline = f"{ob.name} was created in the MSP Hub."
             tx.save(ob)
         return self._card_by_id(ob.id, headline)
@@ -489,7 +502,7 @@ class OnboardingService:
                 partner_name=transfer.partner_name, customer_email=ob.email)
             transfer.transfer_id = created.id
             tx.save(ob)
-            tx.append(pending)
+            self._record(tx, ob, pending)
             tx.remember_partner(KnownPartner(transfer.partner_tenant_id, transfer.partner_name,
                                              transfer.partner_email))
             self._enqueue_mail(tx, f"{ob.id}:p2p:{created.id}:request",
@@ -506,7 +519,7 @@ class OnboardingService:
             if was_pending and ob.p2p and ob.p2p.transfer_id and ob.customer_tenant_id:
                 self.microsoft.cancel_transfer(ob.customer_tenant_id, ob.p2p.transfer_id)
             tx.save(ob)
-            tx.append(cancelled)
+            self._record(tx, ob, cancelled)
         return self._card_by_id(ob.id, "P2P transfer cancelled." if was_pending
                                 else "P2P transfer dropped.")
 
@@ -540,12 +553,15 @@ class OnboardingService:
                       if a.kind == "reminder.sent" and a.details.get("slot") is None
                       and now - a.at < MANUAL_REMINDER_GAP]
             for s in steps:
+                if s not in ob.waiting_steps():
+                    raise NotAllowed(f"{STEP_TITLES[s]} for {ob.name} is {ob.step_status(s)}: "
+                                     "there is nothing to remind about.")
                 if any(a.step == s for a in recent):
                     raise Conflict(f"A reminder for {s.value} was sent to {ob.name} less than a "
                                    "minute ago; it was not sent again.")
                 mail = mails.mail_for_step(ob, s, self.partner_name, self._reseller_link(),
                                            self.transfer_link, mails.reminder_prefix(None))
-                tx.append(ob.record_reminder(now, actor, s, mail.to))
+                self._record(tx, ob, ob.record_reminder(now, actor, s, mail.to))
                 self._enqueue_mail(tx, f"{ob.id}:{s.value}:manual:{uuid.uuid4().hex}", mail, now)
                 sent_to.append(f"{s.value} → {mail.to}")
             tx.save(ob)
@@ -566,7 +582,7 @@ class OnboardingService:
             key = f"{ob.id}:{step.value}:{started.isoformat() if started else ''}:auto:{slot}"
             if not self._enqueue_mail(tx, key, mail, now):
                 return False
-            tx.append(ob.record_reminder(now, SYSTEM_ACTOR, step, mail.to, slot))
+            self._record(tx, ob, ob.record_reminder(now, SYSTEM_ACTOR, step, mail.to, slot))
             tx.save(ob)
         return True
 
@@ -583,7 +599,7 @@ class OnboardingService:
     def finish(self, reference: str, actor: Actor) -> CustomerCard:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference, for_update=True)
-            tx.append(ob.finish(self.clock.now(), actor))
+            self._record(tx, ob, ob.finish(self.clock.now(), actor))
             tx.save(ob)
         return self._card_by_id(ob.id, f"{ob.name} finished onboarding and was removed from "
                                        "the onboarding lists.")
@@ -603,12 +619,12 @@ class OnboardingService:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference, for_update=True)
             transfer = ob.p2p if ob.p2p_status is P2PStatus.PENDING else None
-            tx.append(ob.cancel(now, actor))
+            self._record(tx, ob, ob.cancel(now, actor))
             if transfer and transfer.transfer_id and ob.customer_tenant_id:
                 try:
                     self.microsoft.cancel_transfer(ob.customer_tenant_id, transfer.transfer_id)
                 except ProviderError as err:
-                    tx.append(ob._activity(now, SYSTEM_ACTOR, "p2p.cancel_failed",
+                    self._record(tx, ob, ob.note(now, SYSTEM_ACTOR, "p2p.cancel_failed",
                                            f"Could not withdraw the transfer at Microsoft: "
                                            f"{err}. Cancel it in Partner Center.", Step.P2P))
             tx.save(ob)
@@ -641,13 +657,15 @@ class OnboardingService:
             if ob is None or not ob.is_open:
                 return []
             for activity in self._apply_microsoft(ob, now, profile, rel, transfer):
-                tx.append(activity)
+                self._record(tx, ob, activity)
                 written.append(activity.message)
             if written:
                 tx.save(ob)
         return written
 
-    def _apply_microsoft(self, ob, now, profile, rel, transfer):  # noqa: ANN001
+    def _apply_microsoft(self, ob: Onboarding, now: datetime, profile: CustomerProfile | None,
+                         rel: GdapRelationship | None, transfer: Transfer | None
+                         ) -> Iterator[Activity]:
         if profile and ob.reseller_status is ResellerStatus.IN_PROGRESS:
             yield ob.accept_reseller(now, SYSTEM_ACTOR, profile.tenant_id)
         if rel and ob.gdap and ob.gdap.relationship_id == rel.id:
@@ -718,18 +736,24 @@ class OnboardingService:
                                    mail.onboarding_id))
 
     def deliver_pending(self, limit: int = 500) -> int:
-        """Sends what the ledger holds for mail; returns how many went out."""
+        """Sends what the ledger holds for mail and for every configured chat platform;
+        returns how many went out. Safe to call from several threads or processes."""
+        senders: dict[str, Callable[[dict], None]] = {
+            self.mail_channel: lambda payload: self.mailer.send(Mail(**payload))}
+        for notifier in self.notifiers:
+            senders[notifier.platform] = (
+                lambda payload, n=notifier: n.post(payload["destination"], payload))
         sent = 0
         while True:
             now = self.clock.now()
             with self.store.transaction() as tx:
                 batch = tx.claim_deliveries(now, limit, lease_seconds=300,
-                                            channels=[self.mail_channel])
+                                            channels=list(senders))
             if not batch:
                 return sent
             for delivery in batch:
                 with self._recording(delivery):
-                    self.mailer.send(Mail(**delivery.payload))
+                    senders[delivery.channel](delivery.payload)
                     sent += 1
             if len(batch) < limit:
                 return sent
@@ -740,13 +764,61 @@ class OnboardingService:
             yield
         except ProviderError as err:
             now = self.clock.now()
-            retry = (now + DELIVERY_RETRY[delivery.attempts - 1]
-                     if delivery.attempts <= len(DELIVERY_RETRY) else None)
+            if err.retry_after is not None:
+                retry: datetime | None = now + timedelta(seconds=err.retry_after)
+            elif delivery.attempts <= len(DELIVERY_RETRY):
+                retry = now + DELIVERY_RETRY[delivery.attempts - 1]
+            else:
+                retry = None
             with self.store.transaction() as tx:
                 tx.mark_delivery_failed(delivery.id or 0, now, str(err), retry)
         else:
             with self.store.transaction() as tx:
                 tx.mark_delivered(delivery.id or 0, self.clock.now())
+
+    # -- channel notices -------------------------------------------------------------------
+
+    def _record(self, tx: Transaction, ob: Onboarding, activity: Activity) -> None:
+        """Appends an activity and, in the same transaction, the notices it causes."""
+        tx.append(activity)
+        for delivery in notice_deliveries(activity, ob, tx.subscriptions(), activity.at):
+            tx.enqueue(delivery)
+
+    def notify(self, place: Place | None, level: str | None, actor: Actor) -> str:
+        """`notify here [all|failures|off]` for the channel or chat it is typed in."""
+        if place is None:
+            raise NotAllowed("notify here works in a Slack channel or a Teams chat or channel: "
+                             "that is where the notices are posted.")
+        word = (level or "all").lower()
+        where = place.label or "this conversation"
+        with self.store.transaction() as tx:
+            if word == "off":
+                removed = tx.remove_subscription(place.platform, place.destination)
+                return (f"Notices to {where} are off." if removed
+                        else f"{where} had no notices switched on.")
+            if word not in (NoticeLevel.ALL.value, NoticeLevel.FAILURES.value):
+                raise ValidationError("Use: notify here [all|failures|off]")
+            tx.save_subscription(Subscription(place.platform, place.destination,
+                                              NoticeLevel(word), where, actor.label,
+                                              self.clock.now()))
+        what = ("every status change and reminder" if word == "all"
+                else "failures only (expired or failed GDAP and P2P)")
+        return f"Notices to {where}: {what}. Stop them with: notify here off"
+
+    def _announce_bulk(self, bulk: BulkImport, actor: Actor, count: int) -> None:
+        """One notice for a whole bulk import, rather than one per customer."""
+        if not count:
+            return
+        now = self.clock.now()
+        activity = Activity("", now, actor, "bulk.enrolled",
+                            f"{count} customers enrolled from {bulk.filename} by {actor.label}.",
+                            id=f"bulk-{bulk.id}")
+        with self.store.transaction() as tx:
+            for s in tx.subscriptions():
+                if s.level is NoticeLevel.ALL:
+                    tx.enqueue(Delivery(f"notice:{activity.id}:{s.platform}:{s.destination}",
+                                        s.platform, notice_payload(activity, None,
+                                                                   s.destination), now))
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -34,8 +34,10 @@ WIDTH = 80
 _MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.WARNING: "! ", Tone.ERROR: "Error: "}
 
 
-def _wrap(text: str, indent: str = "") -> str:
-    return "\n".join(textwrap.fill(p, WIDTH, initial_indent=indent, subsequent_indent=indent)
+def wrap(text: str, indent: str = "") -> str:
+    """Fills to 80 columns; a link is never split, so it stays clickable."""
+    return "\n".join(textwrap.fill(p, WIDTH, initial_indent=indent, subsequent_indent=indent,
+                                   break_long_words=False, break_on_hyphens=False)
                      if p else "" for p in text.split("\n"))
 
 
@@ -50,7 +52,7 @@ def render_text(reply: Reply) -> str:
 
 @render_text.register
 def _(reply: Notice) -> str:
-    lines = [_wrap(_MARK[reply.tone] + reply.text)]
+    lines = [wrap(_MARK[reply.tone] + reply.text)]
     lines += [f"  {a.label}: {a.line}" for a in reply.actions]
     return "\n".join(lines)
 
@@ -64,14 +66,14 @@ def _(reply: HelpView) -> str:
     for c in reply.commands:
         if len(c.usage) > width:
             lines.append(f"  {c.usage}")
-            lines.append(_wrap(c.summary, " " * (width + 4)))
+            lines.append(wrap(c.summary, " " * (width + 4)))
         else:
             body = textwrap.fill(c.summary, WIDTH - width - 4)
             first, *rest = body.split("\n")
             lines.append(f"  {c.usage.ljust(width)}  {first}")
             lines += [" " * (width + 4) + r for r in rest]
     if reply.intro:
-        lines += ["", _wrap(reply.intro)]
+        lines += ["", wrap(reply.intro)]
     return "\n".join(lines)
 
 
@@ -114,21 +116,21 @@ def _(reply: CustomerCard) -> str:
     state = reply.closed.capitalize() if reply.closed else r.overall
     lines = []
     if reply.headline:
-        lines.append(_wrap("✓ " + reply.headline))
-    lines.append(_wrap(f"{r.name} ({r.domain}) — {state}"))
-    lines.append(_wrap(f"Email {reply.email} · Country {reply.country} · Enrolled "
+        lines.append(wrap("✓ " + reply.headline))
+    lines.append(wrap(f"{r.name} ({r.domain}) — {state}"))
+    lines.append(wrap(f"Email {reply.email} · Country {reply.country} · Enrolled "
                        f"{r.enrolled} · id {r.id}"))
     for step in reply.steps:
         lines.append(f"  {step.title.ljust(22)} {step.status}")
         if step.detail:
-            lines.append(_wrap(step.detail, " " * 25))
+            lines.append(wrap(step.detail, " " * 25))
     if reply.failure_reason:
-        lines.append(_wrap(f"Failed: {reply.failure_reason}"))
+        lines.append(wrap(f"Failed: {reply.failure_reason}"))
     if reply.recovery_hint:
-        lines.append(_wrap(f"To recover: {reply.recovery_hint}"))
+        lines.append(wrap(f"To recover: {reply.recovery_hint}"))
     if reply.events:
         lines.append("Recent:")
-        lines += [_wrap(f"{e.when}, {e.actor}: {e.message}", "  ") for e in reply.events]
+        lines += [wrap(f"{e.when}, {e.actor}: {e.message}", "  ") for e in reply.events]
     if reply.actions:
         lines.append("Actions:")
         lines += [f"  {a.label.ljust(28)} {a.line}" for a in reply.actions]
@@ -138,17 +140,17 @@ def _(reply: CustomerCard) -> str:
 @render_text.register
 def _(reply: Form) -> str:
     lines = [reply.title]
-    lines += [_wrap(n, "  ") for n in reply.notes]
+    lines += [wrap(n, "  ") for n in reply.notes]
     return "\n".join(lines)
 
 
 @render_text.register
 def _(reply: Confirmation) -> str:
-    return _wrap(reply.text)
+    return wrap(reply.text)
 
 
 def _problems(problems: tuple[RowProblem, ...]) -> list[str]:
-    return [_wrap(f"Row {p.row}, {p.column}: {p.reason}", "  ") for p in problems]
+    return [wrap(f"Row {p.row}, {p.column}: {p.reason}", "  ") for p in problems]
 
 
 @render_text.register
@@ -184,7 +186,7 @@ def _(reply: BulkResult) -> str:
 def _(reply: ActivityLog) -> str:
     lines = [f"Activity log of {reply.customer} ({reply.domain})"]
     for e in reply.events:
-        lines.append(_wrap(f"{e.at:%Y-%m-%d %H:%M} UTC  {e.actor}: {e.message}", ""))
+        lines.append(wrap(f"{e.at:%Y-%m-%d %H:%M} UTC  {e.actor}: {e.message}", ""))
     return "\n".join(lines)
 
 
@@ -193,8 +195,8 @@ def _(reply: OutboxView) -> str:
     lines = [f"Outbox{' of ' + reply.customer if reply.customer else ''}: "
              f"{len(reply.mails)} mail{'s' if len(reply.mails) != 1 else ''}"]
     for m in reply.mails:
-        lines.append(_wrap(f"{m.at:%Y-%m-%d %H:%M} UTC  to {m.to}", "  "))
-        lines.append(_wrap(m.subject, "    "))
+        lines.append(wrap(f"{m.at:%Y-%m-%d %H:%M} UTC  to {m.to}", "  "))
+        lines.append(wrap(m.subject, "    "))
         if m.link:
             lines.append(f"    link: {m.link}")
     return "\n".join(lines)
@@ -202,12 +204,12 @@ def _(reply: OutboxView) -> str:
 
 @render_text.register
 def _(reply: FileReply) -> str:
-    return _wrap(reply.text)
+    return wrap(reply.text)
 
 
 @render_text.register
 def _(reply: Pick) -> str:
-    lines = [_wrap(reply.text)]
+    lines = [wrap(reply.text)]
     lines += [f"  {a.label}: {a.line}" for a in reply.options]
     return "\n".join(lines)
 
@@ -231,8 +233,7 @@ def _plain(value: Any) -> Any:
 
 def render_json(reply: Reply) -> str:
     """One JSON object per answer, with a "type" naming the view, for scripts."""
-    data = {"type": type(reply).__name__,
-            **{f.name: _plain(getattr(reply, f.name)) for f in dataclasses.fields(reply)}}
+    data = {"type": type(reply).__name__, **_plain(dataclasses.asdict(reply))}
     if hasattr(reply, "summary"):
         data["summary"] = reply.summary
     return json.dumps(data, ensure_ascii=False)

@@ -7,13 +7,14 @@ prompts go to stderr, so a script can read stdout line by line.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from adapters.console.render import render_json, render_text
+from adapters.console.render import render_json, render_text, wrap
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor
 from bot.errors import ValidationError
@@ -84,10 +85,9 @@ class Console:
         self.stdout.flush()
 
     def _info(self, text: str) -> None:
-        if self.json_mode:
-            self.prompt_out.write(text + "\n")
-        else:
-            self.stdout.write(text + "\n")
+        indent = text[: len(text) - len(text.lstrip())]
+        (self.prompt_out if self.json_mode else self.stdout).write(
+            wrap(text.strip(), indent) + "\n")
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -242,20 +242,16 @@ class Console:
             import readline
         except ImportError:  # not on every platform; the console still works without it
             return
-        try:
+        with contextlib.suppress(OSError):
             readline.read_history_file(HISTORY_FILE)
-        except OSError:
-            pass
         import atexit
 
         atexit.register(_save_history, readline.write_history_file)
 
 
 def _save_history(write: Callable[[Path], None]) -> None:
-    try:
+    with contextlib.suppress(OSError):
         write(HISTORY_FILE)
-    except OSError:
-        pass
 
 
 def _apply_selection(answer: str, field: FormField, chosen: list[str]) -> list[str]:

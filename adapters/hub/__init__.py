@@ -1,0 +1,1 @@
+"""MSP hub backends behind `bot.ports.Hub`."""

@@ -1,0 +1,37 @@
+"""The outbox mail backend: mail is kept in the database and shown by `outbox`, never sent.
+
+It is the embedded default, so a demo or a test run can never mail a real customer.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, insert, select
+
+from bot.ports import Clock, Mail, SentMail
+from storage.models import OutboxMailRow
+from storage.transactions import joined
+
+
+class OutboxMailer:
+    """Implements `bot.ports.Mailer` and `bot.ports.MailOutbox`."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def send(self, mail: Mail) -> None:
+        with joined(self.engine, write=True) as conn:
+            conn.execute(insert(OutboxMailRow).values(
+                at=self.clock.now(), to_address=mail.to, subject=mail.subject, body=mail.body,
+                link=mail.link, onboarding_id=mail.onboarding_id, kind=mail.kind))
+
+    def list(self, onboarding_id: str | None = None, limit: int = 50) -> list[SentMail]:
+        """Newest first; only one customer's mail when `onboarding_id` is given."""
+        stmt = select(OutboxMailRow)
+        if onboarding_id is not None:
+            stmt = stmt.where(OutboxMailRow.onboarding_id == onboarding_id)
+        stmt = stmt.order_by(OutboxMailRow.at.desc(), OutboxMailRow.id.desc()).limit(limit)
+        with joined(self.engine, write=False) as conn:
+            rows = conn.execute(stmt).all()
+        return [SentMail(row.at, Mail(row.to_address, row.subject, row.body, row.link,
+                                      row.onboarding_id, row.kind)) for row in rows]

@@ -1,0 +1,279 @@
+"""The database schema as SQLAlchemy models; Alembic migrations are generated from these.
+
+Rows never leave `storage/`: the repository turns them into the dataclasses of `bot/`.
+Enumerations are stored as their values in plain strings, so adding a state needs no
+migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+OPEN = text("lifecycle = 'open'")
+PENDING = text("state = 'pending'")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on both databases.
+
+    SQLite has no time zones: it would store the wall-clock digits and hand back a naive
+    value. So values are converted to UTC before they are stored and marked UTC when read.
+    A naive value is refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# none_as_null: a missing document is SQL NULL, not the JSON text 'null'.
+JSON_DOCUMENT = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), str: Text()}  # noqa: RUF012
+
+
+class OnboardingRow(Base):
+    """One customer's onboarding; the GDAP request and P2P transfer are flattened into it,
+    since each onboarding has at most one of each and due-work queries filter on them."""
+
+    __tablename__ = "onboardings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column()
+    email: Mapped[str]
+    domain: Mapped[str] = mapped_column()
+    country: Mapped[str] = mapped_column(String(8))
+    enrolled_at: Mapped[datetime]
+    enrolled_by: Mapped[str]
+    reseller_status: Mapped[str] = mapped_column(String(32))
+    reseller_started_at: Mapped[datetime | None]
+    customer_tenant_id: Mapped[str | None] = mapped_column(String(64))
+    gdap_status: Mapped[str] = mapped_column(String(32))
+    gdap_started_at: Mapped[datetime | None]
+    gdap_relationship_name: Mapped[str | None] = mapped_column()  # NULL: no GDAP request
+    gdap_duration_days: Mapped[int | None]
+    gdap_role_ids: Mapped[list[str] | None] = mapped_column(JSON_DOCUMENT)
+    gdap_relationship_id: Mapped[str | None]
+    gdap_approval_url: Mapped[str | None]
+    gdap_ends_at: Mapped[datetime | None]
+    hub_status: Mapped[str] = mapped_column(String(32))
+    hub_started_at: Mapped[datetime | None]
+    hub_customer_id: Mapped[str | None]
+    p2p_status: Mapped[str] = mapped_column(String(32))
+    p2p_started_at: Mapped[datetime | None]
+    p2p_partner_name: Mapped[str | None]  # NULL when no transfer was ever started
+    p2p_partner_tenant_id: Mapped[str | None] = mapped_column(String(64))
+    p2p_partner_email: Mapped[str | None]
+    p2p_transfer_id: Mapped[str | None]
+    p2p_sent_at: Mapped[datetime | None]
+    failure_reason: Mapped[str | None]
+    overall_status: Mapped[str] = mapped_column(String(16))  # Onboarding.overall_status
+    lifecycle: Mapped[str] = mapped_column(String(16))
+    closed_at: Mapped[datetime | None]
+    bulk_import_id: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # The database, not a check before the insert, keeps one open onboarding per domain:
+        # two users enrolling the same customer at once cannot both succeed.
+        Index("uq_onboardings_open_domain", func.lower(domain), unique=True,
+              sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_onboardings_open_name", func.lower(name),
+              sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_onboardings_gdap_name", func.lower(gdap_relationship_name)),
+        Index("ix_onboardings_dashboard", "lifecycle", "overall_status", "enrolled_at"),
+        Index("ix_onboardings_lifecycle_enrolled_at", "lifecycle", "enrolled_at"),
+        Index("ix_onboardings_open_reseller_started_at", "reseller_started_at",
+              sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_onboardings_open_gdap_started_at", "gdap_started_at",
+              sqlite_where=OPEN, postgresql_where=OPEN),
+        Index("ix_onboardings_open_p2p_started_at", "p2p_started_at",
+              sqlite_where=OPEN, postgresql_where=OPEN),
+    )
+
+
+class ActivityRow(Base):
+    """The append-only activity log; rows are never updated or deleted."""
+
+    __tablename__ = "activities"
+
+    seq: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)  # order
+    id: Mapped[str] = mapped_column(String(64), unique=True)  # Activity.id, for notice keys
+    onboarding_id: Mapped[str] = mapped_column(String(32), ForeignKey("onboardings.id"))
+    at: Mapped[datetime]
+    actor_id: Mapped[str]
+    actor_name: Mapped[str]
+    actor_platform: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
+
+    __table_args__ = (Index("ix_activities_onboarding_id_at", "onboarding_id", "at"),)
+
+
+class BulkImportRow(Base):
+    __tablename__ = "bulk_imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+    filename: Mapped[str]
+    total_rows: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    valid_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON_DOCUMENT)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON_DOCUMENT)
+    enrolled: Mapped[list[str]] = mapped_column(JSON_DOCUMENT)
+    failed: Mapped[list[dict[str, Any]]] = mapped_column(JSON_DOCUMENT)
+
+
+class DeliveryRow(Base):
+    """The send ledger: the unique `key` is what makes every message go out at most once."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
+    onboarding_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    last_error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]  # a sender's lease; expired leases are free again
+    last_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_deliveries_pending_next_attempt_at", "next_attempt_at",
+              sqlite_where=PENDING, postgresql_where=PENDING),
+    )
+
+
+class PartnerRow(Base):
+    """Current partners seen in earlier P2P transfers, offered again in the P2P form."""
+
+    __tablename__ = "partners"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str]
+    email: Mapped[str]
+
+
+class OutboxMailRow(Base):
+    """Mail the outbox backend "sent": kept and shown instead of leaving the machine."""
+
+    __tablename__ = "outbox_mail"
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    to_address: Mapped[str]
+    subject: Mapped[str]
+    body: Mapped[str]
+    link: Mapped[str | None]
+    onboarding_id: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_outbox_mail_onboarding_id_at", "onboarding_id", "at"),)
+
+
+class HubCustomerRow(Base):
+    """The default MSP hub's own directory of managed customers."""
+
+    __tablename__ = "hub_customers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime]
+    company_name: Mapped[str]
+    domain: Mapped[str] = mapped_column()
+    email: Mapped[str]
+    country: Mapped[str] = mapped_column(String(8))
+    first_name: Mapped[str]
+    last_name: Mapped[str]
+    phone: Mapped[str]
+    address_line1: Mapped[str]
+    city: Mapped[str]
+    state: Mapped[str]
+    postal_code: Mapped[str]
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("uq_hub_customers_domain", func.lower(domain), unique=True),)
+
+
+class SubscriptionRow(Base):
+    """A chat channel that asked for notices (`notify here`); one per destination."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str]  # opaque to everyone but the chat adapter that made it
+    level: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str]
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("platform", "destination"),)
+
+
+class SandboxObjectRow(Base):
+    """State of the sandbox Microsoft simulation: customers, relationships, transfers."""
+
+    __tablename__ = "sandbox_objects"
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("kind", "key"),)

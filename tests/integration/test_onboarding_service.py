@@ -1,0 +1,295 @@
+"""Use cases against a real store (SQLite and PostgreSQL), the sandbox backend and the outbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.clock import FixedClock
+from adapters.hub.directory import LocalHubDirectory
+from adapters.mail.outbox import OutboxMailer
+from adapters.microsoft.sandbox import SandboxMicrosoft
+from bot.csvio import template_csv
+from bot.domain import Actor, OverallStatus, Step
+from bot.errors import Conflict, NotAllowed, NotFound, OnboardingError, ValidationError
+from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
+from bot.service import OnboardingService
+from storage.repository import SqlStore
+from storage.sandbox_state import SandboxState
+
+ALICE = Actor("U1", "alice", "console")
+BOB = Actor("U2", "bob", "slack")
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+PARTNER_ID = "11111111-2222-4333-8444-555555555555"
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def service(engine, clock):
+    sandbox = SandboxMicrosoft(SandboxState(engine), clock, PARTNER_ID)
+    outbox = OutboxMailer(engine, clock)
+    return OnboardingService(SqlStore(engine), sandbox, outbox, LocalHubDirectory(engine), clock,
+                             partner_name="Fabrikam Cloud", simulator=sandbox, outbox=outbox)
+
+
+def enroll(service, name="ABC Technologies Inc.", domain="abctech.com", email=None):
+    return service.enroll({"name": name, "email": email or f"john.doe@{domain}",
+                           "domain": domain, "country": "us"}, ALICE)
+
+
+def gdap_values(name="ABC GDAP", roles=RECOMMENDED_ROLE_IDS):
+    return {"name": name, "duration": "365", "roles": list(roles)}
+
+
+def p2p_values():
+    return {"partner": "other", "partner_name": "Old Partner Ltd",
+            "partner_tenant_id": "0e9b0b5f-0000-4a5d-9c1d-1234567890ab",
+            "partner_email": "transfers@oldpartner.com"}
+
+
+def hub_values(service, ref):
+    form = service.hub_form(ref)
+    return {f.name: f.default for f in form.fields}
+
+
+def test_enroll_sends_the_invitation_and_logs_it(service):
+    card = enroll(service)
+    assert card.row.reseller == "In Progress" and card.row.overall == "Active"
+    assert card.row.enrolled == "now"
+    assert card.country == "US"
+    mails = service.outbox_mails().mails
+    assert len(mails) == 1 and mails[0].to == "john.doe@abctech.com"
+    assert PARTNER_ID in (mails[0].link or "")
+    assert "reseller relationship" in mails[0].subject
+    log = service.activity_log("abctech.com")
+    assert [e.actor for e in log.events] == ["alice (console)"]
+
+
+def test_same_domain_is_refused_naming_the_customer(service):
+    enroll(service)
+    with pytest.raises(ValidationError) as err:
+        enroll(service, name="Other name", domain="ABCTECH.com")
+    assert "ABC Technologies Inc." in err.value.field_errors["domain"]
+    assert service.dashboard().total == 1
+
+
+def test_whole_onboarding_to_finish(service, clock):
+    enroll(service)
+    with pytest.raises(NotAllowed, match="reseller relationship"):
+        service.gdap_form("abctech.com")
+    clock.advance(hours=3)
+    card = service.sandbox("accept-reseller", "ABC Technologies Inc.")
+    assert card.row.reseller == "Established"
+    # The hub form is pre-filled from the (sandbox) Partner Center profile.
+    values = hub_values(service, "abctech.com")
+    assert (values["first_name"], values["last_name"]) == ("John", "Doe")
+    form = service.gdap_form("abctech.com")
+    assert form.field("roles").default == RECOMMENDED_ROLE_IDS
+    card = service.request_gdap("abctech.com", gdap_values(), ALICE)
+    assert card.row.gdap == "In Progress"
+    approval = service.outbox_mails("abctech.com").mails[0]
+    assert "granularAdminRelationships" in approval.link
+    assert service.sandbox("approve-gdap", "abctech.com").row.gdap == "Established"
+    card = service.start_hub("abctech.com", values, ALICE)
+    assert card.row.hub == "Completed"
+    assert card.row.overall == "Completed"
+    card = service.initiate_p2p("abctech.com", p2p_values(), BOB)
+    assert card.row.p2p == "Pending" and card.row.overall == "Active"
+    assert service.outbox_mails("abctech.com").mails[0].to == "transfers@oldpartner.com"
+    with pytest.raises(NotAllowed, match="P2P Transfer is Pending"):
+        service.finish("abctech.com", ALICE)
+    assert service.sandbox("accept-p2p", "abctech.com").row.p2p == "Completed"
+    assert service.finish_confirmation("abctech.com").text.startswith(
+        "The onboarding process is complete.")
+    card = service.finish("abctech.com", ALICE)
+    assert card.closed == "finished"
+    assert service.dashboard().total == 0
+    kinds = [e.message.split(":")[0] for e in service.activity_log(card.row.id).events]
+    assert kinds[0].startswith("Enrolled") and kinds[-1] == "Onboarding finished"
+    assert len(kinds) >= 9
+
+
+def test_known_partner_is_offered_next_time(service):
+    for domain in ("abctech.com", "fourthcoffee.com"):
+        enroll(service, name=domain, domain=domain)
+        service.sandbox("accept-reseller", domain)
+    service.initiate_p2p("abctech.com", p2p_values(), ALICE)
+    form = service.p2p_form("fourthcoffee.com")
+    partner = form.field("partner")
+    assert partner.default == "0e9b0b5f-0000-4a5d-9c1d-1234567890ab"
+    assert next(c.label for c in partner.choices) == "Old Partner Ltd"
+    card = service.initiate_p2p("fourthcoffee.com", {"partner": partner.default}, ALICE)
+    assert card.row.p2p == "Pending"
+
+
+def test_gdap_name_must_be_unique_and_global_admin_stops_auto_extend(service):
+    for domain in ("abctech.com", "fourthcoffee.com"):
+        enroll(service, name=domain, domain=domain)
+        service.sandbox("accept-reseller", domain)
+    card = service.request_gdap("abctech.com", gdap_values(
+        roles=[*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID]), ALICE)
+    assert "will not auto-extend" in card.headline
+    with pytest.raises(ValidationError) as err:
+        service.request_gdap("fourthcoffee.com", gdap_values(name="abc gdap"), ALICE)
+    assert "already exists" in err.value.field_errors["name"]
+    with pytest.raises(ValidationError) as err:
+        service.request_gdap("fourthcoffee.com", {"name": "x", "duration": "900",
+                                                  "roles": ["Owner"]}, ALICE)
+    assert set(err.value.field_errors) == {"duration", "roles"}
+
+
+def test_gdap_expiry_fails_the_onboarding_and_a_new_request_recovers_it(service):
+    enroll(service)
+    service.sandbox("accept-reseller", "abctech.com")
+    service.request_gdap("abctech.com", gdap_values(), ALICE)
+    service.sandbox("approve-gdap", "abctech.com")
+    card = service.sandbox("expire-gdap", "abctech.com")
+    assert card.row.gdap == "Expired" and card.row.overall == "Failed"
+    assert card.recovery_hint and "gdap" in card.recovery_hint
+    assert service.dashboard(OverallStatus.FAILED).total == 1
+    card = service.request_gdap("abctech.com", gdap_values(name="ABC GDAP 2"), ALICE)
+    assert card.row.overall == "Active"
+
+
+def test_manual_reminder_is_not_sent_twice_by_a_double_click(service, clock):
+    enroll(service)
+    card = service.remind("abctech.com", None, ALICE)
+    assert "john.doe@abctech.com" in card.headline
+    with pytest.raises(Conflict, match="less than a minute ago"):
+        service.remind("abctech.com", Step.RESELLER, BOB)
+    clock.advance(minutes=2)
+    service.remind("abctech.com", Step.RESELLER, BOB)
+    subjects = [m.subject for m in service.outbox_mails().mails]
+    assert sum(s.startswith("Reminder: ") for s in subjects) == 2
+    with pytest.raises(NotAllowed, match="nothing to remind"):
+        service.remind("abctech.com", Step.GDAP, ALICE)
+
+
+def test_automatic_reminder_slot_is_sent_once(service, clock):
+    card = enroll(service)
+    clock.advance(hours=24)
+    assert service.send_automatic_reminder(card.row.id, Step.RESELLER, 1)
+    assert not service.send_automatic_reminder(card.row.id, Step.RESELLER, 1)
+    service.deliver_pending()
+    subjects = [m.subject for m in service.outbox_mails().mails]
+    assert sum(s.startswith("Reminder 1 of 3") for s in subjects) == 1
+
+
+def test_p2p_expires_after_30_days_and_cancel_withdraws(service, clock):
+    enroll(service)
+    service.sandbox("accept-reseller", "abctech.com")
+    card = service.initiate_p2p("abctech.com", p2p_values(), ALICE)
+    clock.advance(days=30)
+    assert service.sync(card.row.id) == ["P2P transfer Expired: no action within 30 days."]
+    assert service.card("abctech.com").row.overall == "Failed"
+    card = service.cancel_p2p("abctech.com", ALICE)
+    assert card.row.p2p == "Cancelled" and card.row.overall == "Active"
+
+
+def test_cancel_onboarding_withdraws_the_pending_transfer(service, engine):
+    enroll(service)
+    service.sandbox("accept-reseller", "abctech.com")
+    service.initiate_p2p("abctech.com", p2p_values(), ALICE)
+    card = service.cancel("abctech.com", BOB)
+    assert card.closed == "cancelled"
+    state = SandboxState(engine).all("transfer")
+    assert [t["state"] for t in state] == ["cancelled"]
+    with pytest.raises(NotFound, match="No customer in onboarding"):
+        service.card("abctech.com")
+    # The domain can be enrolled again after a cancel.
+    enroll(service)
+
+
+def _csv(*rows: str) -> bytes:
+    return ("Customer Name,Email Address,Domain Name,Country Code\r\n"
+            + "".join(r + "\r\n" for r in rows)).encode()
+
+
+def test_bulk_review_then_confirm_and_the_same_file_twice(service):
+    enroll(service, name="Existing Co", domain="existing.com")
+    data = _csv("Alpha Ltd,ops@alpha.com,alpha.com,US",
+                "Beta GmbH,ops@beta.de,beta.de,Germany",
+                "Alpha again,x@alpha.com,ALPHA.com,US",
+                "Existing dup,x@existing.com,existing.com,GB",
+                "Gamma SA,ops@gamma.fr,gamma.fr,fr")
+    review = service.review_bulk(data, "customers.csv", ALICE)
+    assert [r[2] for r in review.valid] == ["alpha.com", "gamma.fr"]
+    assert [(p.row, p.column) for p in review.problems] == [
+        (3, "Country Code"), (4, "Domain Name"), (5, "Domain Name")]
+    assert "row 2" in review.problems[1].reason
+    assert "Existing Co" in review.problems[2].reason
+    assert service.dashboard().total == 1  # nothing enrolled before confirming
+    result = service.confirm_bulk(review.import_id, ALICE)
+    assert [r[2] for r in result.enrolled] == ["alpha.com", "gamma.fr"]
+    assert len(result.problems) == 3
+    assert service.dashboard().total == 3
+    again = service.confirm_bulk(review.import_id, BOB)  # a second click
+    assert again.enrolled == result.enrolled and service.dashboard().total == 3
+    second = service.review_bulk(data, "customers.csv", ALICE)
+    assert second.valid == () and second.confirmation is None
+    invitations = [m for m in service.outbox_mails().mails if "invites" in m.subject]
+    assert len(invitations) == 3
+
+
+def test_bulk_confirm_by_two_users_at_once_enrolls_each_row_once(service):
+    rows = [f"Customer {i},ops@c{i}.com,c{i}.com,US" for i in range(60)]
+    review = service.review_bulk(_csv(*rows), "many.csv", ALICE)
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def confirm(actor):
+        barrier.wait()
+        try:
+            results.append(service.confirm_bulk(review.import_id, actor))
+        except Conflict as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=confirm, args=(a,)) for a in (ALICE, BOB)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert service.dashboard().total == 60
+    assert len(results) + len(errors) == 2 and results
+    assert len({r.domain for r in service.dashboard(limit=100).rows}) == 60
+    assert len(results[0].enrolled) == 60
+
+
+def test_the_unedited_template_enrolls_nobody(service):
+    review = service.review_bulk(template_csv(), "template.csv", ALICE)
+    assert review.valid == ()
+    assert "reserved example domain" in review.problems[0].reason
+
+
+def test_two_users_finishing_and_cancelling_at_once(service):
+    onboarding_id = enroll(service).row.id
+    service.sandbox("accept-reseller", "abctech.com")
+    service.request_gdap("abctech.com", gdap_values(), ALICE)
+    service.sandbox("approve-gdap", "abctech.com")
+    service.start_hub("abctech.com", hub_values(service, "abctech.com"), ALICE)
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def act(fn, actor):
+        barrier.wait()
+        try:
+            outcomes.append(fn("abctech.com", actor).closed)
+        except OnboardingError as err:  # refused, or "not found" once the other closed it
+            outcomes.append(type(err).__name__)
+
+    threads = [threading.Thread(target=act, args=(service.finish, ALICE)),
+               threading.Thread(target=act, args=(service.cancel, BOB))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    closed = [o for o in outcomes if o in ("finished", "cancelled")]
+    assert len(closed) == 1, outcomes
+    log = service.activity_log(onboarding_id)
+    assert sum(e.message.startswith("Onboarding") for e in log.events) == 1
