@@ -26,10 +26,10 @@ from bot.commands import Dispatcher
 from bot.ports import Clock
 from bot.service import OnboardingService
 from settings import Settings, SettingsError, load_settings
+from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
 from storage.repository import SqlStore
-from storage.sandbox_state import SandboxState
 
 log = logging.getLogger("onboarding")
 
@@ -55,7 +55,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
     """Wires the embedded defaults; real services replace them through settings alone."""
     clock = clock or SystemClock()
     engine = open_engine(settings)
-    sandbox = SandboxMicrosoft(SandboxState(engine), clock, settings.partner_tenant_id)
+    sandbox = SandboxMicrosoft(AdapterState(engine), clock, settings.partner_tenant_id)
     outbox = OutboxMailer(engine, clock)
     service = OnboardingService(
         store=SqlStore(engine), microsoft=sandbox, mailer=outbox,

@@ -265,10 +265,10 @@ class SubscriptionRow(Base):
     __table_args__ = (UniqueConstraint("platform", "destination"),)
 
 
-class SandboxObjectRow(Base):
-    """State of the sandbox Microsoft simulation: customers, relationships, transfers."""
+class AdapterStateRow(Base):
+    """Adapters' own state (sandbox tenant, Slack threads, Teams conversation references)."""
 
-    __tablename__ = "sandbox_objects"
+    __tablename__ = "adapter_state"
 
     id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))

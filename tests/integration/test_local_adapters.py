@@ -11,7 +11,7 @@ from adapters.hub.directory import LocalHubDirectory
 from adapters.mail.outbox import OutboxMailer
 from bot.errors import ProviderError
 from bot.ports import HubCustomer, Mail, SentMail
-from storage.sandbox_state import SandboxState
+from storage.adapter_state import AdapterState
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -46,7 +46,7 @@ def test_hub_refuses_a_second_customer_with_the_same_domain(engine):
 
 
 def test_sandbox_state_upserts_documents(engine):
-    state = SandboxState(engine)
+    state = AdapterState(engine)
     assert state.get("gdap", "r1") is None and state.all("gdap") == []
     state.put("gdap", "r1", {"id": "r1", "state": "pending", "roles": ["a"]})
     state.put("gdap", "r2", {"id": "r2", "state": "pending"})
@@ -61,7 +61,7 @@ def test_adapters_called_inside_a_use_case_join_its_transaction(store, engine,
                                                                 make_onboarding):
     """A use case locks its onboarding, then calls the sandbox and the hub: on SQLite a
     second connection could not write until the lock is released, so they must join."""
-    hub, state = LocalHubDirectory(engine), SandboxState(engine)
+    hub, state = LocalHubDirectory(engine), AdapterState(engine)
     ob = make_onboarding()
     with store.transaction() as tx:
         tx.add(ob)

@@ -16,8 +16,8 @@ from bot.domain import Actor, OverallStatus, Step
 from bot.errors import Conflict, NotAllowed, NotFound, OnboardingError, ValidationError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
 from bot.service import OnboardingService
+from storage.adapter_state import AdapterState
 from storage.repository import SqlStore
-from storage.sandbox_state import SandboxState
 
 ALICE = Actor("U1", "alice", "console")
 BOB = Actor("U2", "bob", "slack")
@@ -32,7 +32,7 @@ def clock():
 
 @pytest.fixture
 def service(engine, clock):
-    sandbox = SandboxMicrosoft(SandboxState(engine), clock, PARTNER_ID)
+    sandbox = SandboxMicrosoft(AdapterState(engine), clock, PARTNER_ID)
     outbox = OutboxMailer(engine, clock)
     return OnboardingService(SqlStore(engine), sandbox, outbox, LocalHubDirectory(engine), clock,
                              partner_name="Fabrikam Cloud", simulator=sandbox, outbox=outbox)
@@ -198,7 +198,7 @@ def test_cancel_onboarding_withdraws_the_pending_transfer(service, engine):
     service.initiate_p2p("abctech.com", p2p_values(), ALICE)
     card = service.cancel("abctech.com", BOB)
     assert card.closed == "cancelled"
-    state = SandboxState(engine).all("transfer")
+    state = AdapterState(engine).all("transfer")
     assert [t["state"] for t in state] == ["cancelled"]
     with pytest.raises(NotFound, match="No customer in onboarding"):
         service.card("abctech.com")

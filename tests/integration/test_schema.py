@@ -31,7 +31,7 @@ def test_upgrade_is_repeatable_and_works_from_any_directory(db_url, tmp_path, mo
     finally:
         engine.dispose()
     assert {"onboardings", "activities", "bulk_imports", "deliveries", "partners",
-            "outbox_mail", "hub_customers", "sandbox_objects"} <= tables
+            "outbox_mail", "hub_customers", "adapter_state"} <= tables
 
 
 def test_replicas_starting_together_migrate_once(db_url):

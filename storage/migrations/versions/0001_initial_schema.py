@@ -199,18 +199,18 @@ def upgrade() -> None:
     )
 
     op.create_table(
-        "sandbox_objects",
+        "adapter_state",
         sa.Column("id", SERIAL, autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("key", sa.Text(), nullable=False),
         sa.Column("data", JSON_DOCUMENT, nullable=False),
         sa.Column("updated_at", UTC_DATETIME, nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_objects")),
-        sa.UniqueConstraint("kind", "key", name=op.f("uq_sandbox_objects_kind_key")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_adapter_state")),
+        sa.UniqueConstraint("kind", "key", name=op.f("uq_adapter_state_kind_key")),
     )
 
 
 def downgrade() -> None:
-    for table in ("sandbox_objects", "subscriptions", "hub_customers", "outbox_mail", "partners", "deliveries",
+    for table in ("adapter_state", "subscriptions", "hub_customers", "outbox_mail", "partners", "deliveries",
                   "bulk_imports", "activities", "onboardings"):
         op.drop_table(table)  # drops the table's indexes with it

@@ -1,6 +1,7 @@
-"""Key-value state for the sandbox Microsoft simulation, one JSON document per (kind, key).
+"""Small JSON documents that adapters keep, one per (kind, key): the sandbox's simulated
+tenant, Slack thread timestamps, Teams conversation references.
 
-Kept in the bot's database so the console and the server see the same simulated tenant.
+Kept in the bot's database so every process (console, server, replicas) sees the same.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.database import is_sqlite
-from storage.models import SandboxObjectRow
+from storage.models import AdapterStateRow
 from storage.transactions import joined
 
 
-class SandboxState:
+class AdapterState:
     """Each call is its own short transaction, or part of the use case's transaction when
     one is open on this thread (see `storage.transactions`)."""
 
@@ -25,8 +26,8 @@ class SandboxState:
 
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
         with joined(self.engine, write=False) as conn:
-            data = conn.execute(select(SandboxObjectRow.data).where(
-                SandboxObjectRow.kind == kind, SandboxObjectRow.key == key)).scalar()
+            data = conn.execute(select(AdapterStateRow.data).where(
+                AdapterStateRow.kind == kind, AdapterStateRow.key == key)).scalar()
         return dict(data) if data is not None else None
 
     def put(self, kind: str, key: str, data: dict[str, Any]) -> None:
@@ -34,15 +35,15 @@ class SandboxState:
         with joined(self.engine, write=True) as conn:
             insert = sqlite.insert if is_sqlite(conn) else postgresql.insert
             now = datetime.now(UTC)
-            stmt = insert(SandboxObjectRow).values(kind=kind, key=key, data=data, updated_at=now)
+            stmt = insert(AdapterStateRow).values(kind=kind, key=key, data=data, updated_at=now)
             conn.execute(stmt.on_conflict_do_update(
-                index_elements=[SandboxObjectRow.kind, SandboxObjectRow.key],
+                index_elements=[AdapterStateRow.kind, AdapterStateRow.key],
                 set_={"data": data, "updated_at": now}))
 
     def all(self, kind: str) -> list[dict[str, Any]]:
         """In the order they were first put."""
         with joined(self.engine, write=False) as conn:
-            rows = conn.execute(select(SandboxObjectRow.data)
-                                .where(SandboxObjectRow.kind == kind)
-                                .order_by(SandboxObjectRow.id)).scalars().all()
+            rows = conn.execute(select(AdapterStateRow.data)
+                                .where(AdapterStateRow.kind == kind)
+                                .order_by(AdapterStateRow.id)).scalars().all()
         return [dict(data) for data in rows]
