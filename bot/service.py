@@ -661,6 +661,8 @@ class OnboardingService:
                 written.append(activity.message)
             if written:
                 tx.save(ob)
+        if written:
+            self.deliver_pending()
         return written
 
     def _apply_microsoft(self, ob: Onboarding, now: datetime, profile: CustomerProfile | None,
