@@ -3,6 +3,7 @@
     python app.py [serve]       the aiohttp server (+ the console when stdin is a terminal)
     python app.py console       the console alone (terminal or pipe); --json for scripts
     python app.py migrate       bring the database schema up to date
+    python app.py teams-package the Teams app package to upload (--output PATH)
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from adapters.console.repl import Console
 from adapters.hub.directory import LocalHubDirectory
 from adapters.mail.outbox import OutboxMailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
+from adapters.slack.app import SlackFrontEnd, slack_front_end
+from adapters.teams import TeamsFrontEnd
 from bot.commands import Dispatcher
 from bot.ports import Clock
 from bot.service import OnboardingService
@@ -40,6 +43,8 @@ class Bot:
     engine: Engine
     service: OnboardingService
     dispatcher: Dispatcher
+    teams: TeamsFrontEnd | None = None
+    slack: SlackFrontEnd | None = None
 
 
 def open_engine(settings: Settings) -> Engine:
@@ -63,13 +68,24 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
         transfer_link=settings.p2p_review_url, simulator=sandbox, outbox=outbox,
         page_size=settings.page_size,
     )
-    return Bot(settings, engine, service, Dispatcher(service))
+    dispatcher = Dispatcher(service)
+    teams = TeamsFrontEnd(settings, dispatcher, AdapterState(engine))
+    service.notifiers.append(teams.notifier)
+    slack = slack_front_end(settings, dispatcher, service, AdapterState(engine))
+    if slack:
+        service.notifiers.append(slack.notifier)
+    return Bot(settings, engine, service, dispatcher, teams, slack)
 
 
 def make_web_app(bot: Bot):
     from adapters.web import create_web_app
 
-    return create_web_app(bot.engine)
+    app = create_web_app(bot.engine)
+    if bot.teams:
+        bot.teams.mount(app)  # POST /api/messages
+    if bot.slack:
+        bot.slack.mount(app)  # POST /slack/events
+    return app
 
 
 async def serve(bot: Bot) -> int:
@@ -80,13 +96,33 @@ async def serve(bot: Bot) -> int:
     site = web.TCPSite(runner, bot.settings.host, bot.settings.port)
     await site.start()
     log.info("listening on http://%s:%s (GET /healthz)", bot.settings.host, bot.settings.port)
+    socket_mode = None
+    if bot.slack and bot.settings.slack_app_token:
+        socket_mode = await bot.slack.start_socket_mode(
+            bot.settings.slack_app_token.get_secret_value())
+        log.info("Slack Socket Mode connected")
     try:
         if sys.stdin.isatty():
             await asyncio.to_thread(Console(bot.dispatcher).run)
         else:
             await asyncio.Event().wait()
     finally:
+        if socket_mode:
+            await socket_mode.close_async()
         await runner.cleanup()
+    return 0
+
+
+def teams_package(settings: Settings, output: Path) -> int:
+    from adapters.teams.package import PackageError, build_package
+
+    try:
+        path = build_package(settings, output)
+    except PackageError as err:
+        print(f"app.py: {err}", file=sys.stderr)
+        return 2
+    print(f"Teams app package written to {path}: upload it in Teams (Apps > Manage your apps "
+          "> Upload an app) or in the Teams admin center.")
     return 0
 
 
@@ -97,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     console = sub.add_parser("console", help="type commands (terminal or pipe)")
     console.add_argument("--json", action="store_true", help="one JSON object per answer")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    package = sub.add_parser("teams-package", help="build the Teams app package (zip)")
+    package.add_argument("--output", type=Path, default=Path("dist/teams-app.zip"),
+                         help="where to write it (default: dist/teams-app.zip)")
     args = parser.parse_args(argv)
 
     try:
@@ -108,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "console":
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    if args.command == "teams-package":
+        return teams_package(settings, args.output)
     try:
         bot = build(settings)
     except Exception as err:  # a database that cannot be reached or migrated

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that may hold a secret are never repeated in an error message.
@@ -33,6 +33,61 @@ class Settings(BaseSettings):
     p2p_review_url: str = "https://partner.microsoft.com/dashboard/v2/customers/list"
     page_size: int = Field(10, ge=1, le=50)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Slack: on with a bot token and a signing secret (HTTP) or an app token (Socket Mode).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
+    # Microsoft Teams (Bot Framework). None set: /api/messages accepts local clients only.
+    microsoft_app_id: str = ""
+    microsoft_app_password: SecretStr = SecretStr("")
+    microsoft_app_tenant_id: str = ""
+    microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI", ""] = Field(
+        "", validate_default=True)
+    teams_bot_name: str = Field("Onboarding", min_length=1, max_length=30)
+    teams_app_id: str = ""  # the Teams app's own id; derived from the bot id when empty
+    teams_app_version: str = Field("1.0.0", pattern=r"^\d+\.\d+\.\d+$")
+    teams_developer_name: str = ""  # PARTNER_NAME when empty
+    teams_website_url: str = Field("https://example.com/onboarding-bot", pattern=r"^https://")
+
+    @field_validator("microsoft_app_type", mode="before")
+    @classmethod
+    def _app_type_any_case(cls, value: object) -> object:
+        known = {"multitenant": "MultiTenant", "singletenant": "SingleTenant",
+                 "userassignedmsi": "UserAssignedMSI"}
+        return known.get(str(value).strip().lower(), value) if value else ""
+
+    @field_validator("microsoft_app_type")
+    @classmethod
+    def _app_credentials_complete(cls, value: str, info: ValidationInfo) -> str:
+        app_id = info.data.get("microsoft_app_id", "")
+        password = info.data.get("microsoft_app_password", SecretStr("")).get_secret_value()
+        tenant = info.data.get("microsoft_app_tenant_id", "")
+        if password and not app_id:
+            raise ValueError("MICROSOFT_APP_PASSWORD is set but MICROSOFT_APP_ID is not")
+        if app_id and not password and value != "UserAssignedMSI":
+            raise ValueError("MICROSOFT_APP_ID needs MICROSOFT_APP_PASSWORD (the client secret)")
+        if value in ("SingleTenant", "UserAssignedMSI") and not tenant:
+            raise ValueError(f"{value} needs MICROSOFT_APP_TENANT_ID")
+        return value
+
+    @property
+    def teams_app_type(self) -> str:
+        """SingleTenant when a tenant id is set (Azure creates new bots single-tenant),
+        else MultiTenant; MICROSOFT_APP_TYPE overrides."""
+        if self.microsoft_app_type:
+            return self.microsoft_app_type
+        return "SingleTenant" if self.microsoft_app_tenant_id else "MultiTenant"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """A bot token plus a way in: the signing secret (HTTP) or the app token (Socket Mode)."""
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("database_url")
     @classmethod

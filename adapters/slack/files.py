@@ -1,0 +1,96 @@
+"""Files between Slack and the bot: the uploaded CSV in, the template out.
+
+The bot token goes only to Slack's file host (or the loopback server that plays Slack in
+tests): a file URL on any other host is refused, and redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+from urllib.parse import urlparse
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import ProviderError, ValidationError
+from bot.views import BulkReview, FileReply
+
+SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
+DEFAULT_API_URL = "https://slack.com/api/"
+READ_LIMIT = 5 * 1024 * 1024 + 1  # one byte over the CSV reader's limit, so it says "too big"
+
+
+def file_hosts(api_url: str) -> frozenset[str]:
+    """Slack's file host, plus the host of a non-default API URL (a test's loopback server)."""
+    host = urlparse(api_url).hostname
+    return SLACK_FILE_HOSTS | ({host} if host and api_url != DEFAULT_API_URL else set())
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def checked_url(url: str, hosts: frozenset[str]) -> str:
+    parts = urlparse(url)
+    host = parts.hostname or ""
+    if host not in hosts or (parts.scheme != "https" and not _loopback(host)):
+        raise ProviderError("The file is not on Slack's file host; it was not downloaded.")
+    return url
+
+
+async def download(client: AsyncWebClient, file_id: str, hosts: frozenset[str]
+                   ) -> tuple[bytes, str]:
+    """The uploaded file's bytes and name, by `files.info` then its private download URL."""
+    try:
+        info = (await client.files_info(file=file_id))["file"]
+    except SlackApiError as err:
+        raise ProviderError(f"Slack did not give the file ({err.response.get('error')}).") from None
+    name = info.get("name") or "upload.csv"
+    if int(info.get("size") or 0) >= READ_LIMIT:
+        raise ValidationError(f"{name} is over 5 MB; split it into smaller files.")
+    url = checked_url(info.get("url_private_download") or info.get("url_private") or "", hosts)
+    headers = {"Authorization": f"Bearer {client.token}"}
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(
+            url, headers=headers, allow_redirects=False) as answer:
+        if answer.status != 200 or answer.content_type == "text/html":
+            raise ProviderError(f"Slack's file host answered {answer.status}; the file could "
+                                "not be read (the app needs the files:read scope).")
+        data = await answer.content.read(READ_LIMIT)
+    return data, name
+
+
+async def upload(client: AsyncWebClient, reply: FileReply, channel: str | None,
+                 user_id: str) -> None:
+    """Uploads into the conversation the command came from, or the user's DM with the app
+    when the app is not in that conversation (or there is none, as in App Home)."""
+    args = {"filename": reply.filename, "content": reply.content, "title": reply.filename,
+            "initial_comment": reply.text}
+    if channel:
+        try:
+            await client.files_upload_v2(channel=channel, **args)
+            return
+        except SlackApiError as err:
+            if err.response.get("error") not in ("not_in_channel", "channel_not_found",
+                                                 "access_denied"):
+                raise
+    dm = await client.conversations_open(users=user_id)
+    await client.files_upload_v2(channel=dm["channel"]["id"], **args)
+
+
+def problems_file(review: BulkReview) -> FileReply:
+    """Every problem of a reviewed CSV, by row and column, as a CSV that Excel opens."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Row", "Column", "Problem"])
+    writer.writerows((p.row, p.column, p.reason) for p in review.problems)
+    stem = review.filename.rsplit(".", 1)[0] or "upload"
+    return FileReply(f"{stem}-problems.csv", out.getvalue().encode("utf-8-sig"), "text/csv",
+                     f"Every problem in {review.filename} ({len(review.problems):,}), by row "
+                     "and column.")
