@@ -4,6 +4,7 @@
     python app.py console       the console alone (terminal or pipe); --json for scripts
     python app.py migrate       bring the database schema up to date
     python app.py teams-package the Teams app package to upload (--output PATH)
+    python app.py tick [--at T] run the work due at T (ISO 8601; default now) and exit
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from adapters.clock import SystemClock
+from adapters.clock import FixedClock, SystemClock
 from adapters.console.repl import Console
 from adapters.hub.directory import LocalHubDirectory
 from adapters.mail.outbox import OutboxMailer
@@ -67,6 +69,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
         hub=LocalHubDirectory(engine), clock=clock, partner_name=settings.partner_name,
         transfer_link=settings.p2p_review_url, simulator=sandbox, outbox=outbox,
         page_size=settings.page_size,
+        sync_after=(timedelta(minutes=settings.sync_interval_minutes)
+                    if settings.sync_interval_minutes else None),
     )
     dispatcher = Dispatcher(service)
     teams = TeamsFrontEnd(settings, dispatcher, AdapterState(engine))
@@ -101,12 +105,22 @@ async def serve(bot: Bot) -> int:
         socket_mode = await bot.slack.start_socket_mode(
             bot.settings.slack_app_token.get_secret_value())
         log.info("Slack Socket Mode connected")
+    scheduler = None
+    if bot.settings.scheduler_enabled:
+        from adapters.scheduler import DueWorkScheduler
+        from bot.jobs import run_due
+
+        scheduler = DueWorkScheduler(lambda: run_due(bot.service),
+                                     bot.settings.scheduler_interval_seconds)
+        scheduler.start()
     try:
         if sys.stdin.isatty():
             await asyncio.to_thread(Console(bot.dispatcher).run)
         else:
             await asyncio.Event().wait()
     finally:
+        if scheduler:
+            scheduler.shutdown()
         if socket_mode:
             await socket_mode.close_async()
         await runner.cleanup()
@@ -126,6 +140,24 @@ def teams_package(settings: Settings, output: Path) -> int:
     return 0
 
 
+def instant(text: str) -> datetime:
+    """ISO 8601 for `tick --at`; without an offset it is UTC."""
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time, e.g. 2026-11-03T09:00:00Z") from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def tick(bot: Bot) -> int:
+    from bot.jobs import run_due
+
+    work = run_due(bot.service)
+    print(f"tick {work.line()}")
+    return 1 if work.failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Customer onboarding bot")
     sub = parser.add_subparsers(dest="command")
@@ -136,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     package = sub.add_parser("teams-package", help="build the Teams app package (zip)")
     package.add_argument("--output", type=Path, default=Path("dist/teams-app.zip"),
                          help="where to write it (default: dist/teams-app.zip)")
+    tick_parser = sub.add_parser("tick", help="run the work due now (or --at) and exit")
+    tick_parser.add_argument("--at", type=instant, default=None,
+                             help="the instant to run at, ISO 8601 (default: now)")
     args = parser.parse_args(argv)
 
     try:
@@ -150,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "teams-package":
         return teams_package(settings, args.output)
     try:
-        bot = build(settings)
+        clock = FixedClock(args.at) if args.command == "tick" and args.at else None
+        bot = build(settings, clock)
     except Exception as err:  # a database that cannot be reached or migrated
         print(f"app.py: cannot open the database: {type(err).__name__}: "
               f"{str(err).splitlines()[0] if str(err) else ''}", file=sys.stderr)
@@ -160,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "console":
         return Console(bot.dispatcher, json_mode=args.json).run()
+    if args.command == "tick":
+        return tick(bot)
     try:
         return asyncio.run(serve(bot))
     except KeyboardInterrupt:

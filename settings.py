@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     p2p_review_url: str = "https://partner.microsoft.com/dashboard/v2/customers/list"
     page_size: int = Field(10, ge=1, le=50)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The scheduler (reminders, expiries, fallback sync, digests); see README.
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: float = Field(30, ge=1, le=3600)
+    sync_interval_minutes: float = Field(15, ge=0, le=1440)  # 0: no fallback sync
     # Slack: on with a bot token and a signing secret (HTTP) or an app token (Socket Mode).
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

@@ -21,6 +21,7 @@ from bot.views import (
     Action,
     BulkProgress,
     CommandHelp,
+    Digest,
     FileReply,
     HelpView,
     Notice,
@@ -284,6 +285,12 @@ class Dispatcher:
         return Notice(self.service.notify(ctx.place, args[1] if len(args) == 2 else None,
                                           ctx.actor), Tone.SUCCESS)
 
+    def _digest(self, args: list[str], ctx: Context) -> Reply:
+        """Managers' digest in this chat or channel: daily HH:MM [TZ], weekly DAY HH:MM [TZ],
+        now, or off."""
+        answer = self.service.digest(ctx.place, args, ctx.actor)
+        return answer if isinstance(answer, Digest) else Notice(answer, Tone.SUCCESS)
+
     def _sandbox(self, args: list[str], ctx: Context) -> Reply:
         """Play the customer or Microsoft: accept-reseller, approve-gdap, expire-gdap,
         accept-p2p, fail-p2p."""
@@ -310,6 +317,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("finish", "finish CUSTOMER", Dispatcher._finish),
     Command("log", "log CUSTOMER", Dispatcher._log),
     Command("notify", "notify here [all|failures|off]", Dispatcher._notify),
+    Command("digest", "digest [daily HH:MM [TZ]|weekly DAY HH:MM [TZ]|now|off]",
+            Dispatcher._digest),
     Command("outbox", "outbox [CUSTOMER]", Dispatcher._outbox),
     Command("sandbox", "sandbox ACTION CUSTOMER", Dispatcher._sandbox, sandbox_only=True),
 )

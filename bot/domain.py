@@ -400,8 +400,8 @@ class Onboarding:
         if automatic_slot is None:
             message = f"Reminder email for {STEP_TITLES[step]} sent to {recipient}."
         else:
-            message = (f"Automatic reminder {automatic_slot} of {len(REMINDER_DELAYS)} for "
-                       f"{STEP_TITLES[step]} sent to {recipient}.")
+            message = (f"{ordinal(automatic_slot)} of {len(REMINDER_DELAYS)} reminders sent to "
+                       f"{recipient} ({STEP_TITLES[step]}).")
         return self._activity(at, actor, "reminder.sent", message, step, recipient=recipient,
                               slot=automatic_slot)
 
@@ -461,6 +461,12 @@ def new_onboarding(details: CustomerDetails, at: datetime, actor: Actor,
         Step.RESELLER,
     )
     return onboarding, activity
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 22nd…"""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def reminder_due_at(started_at: datetime, slot: int) -> datetime:

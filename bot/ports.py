@@ -271,6 +271,7 @@ class Place:
     destination: str
     label: str = ""
     direct: bool = False  # a person's direct message rather than a shared channel
+    timezone: str = ""  # the person's IANA time zone, when the platform tells us
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,65 @@ class Subscription:
     label: str
     created_by: str
     created_at: datetime
+
+
+# -- due work: timers and digests ------------------------------------------------------------
+
+
+class TimerKind(StrEnum):
+    REMINDER = "reminder"          # automatic reminder `slot` of a waiting `step`
+    P2P_EXPIRY = "p2p.expiry"      # 30 days after a transfer request was sent
+    GDAP_END = "gdap.end"          # the day a GDAP relationship ends (expires or extends)
+    GDAP_ENDING = "gdap.ending"    # `slot` days before a relationship without auto-extend ends
+    SYNC = "sync"                  # fallback poll of Microsoft for a waiting onboarding
+
+
+class TimerState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"  # not needed any more when it came due (step left waiting, superseded)
+
+
+@dataclass
+class Timer:
+    """One piece of due work, written with the state change that causes it; its unique `key`
+    means the work exists once however often the change is replayed."""
+
+    key: str
+    kind: TimerKind
+    due_at: datetime
+    onboarding_id: str | None = None
+    step: str | None = None
+    slot: int | None = None
+    replace: bool = False  # scheduling again moves a pending or finished one to `due_at`
+    id: int | None = None
+    state: TimerState = TimerState.PENDING
+    attempts: int = 0
+
+
+class DigestFrequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+@dataclass
+class DigestSubscription:
+    """A person (direct message) or a channel that gets the managers' digest."""
+
+    platform: str
+    destination: str
+    label: str
+    direct: bool
+    frequency: DigestFrequency
+    time: str  # "HH:MM", wall-clock time in `timezone`
+    timezone: str  # IANA name
+    next_due_at: datetime
+    created_by: str
+    created_at: datetime
+    weekday: int | None = None  # 0 = Monday, for weekly digests
+    last_sent_at: datetime | None = None
+    last_counts: dict[str, int] | None = None
+    id: int | None = None
 
 
 class Transaction(Protocol):
@@ -352,6 +412,63 @@ class Transaction(Protocol):
 
     def mark_delivery_failed(self, delivery_id: int, at: datetime, error: str,
                              retry_at: datetime | None) -> None: ...
+
+    def defer_delivery(self, delivery_id: int, until: datetime) -> None:
+        """Give a claimed delivery back, untried, to be claimed again from `until` (pacing)."""
+        ...
+
+    # -- due work --
+
+    def schedule(self, timers: list[Timer]) -> None:
+        """Add timers; one whose key exists is left alone, unless it has `replace` set."""
+        ...
+
+    def claim_timers(self, now: datetime, limit: int, lease_seconds: int) -> list[Timer]:
+        """Pending timers due at `now` that nobody holds, earliest first, leased to the caller.
+        Costs in proportion to the timers due, not to all timers."""
+        ...
+
+    def timers_of(self, onboarding_id: str, kind: TimerKind) -> list[Timer]:
+        """An onboarding's timers of one kind, in any state, earliest first."""
+        ...
+
+    def finish_timer(self, timer_id: int, state: TimerState, at: datetime,
+                     outcome: str = "") -> None: ...
+
+    def reschedule_timer(self, timer_id: int, due_at: datetime) -> None:
+        """Pending again (and free) from `due_at`: the same work, later (sync back-off)."""
+        ...
+
+    def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
+        """Open onboardings enrolled at or after `since`, oldest first, and how many."""
+        ...
+
+    def stalled(self, started_before: datetime, limit: int) -> list[Onboarding]:
+        """Open onboardings with a waiting step that started before `started_before`."""
+        ...
+
+    def expiring(self, p2p_sent_before: datetime, gdap_ends_before: datetime,
+                 limit: int) -> list[Onboarding]:
+        """Open onboardings whose pending transfer was sent before `p2p_sent_before`, or
+        whose Established GDAP relationship ends before `gdap_ends_before`."""
+        ...
+
+    def get_digest(self, platform: str, destination: str) -> DigestSubscription | None: ...
+
+    def save_digest(self, digest: DigestSubscription) -> DigestSubscription:
+        """Insert, or replace the one for the same (platform, destination); sets `id`."""
+        ...
+
+    def remove_digest(self, platform: str, destination: str) -> bool: ...
+
+    def claim_due_digest(self, now: datetime) -> DigestSubscription | None:
+        """One digest due at `now`, locked until the transaction ends (others skip it)."""
+        ...
+
+    def digest_sent(self, digest_id: int, at: datetime, counts: dict[str, int],
+                    next_due_at: datetime | None) -> None:
+        """Remember what this digest said, and (when given) when the next one is due."""
+        ...
 
 
 class Store(Protocol):

@@ -9,12 +9,13 @@ cannot create two relationships.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from bot import digest as digests
 from bot import mails, presenters
 from bot.csvio import read_customer_csv
 from bot.domain import (
@@ -44,6 +45,8 @@ from bot.ports import (
     CustomerProfile,
     CustomerSimulator,
     Delivery,
+    DigestFrequency,
+    DigestSubscription,
     GdapRelationship,
     GdapState,
     Hub,
@@ -59,10 +62,12 @@ from bot.ports import (
     RowError,
     Store,
     Subscription,
+    Timer,
     Transaction,
     Transfer,
     TransferState,
 )
+from bot.schedule import SYNC_FIRST, timers_for
 from bot.validation import (
     clean_country,
     clean_domain,
@@ -84,6 +89,7 @@ from bot.views import (
     Confirmation,
     Counts,
     CustomerCard,
+    Digest,
     Form,
     ListPage,
     MailView,
@@ -97,6 +103,32 @@ MANUAL_REMINDER_GAP = timedelta(seconds=60)
 BULK_CHUNK = 200
 DELIVERY_RETRY = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
                   timedelta(hours=2), timedelta(hours=6))
+MERGED_LINES = 10  # lines a merged notice lists before "… and N more"
+
+
+class Pacer:
+    """Per-destination token buckets for chat notices, in real (monotonic) time: chat rate
+    limits are per channel per second (Slack allows about one message a second with short
+    bursts; Teams throttles a conversation past a few per second)."""
+
+    def __init__(self, burst: int, every: float) -> None:
+        self.burst = burst
+        self.every = every
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def take(self, key: tuple[str, str]) -> float:
+        """0 when a post may go now (and counts it), else the seconds to wait."""
+        now = time.monotonic()
+        tokens, stamp = self._buckets.get(key, (float(self.burst), now))
+        if self.every > 0:
+            tokens = min(float(self.burst), tokens + (now - stamp) / self.every)
+        else:
+            tokens = float(self.burst)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1 - tokens) * self.every
 
 
 @dataclass
@@ -113,7 +145,12 @@ class OnboardingService:
     page_size: int = 10
     mail_channel: str = "mail"
     notifiers: list[Notifier] = field(default_factory=list)
+    sync_after: timedelta | None = SYNC_FIRST  # fallback poll of waiting steps; None: off
+    notice_burst: int = 4  # posts to one destination at once before pacing sets in
+    notice_every: float = 1.0  # seconds per further post to one destination
+    notice_merge_over: int = 5  # more pending notices than this for one destination: merged
     _invitation_url: str | None = field(default=None, repr=False)
+    _pacer: Pacer | None = field(default=None, repr=False)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -329,6 +366,7 @@ class OnboardingService:
         now = self.clock.now()
         enrolled: list[str] = []
         failed: list[RowError] = []
+        timers: list[Timer] = []
         with self.store.transaction() as tx:
             existing = tx.open_by_domains([r.domain for r in rows])
             for r in rows:
@@ -345,9 +383,11 @@ class OnboardingService:
                     bulk_import_id=bulk.id)
                 tx.add(ob)
                 tx.append(activity)
+                timers += timers_for(activity, ob, self.sync_after)
                 self._enqueue_mail(tx, f"{ob.id}:reseller:invite",
                                    mails.reseller_invitation(ob, self.partner_name, link), now)
                 enrolled.append(ob.id)
+            tx.schedule(timers)
         bulk.enrolled.extend(enrolled)
         bulk.failed.extend(failed)
 
@@ -586,6 +626,17 @@ class OnboardingService:
             tx.save(ob)
         return True
 
+    def warn_gdap_ending(self, tx: Transaction, ob: Onboarding, days: int) -> None:
+        """Logs (and announces) that a relationship without auto-extend ends in `days` days;
+        the scheduler calls it 30 and 7 days before, inside its own transaction."""
+        ends = ob.gdap.ends_at if ob.gdap else None
+        when = f" ({ends:%d %b %Y})" if ends else ""
+        self._record(tx, ob, ob.note(
+            self.clock.now(), SYSTEM_ACTOR, "gdap.ending",
+            f"GDAP relationship ends in {days} days{when} and will not auto-extend (Global "
+            f'Administrator): create a new request before then (gdap "{ob.domain}").',
+            Step.GDAP))
+
     # -- closing ---------------------------------------------------------------------------
 
     def finish_confirmation(self, reference: str) -> Confirmation:
@@ -739,7 +790,14 @@ class OnboardingService:
 
     def deliver_pending(self, limit: int = 500) -> int:
         """Sends what the ledger holds for mail and for every configured chat platform;
-        returns how many went out. Safe to call from several threads or processes."""
+        returns how many deliveries went out. Safe to call from several threads or processes.
+
+        Mail is sent inside the transaction that marks it sent, so a mailer that writes to
+        the store (the outbox) sends exactly once even if the process dies. Chat notices are
+        paced per destination (`Pacer`); past `notice_merge_over` pending for one
+        destination they go as one merged notice, and a platform's Retry-After holds back
+        the rest of that destination's notices too.
+        """
         senders: dict[str, Callable[[dict], None]] = {
             self.mail_channel: lambda payload: self.mailer.send(Mail(**payload))}
         for notifier in self.notifiers:
@@ -753,38 +811,117 @@ class OnboardingService:
                                             channels=list(senders))
             if not batch:
                 return sent
+            by_destination: dict[tuple[str, str], list[Delivery]] = {}
             for delivery in batch:
-                with self._recording(delivery):
-                    senders[delivery.channel](delivery.payload)
-                    sent += 1
+                if delivery.channel == self.mail_channel:
+                    if self._attempt(delivery, senders[delivery.channel], atomic=True) is None:
+                        sent += 1
+                else:
+                    where = (delivery.channel, str(delivery.payload.get("destination", "")))
+                    by_destination.setdefault(where, []).append(delivery)
+            for where, notices in by_destination.items():
+                sent += self._post_notices(where, notices, senders[where[0]])
             if len(batch) < limit:
                 return sent
 
-    @contextmanager
-    def _recording(self, delivery: Delivery) -> Iterator[None]:
+    @property
+    def pacer(self) -> Pacer:
+        if self._pacer is None:
+            self._pacer = Pacer(self.notice_burst, self.notice_every)
+        return self._pacer
+
+    def _post_notices(self, where: tuple[str, str], notices: list[Delivery],
+                      send: Callable[[dict], None]) -> int:
+        if len(notices) > self.notice_merge_over:
+            wait = self.pacer.take(where)
+            if wait:
+                self._defer(notices, wait)
+                return 0
+            return len(notices) if self._attempt_merged(notices, send) else 0
+        sent = 0
+        for i, delivery in enumerate(notices):
+            wait = self.pacer.take(where)
+            if wait:
+                self._defer(notices[i:], wait)
+                break
+            failure = self._attempt(delivery, send)
+            if failure is None:
+                sent += 1
+            elif failure.retry_after:
+                self._defer(notices[i + 1:], failure.retry_after)
+                break
+        return sent
+
+    def _defer(self, deliveries: list[Delivery], seconds: float) -> None:
+        if not deliveries:
+            return
+        until = self.clock.now() + timedelta(seconds=max(seconds, 0.001))
+        with self.store.transaction() as tx:
+            for delivery in deliveries:
+                tx.defer_delivery(delivery.id or 0, until)
+
+    def _attempt_merged(self, notices: list[Delivery], send: Callable[[dict], None]) -> bool:
+        """One post standing for several notices; each of them is recorded sent with it."""
+        payloads = [n.payload for n in notices]
+        lines = [f"• {p.get('text', '')}" for p in payloads[:MERGED_LINES]]
+        if len(payloads) > MERGED_LINES:
+            lines.append(f"… and {len(payloads) - MERGED_LINES} more (log CUSTOMER shows all).")
+        tones = {p.get("tone") for p in payloads}
+        merged = {
+            "destination": payloads[0].get("destination"), "kind": "merged",
+            "activity_id": None, "onboarding_id": None, "customer": "", "domain": "",
+            "tone": "error" if "error" in tones else "info", "actor": "onboarding bot",
+            "text": f"{len(payloads)} updates:\n" + "\n".join(lines),
+            "at": self.clock.now().isoformat(), "merged": [n.key for n in notices],
+        }
         try:
-            yield
+            send(merged)
         except ProviderError as err:
-            now = self.clock.now()
-            if err.retry_after is not None:
-                retry: datetime | None = now + timedelta(seconds=err.retry_after)
-            elif delivery.attempts <= len(DELIVERY_RETRY):
-                retry = now + DELIVERY_RETRY[delivery.attempts - 1]
-            else:
-                retry = None
-            with self.store.transaction() as tx:
-                tx.mark_delivery_failed(delivery.id or 0, now, str(err), retry)
-        else:
-            with self.store.transaction() as tx:
+            for delivery in notices:
+                self._failed(delivery, err)
+            return False
+        with self.store.transaction() as tx:
+            for delivery in notices:
                 tx.mark_delivered(delivery.id or 0, self.clock.now())
+        return True
+
+    def _attempt(self, delivery: Delivery, send: Callable[[dict], None], *,
+                 atomic: bool = False) -> ProviderError | None:
+        """Sends one delivery and records the outcome; returns the refusal, if any."""
+        try:
+            if atomic:
+                with self.store.transaction() as tx:
+                    send(delivery.payload)
+                    tx.mark_delivered(delivery.id or 0, self.clock.now())
+                return None
+            send(delivery.payload)
+        except ProviderError as err:
+            self._failed(delivery, err)
+            return err
+        with self.store.transaction() as tx:
+            tx.mark_delivered(delivery.id or 0, self.clock.now())
+        return None
+
+    def _failed(self, delivery: Delivery, err: ProviderError) -> None:
+        now = self.clock.now()
+        if err.retry_after is not None:
+            retry: datetime | None = now + timedelta(seconds=err.retry_after)
+        elif delivery.attempts <= len(DELIVERY_RETRY):
+            retry = now + DELIVERY_RETRY[delivery.attempts - 1]
+        else:
+            retry = None
+        with self.store.transaction() as tx:
+            tx.mark_delivery_failed(delivery.id or 0, now, str(err), retry)
 
     # -- channel notices -------------------------------------------------------------------
 
     def _record(self, tx: Transaction, ob: Onboarding, activity: Activity) -> None:
-        """Appends an activity and, in the same transaction, the notices it causes."""
+        """Appends an activity and, in the same transaction, the notices it causes and the
+        due work it starts (reminders, expiries, syncs: see `bot.schedule`)."""
         tx.append(activity)
         for delivery in notice_deliveries(activity, ob, tx.subscriptions(), activity.at):
             tx.enqueue(delivery)
+        tx.schedule(timers_for(activity, ob, self.sync_after))
 
     def notify(self, place: Place | None, level: str | None, actor: Actor) -> str:
         """`notify here [all|failures|off]` for the channel or chat it is typed in."""
@@ -821,6 +958,60 @@ class OnboardingService:
                     tx.enqueue(Delivery(f"notice:{activity.id}:{s.platform}:{s.destination}",
                                         s.platform, notice_payload(activity, None,
                                                                    s.destination), now))
+
+    # -- managers' digests -----------------------------------------------------------------
+
+    def digest(self, place: Place | None, words: list[str], actor: Actor) -> Digest | str:
+        """`digest daily HH:MM [TZ]`, `digest weekly DAY HH:MM [TZ]`, `digest now`, `digest
+        off`, or `digest` alone for the current schedule. A digest goes to where the command
+        was typed: a person's direct message or a channel."""
+        word = words[0].lower() if words else ""
+        if word == "now" and len(words) == 1:
+            return self.digest_now(place)
+        if place is None:
+            raise NotAllowed("Digests are posted in Slack or Teams: type this command in the "
+                             "channel or direct message that should get them. Here, digest "
+                             "now shows one.")
+        where = place.label or "this conversation"
+        now = self.clock.now()
+        if not words:
+            with self.store.transaction() as tx:
+                current = tx.get_digest(place.platform, place.destination)
+            if current is None:
+                return f"No digest for {where}. {digests.USAGE}"
+            return (f"Digest for {where}: {digests.describe(current)}. "
+                    f"Next: {digests.when(current.next_due_at, current.timezone)}.")
+        if word == "off" and len(words) == 1:
+            with self.store.transaction() as tx:
+                removed = tx.remove_digest(place.platform, place.destination)
+            return f"Digest for {where} is off." if removed else f"{where} had no digest."
+        frequency, weekday, at, tz = digests.parse_schedule(words, place.timezone)
+        sub = DigestSubscription(place.platform, place.destination, where, place.direct,
+                                 frequency, f"{at:%H:%M}", tz, now, actor.label, now, weekday)
+        sub.next_due_at = digests.next_due(sub, now)
+        with self.store.transaction() as tx:
+            tx.save_digest(sub)
+        return (f"Digest for {where}: {digests.describe(sub)}. First one: "
+                f"{digests.when(sub.next_due_at, tz)}. Stop it with: digest off")
+
+    def digest_now(self, place: Place | None) -> Digest | str:
+        """At the console (no place to post to) the digest is the answer; in a chat it is
+        posted there through the ledger, like a scheduled one."""
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            if place is None:
+                return digests.console_digest(tx, now)
+            sub = tx.get_digest(place.platform, place.destination)
+            if sub is None:
+                sub = DigestSubscription(place.platform, place.destination,
+                                         place.label or "this conversation", place.direct,
+                                         DigestFrequency.DAILY, "00:00",
+                                         digests.zone_named(place.timezone or "UTC"), now,
+                                         "", now)
+            digests.send_digest(tx, sub, now, f"digest:{place.platform}:{place.destination}:"
+                                              f"now:{uuid.uuid4().hex}", None)
+        self.deliver_pending()
+        return f"Digest sent to {sub.label}."
 
     # -- helpers ---------------------------------------------------------------------------
 

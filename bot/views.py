@@ -294,5 +294,39 @@ class Pick:
         return self.text
 
 
+@dataclass(frozen=True)
+class DigestItem:
+    """One customer line of a digest."""
+
+    onboarding_id: str
+    customer: str
+    domain: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The managers' digest: where onboarding stands and what needs someone, in one message.
+
+    `text` is the compact plain-text form that reads well on a phone; the rest is the same
+    content as fields, for front ends that render it their own way.
+    """
+
+    title: str
+    counts: Counts
+    change: Counts | None  # since the last digest; None for the first one
+    new_enrollments: int
+    new_customers: tuple[str, ...]
+    failed: tuple[DigestItem, ...]
+    ready_to_finish: tuple[DigestItem, ...]
+    reminders_spent: tuple[DigestItem, ...]
+    expiring: tuple[DigestItem, ...]
+    text: str
+
+    @property
+    def summary(self) -> str:
+        return self.text
+
+
 Reply = (Notice | CustomerCard | ListPage | Form | Confirmation | BulkReview | BulkProgress
-         | BulkResult | ActivityLog | OutboxView | HelpView | FileReply | Pick)
+         | BulkResult | ActivityLog | OutboxView | HelpView | FileReply | Pick | Digest)

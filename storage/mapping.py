@@ -25,10 +25,15 @@ from bot.ports import (
     BulkState,
     Delivery,
     DeliveryState,
+    DigestFrequency,
+    DigestSubscription,
     KnownPartner,
     NoticeLevel,
     RowError,
     Subscription,
+    Timer,
+    TimerKind,
+    TimerState,
 )
 
 
@@ -157,3 +162,34 @@ def subscription_values(subscription: Subscription) -> dict[str, Any]:
 def to_subscription(row: Row[Any]) -> Subscription:
     return Subscription(row.platform, row.destination, NoticeLevel(row.level), row.label,
                         row.created_by, row.created_at)
+
+
+def timer_values(timer: Timer) -> dict[str, Any]:
+    return {"key": timer.key, "kind": timer.kind.value, "onboarding_id": timer.onboarding_id,
+            "step": timer.step, "slot": timer.slot, "due_at": timer.due_at,
+            "state": timer.state.value, "attempts": timer.attempts}
+
+
+def to_timer(row: Row[Any]) -> Timer:
+    return Timer(key=row.key, kind=TimerKind(row.kind), due_at=row.due_at,
+                 onboarding_id=row.onboarding_id, step=row.step, slot=row.slot, id=row.id,
+                 state=TimerState(row.state), attempts=row.attempts)
+
+
+def digest_values(digest: DigestSubscription) -> dict[str, Any]:
+    return {"platform": digest.platform, "destination": digest.destination,
+            "label": digest.label, "direct": digest.direct,
+            "frequency": digest.frequency.value, "weekday": digest.weekday,
+            "time": digest.time, "timezone": digest.timezone,
+            "next_due_at": digest.next_due_at, "last_sent_at": digest.last_sent_at,
+            "last_counts": dict(digest.last_counts) if digest.last_counts is not None else None,
+            "created_by": digest.created_by, "created_at": digest.created_at}
+
+
+def to_digest(row: Row[Any]) -> DigestSubscription:
+    return DigestSubscription(
+        platform=row.platform, destination=row.destination, label=row.label,
+        direct=bool(row.direct), frequency=DigestFrequency(row.frequency), time=row.time,
+        timezone=row.timezone, next_due_at=row.next_due_at, created_by=row.created_by,
+        created_at=row.created_at, weekday=row.weekday, last_sent_at=row.last_sent_at,
+        last_counts=dict(row.last_counts) if row.last_counts is not None else None, id=row.id)

@@ -277,3 +277,56 @@ class AdapterStateRow(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("kind", "key"),)
+
+
+class TimerRow(Base):
+    """Due work (reminders, expiries, syncs), written with the change that causes it.
+
+    The unique `key` keeps each piece of work once; the partial index on `due_at` makes
+    "what is due now" cost what is due, not the size of the table.
+    """
+
+    __tablename__ = "timers"
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    onboarding_id: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(16))
+    slot: Mapped[int | None]
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    claimed_until: Mapped[datetime | None]  # a worker's lease; expired leases are free again
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str | None]
+
+    __table_args__ = (
+        Index("ix_timers_pending_due_at", "due_at", sqlite_where=PENDING,
+              postgresql_where=PENDING),
+        Index("ix_timers_onboarding_id_kind", "onboarding_id", "kind"),
+    )
+
+
+class DigestRow(Base):
+    """A managers' digest subscription: one per person (direct message) or channel."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str]
+    label: Mapped[str]
+    direct: Mapped[bool]
+    frequency: Mapped[str] = mapped_column(String(16))
+    weekday: Mapped[int | None]
+    time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    next_due_at: Mapped[datetime] = mapped_column(index=True)
+    last_sent_at: Mapped[datetime | None]
+    last_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
+    created_by: Mapped[str]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("platform", "destination"),)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -32,33 +32,50 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain import Activity, Onboarding, OverallStatus
 from bot.errors import Conflict, NotFound
-from bot.ports import BulkImport, Delivery, DeliveryState, KnownPartner, Subscription
+from bot.ports import (
+    BulkImport,
+    Delivery,
+    DeliveryState,
+    DigestSubscription,
+    KnownPartner,
+    Subscription,
+    Timer,
+    TimerKind,
+    TimerState,
+)
 from storage.database import fold_case, is_sqlite
 from storage.mapping import (
     activity_values,
     bulk_values,
+    digest_values,
     onboarding_values,
     subscription_values,
+    timer_values,
     to_activity,
     to_bulk,
     to_delivery,
+    to_digest,
     to_onboarding,
     to_partner,
     to_subscription,
+    to_timer,
 )
 from storage.models import (
     ActivityRow,
     BulkImportRow,
     DeliveryRow,
+    DigestRow,
     OnboardingRow,
     PartnerRow,
     SubscriptionRow,
+    TimerRow,
 )
 from storage.transactions import TransactionScope, current_scope, new_scope
 
 # Literal (not bound) values, so PostgreSQL can match the partial indexes' predicates.
 IS_OPEN = OnboardingRow.lifecycle == literal_column("'open'")
 IS_PENDING = DeliveryRow.state == literal_column("'pending'")
+TIMER_PENDING = TimerRow.state == literal_column("'pending'")
 LIKE_ESCAPE = "/"
 IN_CHUNK = 500  # values per IN (...) list, well under both databases' parameter limits
 
@@ -364,6 +381,11 @@ class SqlTransaction:
             values["next_attempt_at"] = retry_at
         self._mark(delivery_id, **values)
 
+    def defer_delivery(self, delivery_id: int, until: datetime) -> None:
+        """Untried: the attempt the claim counted is given back."""
+        self._mark(delivery_id, next_attempt_at=until, claimed_until=None,
+                   attempts=DeliveryRow.attempts - 1)
+
     def _mark(self, delivery_id: int, **values: Any) -> None:
         result = self._conn(write=True).execute(
             update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
@@ -371,7 +393,146 @@ class SqlTransaction:
             raise NotFound(f"There is no delivery {delivery_id} in the ledger.")
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    # -- due work: timers ------------------------------------------------------------------
+
+    def schedule(self, timers: list[Timer]) -> None:
+        """One multi-row insert for the new ones (a bulk enrollment writes thousands)."""
+        if not timers:
+            return
+        conn = self._conn(write=True)
+        now = datetime.now(UTC)
+        keep = [t for t in timers if not t.replace]
+        for chunk in _chunks(keep, IN_CHUNK // 5):
+            stmt = self._insert(conn, TimerRow).values(
+                [{**timer_values(t), "created_at": now} for t in chunk])
+            conn.execute(stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=[TimerRow.key]))
+        for timer in (t for t in timers if t.replace):
+            stmt = self._insert(conn, TimerRow).values(**timer_values(timer), created_at=now)
+            conn.execute(stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                index_elements=[TimerRow.key],
+                set_={"due_at": timer.due_at, "state": TimerState.PENDING.value,
+                      "claimed_until": None, "finished_at": None}))
+
+    def claim_timers(self, now: datetime, limit: int, lease_seconds: int) -> list[Timer]:
+        """Earliest first, through the partial index on pending `due_at`; on PostgreSQL rows
+        another worker is claiming are skipped, not waited for."""
+        if limit <= 0:
+            return []
+        conn = self._conn(write=True)
+        stmt = (select(TimerRow).where(
+            TIMER_PENDING, TimerRow.due_at <= now,
+            TimerRow.claimed_until.is_(None) | (TimerRow.claimed_until < now))
+            .order_by(TimerRow.due_at, TimerRow.id).limit(limit))
+        if not is_sqlite(conn):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return []
+        conn.execute(update(TimerRow).where(TimerRow.id.in_([r.id for r in rows]))
+                     .values(claimed_until=now + timedelta(seconds=lease_seconds),
+                             attempts=TimerRow.attempts + 1))
+        claimed = [to_timer(row) for row in rows]
+        for timer in claimed:
+            timer.attempts += 1
+        return claimed
+
+    def timers_of(self, onboarding_id: str, kind: TimerKind) -> list[Timer]:
+        stmt = (select(TimerRow).where(TimerRow.onboarding_id == onboarding_id,
+                                       TimerRow.kind == kind.value)
+                .order_by(TimerRow.due_at, TimerRow.id))
+        return [to_timer(row) for row in self._conn().execute(stmt)]
+
+    def finish_timer(self, timer_id: int, state: TimerState, at: datetime,
+                     outcome: str = "") -> None:
+        self._set_timer(timer_id, state=state.value, finished_at=at, claimed_until=None,
+                        outcome=outcome or None)
+
+    def reschedule_timer(self, timer_id: int, due_at: datetime) -> None:
+        self._set_timer(timer_id, state=TimerState.PENDING.value, due_at=due_at,
+                        claimed_until=None, finished_at=None)
+
+    def _set_timer(self, timer_id: int, **values: Any) -> None:
+        result = self._conn(write=True).execute(
+            update(TimerRow).where(TimerRow.id == timer_id).values(**values))
+        if result.rowcount != 1:
+            raise NotFound(f"There is no timer {timer_id}.")
+
+    # -- what a digest reports ---------------------------------------------------------------
+
+    def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
+        condition = (IS_OPEN, OnboardingRow.enrolled_at >= since)
+        conn = self._conn()
+        total = conn.execute(select(func.count()).select_from(OnboardingRow)
+                             .where(*condition)).scalar_one()
+        rows = conn.execute(select(OnboardingRow).where(*condition)
+                            .order_by(OnboardingRow.enrolled_at, OnboardingRow.id)
+                            .limit(max(limit, 0))).all()
+        return [to_onboarding(row) for row in rows], total
+
+    def stalled(self, started_before: datetime, limit: int) -> list[Onboarding]:
+        o = OnboardingRow
+        condition = (
+            ((o.reseller_status == "In Progress") & (o.reseller_started_at < started_before))
+            | ((o.gdap_status == "In Progress") & (o.gdap_started_at < started_before))
+            | ((o.p2p_status == "Pending") & (o.p2p_started_at < started_before)))
+        rows = self._conn().execute(select(o).where(IS_OPEN, condition)
+                                    .order_by(o.enrolled_at, o.id).limit(max(limit, 0))).all()
+        return [to_onboarding(row) for row in rows]
+
+    def expiring(self, p2p_sent_before: datetime, gdap_ends_before: datetime,
+                 limit: int) -> list[Onboarding]:
+        o = OnboardingRow
+        condition = (((o.p2p_status == "Pending") & (o.p2p_sent_at < p2p_sent_before))
+                     | ((o.gdap_status == "Established") & (o.gdap_ends_at < gdap_ends_before)))
+        rows = self._conn().execute(select(o).where(IS_OPEN, condition)
+                                    .order_by(o.enrolled_at, o.id).limit(max(limit, 0))).all()
+        return [to_onboarding(row) for row in rows]
+
+    # -- digest subscriptions ----------------------------------------------------------------
+
+    def get_digest(self, platform: str, destination: str) -> DigestSubscription | None:
+        row = self._conn().execute(select(DigestRow).where(
+            DigestRow.platform == platform, DigestRow.destination == destination)).first()
+        return to_digest(row) if row else None
+
+    def save_digest(self, digest: DigestSubscription) -> DigestSubscription:
+        """A new schedule keeps what the last digest said, so the next one still reports the
+        change since then."""
+        conn = self._conn(write=True)
+        values = digest_values(digest)
+        keep = ("platform", "destination", "last_sent_at", "last_counts")
+        stmt = self._insert(conn, DigestRow).values(**values)
+        digest.id = conn.execute(stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[DigestRow.platform, DigestRow.destination],
+            set_={k: v for k, v in values.items() if k not in keep})
+            .returning(DigestRow.id)).scalar_one()
+        return digest
+
+    def remove_digest(self, platform: str, destination: str) -> bool:
+        result = self._conn(write=True).execute(delete(DigestRow).where(
+            DigestRow.platform == platform, DigestRow.destination == destination))
+        return result.rowcount > 0
+
+    def claim_due_digest(self, now: datetime) -> DigestSubscription | None:
+        conn = self._conn(write=True)
+        stmt = (select(DigestRow).where(DigestRow.next_due_at <= now)
+                .order_by(DigestRow.next_due_at, DigestRow.id).limit(1))
+        if not is_sqlite(conn):
+            stmt = stmt.with_for_update(skip_locked=True)
+        row = conn.execute(stmt).first()
+        return to_digest(row) if row else None
+
+    def digest_sent(self, digest_id: int, at: datetime, counts: dict[str, int],
+                    next_due_at: datetime | None) -> None:
+        values: dict[str, Any] = {"last_sent_at": at, "last_counts": dict(counts)}
+        if next_due_at is not None:
+            values["next_due_at"] = next_due_at
+        self._conn(write=True).execute(
+            update(DigestRow).where(DigestRow.id == digest_id).values(**values))
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 

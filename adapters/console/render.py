@@ -18,6 +18,7 @@ from bot.views import (
     BulkReview,
     Confirmation,
     CustomerCard,
+    Digest,
     FileReply,
     Form,
     HelpView,
@@ -55,6 +56,11 @@ def _(reply: Notice) -> str:
     lines = [wrap(_MARK[reply.tone] + reply.text)]
     lines += [f"  {a.label}: {a.line}" for a in reply.actions]
     return "\n".join(lines)
+
+
+@render_text.register
+def _(reply: Digest) -> str:
+    return reply.text
 
 
 @render_text.register

@@ -76,6 +76,16 @@ class SandboxMicrosoft:
 
     def get_gdap_relationship(self, relationship_id: str) -> GdapRelationship:
         data = self._get("gdap", relationship_id)
+        ends = _ts(data["ends_at"])
+        if data["state"] == "active" and ends is not None and ends <= self.clock.now():
+            # As Microsoft does at the end: extend by 180 days, or end it (Global Admin).
+            if data.get("auto_extend"):
+                while ends <= self.clock.now():
+                    ends += timedelta(days=180)
+                data = {**data, "ends_at": ends.isoformat()}
+            else:
+                data = {**data, "state": "expired"}
+            self.state.put("gdap", relationship_id, data)
         return GdapRelationship(data["id"], GdapState(data["state"]),
                                 APPROVAL_URL.format(id=data["id"]), _ts(data["ends_at"]))
 

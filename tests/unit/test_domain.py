@@ -210,7 +210,9 @@ def test_reminders_only_for_waiting_steps():
     activity = ob.record_reminder(T0, ALICE, Step.RESELLER, "john.doe@abctech.com")
     assert activity.details["slot"] is None
     auto = ob.record_reminder(T0, SYSTEM_ACTOR, Step.RESELLER, "john.doe@abctech.com", 2)
-    assert "2 of 3" in auto.message
+    assert auto.message == ("2nd of 3 reminders sent to john.doe@abctech.com "
+                            "(Reseller Relationship).")
+    assert auto.details["slot"] == 2
     with pytest.raises(NotAllowed, match="nothing to remind"):
         ob.record_reminder(T0, ALICE, Step.GDAP, "john.doe@abctech.com")
 

@@ -1,0 +1,250 @@
+"""Due work at an instant: automatic reminders, expiries, fallback syncs, digests, then the
+delivery ledger. The scheduler runs `run_due` every few seconds; `app.py tick` runs it once.
+
+What is due, and who does it, is decided in the database: each timer is claimed with a lease
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL), and every action re-checks the onboarding as it is
+now and finishes its timer in the same transaction as the change it makes. A worker that dies
+mid-way leaves its claims to expire and be taken again; the ledger keys make the retry send
+nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import digest as digests
+from bot.domain import GdapStatus, P2PStatus, Step, ordinal, reminder_due_at
+from bot.ports import Timer, TimerKind, TimerState, Transaction
+from bot.schedule import gdap_end_timers, oldest_wait, sync_interval
+from bot.service import OnboardingService
+
+log = logging.getLogger(__name__)
+
+BATCH = 100  # timers claimed at a time
+LEASE_SECONDS = 300  # a claim older than this is free again (its worker died or hangs)
+GIVE_UP_AFTER = 20  # attempts before a timer that keeps failing is dropped (and logged)
+MICROSOFT_LAG = timedelta(hours=1)  # recheck a relationship Microsoft has not ended yet
+DIGESTS_PER_RUN = 500
+
+
+@dataclass
+class DueWork:
+    """What one run did; `line()` is what `app.py tick` prints."""
+
+    at: datetime
+    reminders: int = 0
+    skipped: int = 0
+    expired: int = 0
+    warnings: int = 0
+    syncs: int = 0
+    changes: int = 0
+    digests: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+    def line(self) -> str:
+        return (f"{self.at.isoformat()}: {self.reminders} reminders sent, {self.skipped} "
+                f"skipped, {self.expired} expired, {self.warnings} GDAP end warnings, "
+                f"{self.syncs} syncs ({self.changes} changes), {self.digests} digests, "
+                f"{self.delivered} delivered" + (f", {self.failed} failed" if self.failed
+                                                  else ""))
+
+
+def run_due(service: OnboardingService, *, batch: int = BATCH,
+            lease_seconds: int = LEASE_SECONDS) -> DueWork:
+    """Runs everything due at the service clock's current instant, then sends what it
+    caused. Safe to run in several processes at once."""
+    now = service.clock.now()
+    work = DueWork(now)
+    while True:
+        with service.store.transaction() as tx:
+            timers = tx.claim_timers(now, batch, lease_seconds)
+        for timer in timers:
+            try:
+                _run(service, timer, now, work)
+            except Exception:
+                work.failed += 1
+                log.exception("due work %s failed (attempt %s); retried when its claim "
+                              "expires", timer.key, timer.attempts)
+        if len(timers) < batch:
+            break
+    work.digests = send_due_digests(service, now)
+    work.delivered = service.deliver_pending()
+    return work
+
+
+def _run(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
+    if timer.attempts > GIVE_UP_AFTER:
+        log.error("due work %s failed %s times; dropped", timer.key, timer.attempts - 1)
+        with service.store.transaction() as tx:
+            tx.finish_timer(timer.id or 0, TimerState.SKIPPED, now, "gave up after failures")
+        return
+    handler = {
+        TimerKind.REMINDER: _reminder,
+        TimerKind.P2P_EXPIRY: _p2p_expiry,
+        TimerKind.GDAP_END: _gdap_end,
+        TimerKind.GDAP_ENDING: _gdap_ending,
+        TimerKind.SYNC: _sync,
+    }[timer.kind]
+    handler(service, timer, now, work)
+
+
+def _skip(tx: Transaction, timer: Timer, now: datetime, work: DueWork, why: str) -> None:
+    tx.finish_timer(timer.id or 0, TimerState.SKIPPED, now, why)
+    work.skipped += 1
+
+
+# -- reminders -------------------------------------------------------------------------------
+
+
+def _series(timer: Timer) -> str:
+    """The key without the slot: the reminders of one step since one start."""
+    return timer.key.rsplit(":", 1)[0]
+
+
+def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
+    """Sends the slot unless the step moved on, or a later slot is due too (after an outage
+    only the latest missed slot goes out, late; the older ones are skipped)."""
+    step, slot = Step(timer.step or ""), timer.slot or 0
+    with service.store.transaction() as tx:
+        ob = tx.get(timer.onboarding_id or "", for_update=True)  # serialises a step's slots
+        series = [t for t in tx.timers_of(timer.onboarding_id or "", TimerKind.REMINDER)
+                  if _series(t) == _series(timer)]
+        mine = next((t for t in series if t.id == timer.id), None)
+        if mine is None or mine.state is not TimerState.PENDING:
+            return  # finished meanwhile by another worker
+        started = ob.step_started_at(step) if ob else None
+        if ob is None or not ob.is_open:
+            return _skip(tx, timer, now, work, "onboarding closed")
+        if step not in ob.waiting_steps():
+            return _skip(tx, timer, now, work, f"{step.value} is {ob.step_status(step)}")
+        if started is None or reminder_due_at(started, slot) != timer.due_at:
+            return _skip(tx, timer, now, work, f"{step.value} started again")
+        later = [t for t in series if (t.slot or 0) > slot and (
+            t.state is TimerState.DONE or (t.state is TimerState.PENDING and t.due_at <= now))]
+        if later:
+            return _skip(tx, timer, now, work, f"superseded by the {ordinal(later[-1].slot or 0)}"
+                                               " reminder")
+        sent = service.send_automatic_reminder(ob.id, step, slot)
+        for older in series:
+            if (older.slot or 0) < slot and older.state is TimerState.PENDING:
+                tx.finish_timer(older.id or 0, TimerState.SKIPPED, now,
+                                f"superseded by the {ordinal(slot)} reminder")
+                work.skipped += 1
+        late = now - timer.due_at
+        outcome = "sent" if late < timedelta(minutes=5) else f"sent {_ago(late)} late"
+        tx.finish_timer(timer.id or 0, TimerState.DONE if sent else TimerState.SKIPPED, now,
+                        outcome if sent else "already sent")
+        if sent:
+            work.reminders += 1
+        else:
+            work.skipped += 1
+    return None
+
+
+def _ago(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+
+
+# -- expiries -----------------------------------------------------------------------------------
+
+
+def _p2p_expiry(service: OnboardingService, timer: Timer, now: datetime,
+                work: DueWork) -> None:
+    """Thirty days after the request was sent: sync decides, so a transfer the partner
+    accepted at the last minute (webhook missed) is Completed, not Expired."""
+    with service.store.transaction() as tx:
+        ob = tx.get(timer.onboarding_id or "")
+        if (ob is None or not ob.is_open or ob.p2p_status is not P2PStatus.PENDING
+                or ob.p2p is None or ob.p2p.expires_at != timer.due_at):
+            return _skip(tx, timer, now, work, "no such pending transfer any more")
+    changes = service.sync(timer.onboarding_id or "")
+    with service.store.transaction() as tx:
+        ob = tx.get(timer.onboarding_id or "")
+        if ob is not None and ob.p2p_status is P2PStatus.EXPIRED:
+            work.expired += 1
+        work.changes += len(changes)
+        tx.finish_timer(timer.id or 0, TimerState.DONE, now, "; ".join(changes) or "unchanged")
+    return None
+
+
+def _gdap_end(service: OnboardingService, timer: Timer, now: datetime,
+              work: DueWork) -> None:
+    """The day a relationship ends: Microsoft either extends it (auto-extend: a new end to
+    watch) or ends it (Expired)."""
+    with service.store.transaction() as tx:
+        ob = tx.get(timer.onboarding_id or "")
+        if ob is None or not ob.is_open or ob.gdap_status is not GdapStatus.ESTABLISHED:
+            return _skip(tx, timer, now, work, "no Established relationship any more")
+    changes = service.sync(timer.onboarding_id or "")
+    work.changes += len(changes)
+    with service.store.transaction() as tx:
+        ob = tx.get(timer.onboarding_id or "", for_update=True)
+        if ob is not None and ob.gdap_status is GdapStatus.EXPIRED:
+            work.expired += 1
+        if (ob is not None and ob.is_open and ob.gdap_status is GdapStatus.ESTABLISHED
+                and ob.gdap and ob.gdap.ends_at):
+            if ob.gdap.ends_at > now:  # extended: watch the new end
+                tx.schedule(gdap_end_timers(ob))
+            else:  # Microsoft has not caught up yet
+                tx.reschedule_timer(timer.id or 0, now + MICROSOFT_LAG)
+                return None
+        tx.finish_timer(timer.id or 0, TimerState.DONE, now, "; ".join(changes) or "unchanged")
+    return None
+
+
+def _gdap_ending(service: OnboardingService, timer: Timer, now: datetime,
+                 work: DueWork) -> None:
+    days = timer.slot or 0
+    with service.store.transaction() as tx:
+        ob = tx.get(timer.onboarding_id or "", for_update=True)
+        ends = ob.gdap.ends_at if ob and ob.gdap else None
+        if (ob is None or not ob.is_open or ob.gdap_status is not GdapStatus.ESTABLISHED
+                or ends is None or ends - timedelta(days=days) != timer.due_at):
+            return _skip(tx, timer, now, work, "relationship changed")
+        service.warn_gdap_ending(tx, ob, days)
+        tx.finish_timer(timer.id or 0, TimerState.DONE, now, f"warned {days} days before")
+        work.warnings += 1
+    return None
+
+
+# -- fallback sync ---------------------------------------------------------------------------
+
+
+def _sync(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
+    """Asks Microsoft about a waiting onboarding in case a webhook was missed, then backs off
+    (see `bot.schedule.sync_interval`); stops once nothing waits."""
+    changes = service.sync(timer.onboarding_id or "")
+    work.syncs += 1
+    work.changes += len(changes)
+    with service.store.transaction() as tx:
+        ob = tx.get(timer.onboarding_id or "")
+        waited = oldest_wait(ob, now) if ob is not None and ob.is_open else None
+        if waited is not None and service.sync_after is not None:
+            tx.reschedule_timer(timer.id or 0, now + sync_interval(waited))
+        else:
+            tx.finish_timer(timer.id or 0, TimerState.DONE, now, "nothing waits")
+
+
+# -- digests ---------------------------------------------------------------------------------
+
+
+def send_due_digests(service: OnboardingService, now: datetime,
+                     limit: int = DIGESTS_PER_RUN) -> int:
+    """Each due digest in its own transaction: claimed (others skip it), recorded in the
+    ledger under (subscription, period) and moved to its next time, all at once. After an
+    outage one digest reports the latest missed period; the older ones are not sent."""
+    sent = 0
+    while sent < limit:
+        with service.store.transaction() as tx:
+            sub = tx.claim_due_digest(now)
+            if sub is None:
+                break
+            digests.send_digest(tx, sub, now, f"digest:{sub.id}:{digests.period_of(sub, now)}",
+                                digests.next_due(sub, now))
+        sent += 1
+    return sent
+

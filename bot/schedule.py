@@ -1,0 +1,137 @@
+"""When due work falls: reminder slots, expiries, sync back-off and digest times; pure math.
+
+The timers are derived from the activity that starts the work, in the same transaction, so
+the database alone knows what is due (APScheduler only wakes the job that looks).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain import REMINDER_DELAYS, Activity, Onboarding, Step, reminder_due_at
+from bot.ports import DigestFrequency, Timer, TimerKind
+
+GDAP_ENDING_NOTICE_DAYS = (30, 7)  # flagged before a relationship without auto-extend ends
+SYNC_FIRST = timedelta(minutes=15)
+SYNC_LONGEST = timedelta(hours=4)
+SYNC_FRACTION = 6  # poll again after a sixth of the time the step has waited so far
+
+
+# -- onboarding timers --------------------------------------------------------------------
+
+
+def reminder_key(onboarding_id: str, step: Step, started_at: datetime, slot: int) -> str:
+    """Includes the step's start: a step that starts again gets a fresh set of reminders."""
+    return f"reminder:{onboarding_id}:{step.value}:{started_at.isoformat()}:{slot}"
+
+
+def reminder_timers(ob: Onboarding, step: Step) -> list[Timer]:
+    started = ob.step_started_at(step)
+    if started is None:
+        return []
+    return [Timer(reminder_key(ob.id, step, started, slot), TimerKind.REMINDER,
+                  reminder_due_at(started, slot), ob.id, step.value, slot)
+            for slot in range(1, len(REMINDER_DELAYS) + 1)]
+
+
+def sync_timer(onboarding_id: str, due_at: datetime) -> Timer:
+    """One per onboarding, moved on after every run (see `sync_interval`)."""
+    return Timer(f"sync:{onboarding_id}", TimerKind.SYNC, due_at, onboarding_id, replace=True)
+
+
+def gdap_end_timers(ob: Onboarding) -> list[Timer]:
+    gdap = ob.gdap
+    if gdap is None or gdap.ends_at is None:
+        return []
+    ends = gdap.ends_at
+    timers = [Timer(f"gdap.end:{ob.id}:{gdap.relationship_id}:{ends.isoformat()}",
+                    TimerKind.GDAP_END, ends, ob.id, Step.GDAP.value)]
+    if not gdap.auto_extend:
+        timers += [Timer(f"gdap.ending:{ob.id}:{gdap.relationship_id}:{ends.isoformat()}:{days}",
+                         TimerKind.GDAP_ENDING, ends - timedelta(days=days), ob.id,
+                         Step.GDAP.value, days)
+                   for days in GDAP_ENDING_NOTICE_DAYS]
+    return timers
+
+
+def timers_for(activity: Activity, ob: Onboarding,
+               sync_after: timedelta | None = SYNC_FIRST) -> list[Timer]:
+    """The due work an activity starts: reminders, the 30-day transfer expiry, the end of a
+    GDAP relationship (and its warnings), and the fallback sync of steps waiting on Microsoft."""
+    timers: list[Timer] = []
+    waiting = {"enrolled": Step.RESELLER, "gdap.requested": Step.GDAP, "p2p.pending": Step.P2P}
+    step = waiting.get(activity.kind)
+    if step is not None and step in ob.waiting_steps():
+        timers += reminder_timers(ob, step)
+        if sync_after is not None:
+            timers.append(sync_timer(ob.id, activity.at + sync_after))
+    if step is Step.P2P and ob.p2p and ob.p2p.expires_at:
+        timers.append(Timer(f"p2p.expiry:{ob.id}:{ob.p2p.expires_at.isoformat()}",
+                            TimerKind.P2P_EXPIRY, ob.p2p.expires_at, ob.id, Step.P2P.value))
+    if activity.kind == "gdap.established":
+        timers += gdap_end_timers(ob)
+    return timers
+
+
+def latest_due_slot(slots_due: list[int]) -> int | None:
+    """After an outage several slots of one step may be due at once: only the latest is sent
+    (late), the older ones are skipped, so the customer never gets a burst."""
+    return max(slots_due) if slots_due else None
+
+
+def sync_interval(waited: timedelta) -> timedelta:
+    """Back-off for the fallback poll: every 15 minutes at first, then a sixth of the time
+    waited, at most every 4 hours (a step that waited 2 days is unlikely to move this minute,
+    and webhooks remain the fast path)."""
+    return max(SYNC_FIRST, min(SYNC_LONGEST, waited / SYNC_FRACTION))
+
+
+def oldest_wait(ob: Onboarding, now: datetime) -> timedelta | None:
+    starts = [s for s in (ob.step_started_at(step) for step in ob.waiting_steps()) if s]
+    return now - min(starts) if starts else None
+
+
+# -- digest times ---------------------------------------------------------------------------
+
+
+def _occurrence(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The wall-clock time on that day in `zone`. A time that does not exist (spring forward)
+    falls an hour later; a time that happens twice (fall back) is its first occurrence.
+    In UTC, so comparisons are between instants, not wall-clock readings."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def _days(frequency: DigestFrequency, weekday: int | None, around: date,
+          span: range) -> list[date]:
+    days = [around + timedelta(days=d) for d in span]
+    if frequency is DigestFrequency.WEEKLY:
+        days = [d for d in days if d.weekday() == weekday]
+    return days
+
+
+def next_digest_at(frequency: DigestFrequency, weekday: int | None, at: time, zone: ZoneInfo,
+                   after: datetime) -> datetime:
+    """The first digest time strictly after `after` (UTC)."""
+    local = after.astimezone(zone).date()
+    for day in _days(frequency, weekday, local, range(-1, 9)):
+        candidate = _occurrence(day, at, zone)
+        if candidate > after:
+            return candidate
+    raise AssertionError("a digest falls at least once a week")
+
+
+def latest_digest_at(frequency: DigestFrequency, weekday: int | None, at: time,
+                     zone: ZoneInfo, now: datetime) -> datetime:
+    """The last digest time at or before `now` (UTC): the period a late digest reports."""
+    local = now.astimezone(zone).date()
+    for day in reversed(_days(frequency, weekday, local, range(-8, 2))):
+        candidate = _occurrence(day, at, zone)
+        if candidate <= now:
+            return candidate
+    raise AssertionError("a digest falls at least once a week")
+
+
+def digest_period(occurrence: datetime, zone: ZoneInfo) -> str:
+    """The ledger's period for a digest: the local date it is for (one per day or week)."""
+    return occurrence.astimezone(zone).date().isoformat()
