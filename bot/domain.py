@@ -183,11 +183,7 @@ class Onboarding:
             P2PStatus.EXPIRED, P2PStatus.FAILED
         ):
             return OverallStatus.FAILED
-        p2p_done = self.p2p_status in (P2PStatus.NOT_STARTED, P2PStatus.COMPLETED,
-                                       P2PStatus.CANCELLED)
-        if (self.reseller_status is ResellerStatus.ESTABLISHED
-                and self.gdap_status is GdapStatus.ESTABLISHED
-                and self.hub_status is HubStatus.COMPLETED and p2p_done):
+        if all(self._step_done(step) for step in Step):
             return OverallStatus.COMPLETED
         return OverallStatus.ACTIVE
 

@@ -307,23 +307,12 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         app_id = self.app_id or None
         loop = asyncio.get_running_loop()
 
-        async def update(context: TurnContext, card: dict) -> None:
-            if card_id:
-                activity = card_activity(card)
-                activity.id = card_id
-                try:
-                    await context.update_activity(activity)
-                    return
-                except Exception as err:
-                    log.info("card update failed (%s); sending a new one", type(err).__name__)
-            await context.send_activity(card_activity(card))
-
         async def job() -> None:
             reply: Reply | None = None
 
             async def proactive(card: dict) -> None:
                 async def logic(context: TurnContext) -> None:
-                    await update(context, card)
+                    await replace_card(context, card_id, card)
                 await adapter.continue_conversation(reference, logic, app_id)
 
             def progress(p: BulkProgress) -> None:
@@ -352,17 +341,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         await turn_context.send_activity(card_activity(card))
 
     async def _replace(self, turn_context: TurnContext, card: dict) -> None:
-        """Updates the clicked card in place; if it is gone, sends the answer anew."""
-        card_id = turn_context.activity.reply_to_id
-        if card_id:
-            activity = card_activity(card)
-            activity.id = card_id
-            try:
-                await turn_context.update_activity(activity)
-                return
-            except Exception as err:
-                log.info("card update failed (%s); sending a new one", type(err).__name__)
-        await self._send(turn_context, card)
+        await replace_card(turn_context, turn_context.activity.reply_to_id, card)
 
     async def drain(self) -> None:
         """Waits for background work (bulk enrollments) to end; for shutdown and tests."""
@@ -392,3 +371,16 @@ def _words(line: str) -> list[str]:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', "'") + '"'
+
+
+async def replace_card(context: TurnContext, card_id: str | None, card: dict) -> None:
+    """Updates the card `card_id` in place; if there is none or it is gone, sends it anew."""
+    if card_id:
+        activity = card_activity(card)
+        activity.id = card_id
+        try:
+            await context.update_activity(activity)
+            return
+        except Exception as err:
+            log.info("card update failed (%s); sending a new one", type(err).__name__)
+    await context.send_activity(card_activity(card))
