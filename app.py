@@ -1,10 +1,10 @@
 """Composition root and command line: builds the store, the adapters and the service, and runs them.
 
-    python app.py [serve]       the aiohttp server (+ the console when stdin is a terminal)
-    python app.py console       the console alone (terminal or pipe); --json for scripts
-    python app.py migrate       bring the database schema up to date
-    python app.py teams-package the Teams app package to upload (--output PATH)
-    python app.py tick [--at T] run the work due at T (ISO 8601; default now) and exit
+python app.py [serve]       the aiohttp server (+ the console when stdin is a terminal)
+python app.py console       the console alone (terminal or pipe); --json for scripts
+python app.py migrate       bring the database schema up to date
+python app.py teams-package the Teams app package to upload (--output PATH)
+python app.py tick [--at T] run the work due at T (ISO 8601; default now) and exit
 """
 
 from __future__ import annotations
@@ -65,12 +65,21 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
     sandbox = SandboxMicrosoft(AdapterState(engine), clock, settings.partner_tenant_id)
     outbox = OutboxMailer(engine, clock)
     service = OnboardingService(
-        store=SqlStore(engine), microsoft=sandbox, mailer=outbox,
-        hub=LocalHubDirectory(engine), clock=clock, partner_name=settings.partner_name,
-        transfer_link=settings.p2p_review_url, simulator=sandbox, outbox=outbox,
+        store=SqlStore(engine),
+        microsoft=sandbox,
+        mailer=outbox,
+        hub=LocalHubDirectory(engine),
+        clock=clock,
+        partner_name=settings.partner_name,
+        transfer_link=settings.p2p_review_url,
+        simulator=sandbox,
+        outbox=outbox,
         page_size=settings.page_size,
-        sync_after=(timedelta(minutes=settings.sync_interval_minutes)
-                    if settings.sync_interval_minutes else None),
+        sync_after=(
+            timedelta(minutes=settings.sync_interval_minutes)
+            if settings.sync_interval_minutes
+            else None
+        ),
     )
     dispatcher = Dispatcher(service)
     teams = TeamsFrontEnd(settings, dispatcher, AdapterState(engine))
@@ -103,15 +112,17 @@ async def serve(bot: Bot) -> int:
     socket_mode = None
     if bot.slack and bot.settings.slack_app_token:
         socket_mode = await bot.slack.start_socket_mode(
-            bot.settings.slack_app_token.get_secret_value())
+            bot.settings.slack_app_token.get_secret_value()
+        )
         log.info("Slack Socket Mode connected")
     scheduler = None
     if bot.settings.scheduler_enabled:
         from adapters.scheduler import DueWorkScheduler
         from bot.jobs import run_due
 
-        scheduler = DueWorkScheduler(lambda: run_due(bot.service),
-                                     bot.settings.scheduler_interval_seconds)
+        scheduler = DueWorkScheduler(
+            lambda: run_due(bot.service), bot.settings.scheduler_interval_seconds
+        )
         scheduler.start()
     try:
         if sys.stdin.isatty():
@@ -135,8 +146,10 @@ def teams_package(settings: Settings, output: Path) -> int:
     except PackageError as err:
         print(f"app.py: {err}", file=sys.stderr)
         return 2
-    print(f"Teams app package written to {path}: upload it in Teams (Apps > Manage your apps "
-          "> Upload an app) or in the Teams admin center.")
+    print(
+        f"Teams app package written to {path}: upload it in Teams (Apps > Manage your apps "
+        "> Upload an app) or in the Teams admin center."
+    )
     return 0
 
 
@@ -146,7 +159,8 @@ def instant(text: str) -> datetime:
         at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time, e.g. 2026-11-03T09:00:00Z") from None
+            f"{text!r} is not an ISO 8601 time, e.g. 2026-11-03T09:00:00Z"
+        ) from None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
@@ -166,11 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument("--json", action="store_true", help="one JSON object per answer")
     sub.add_parser("migrate", help="bring the database schema up to date")
     package = sub.add_parser("teams-package", help="build the Teams app package (zip)")
-    package.add_argument("--output", type=Path, default=Path("dist/teams-app.zip"),
-                         help="where to write it (default: dist/teams-app.zip)")
+    package.add_argument(
+        "--output",
+        type=Path,
+        default=Path("dist/teams-app.zip"),
+        help="where to write it (default: dist/teams-app.zip)",
+    )
     tick_parser = sub.add_parser("tick", help="run the work due now (or --at) and exit")
-    tick_parser.add_argument("--at", type=instant, default=None,
-                             help="the instant to run at, ISO 8601 (default: now)")
+    tick_parser.add_argument(
+        "--at", type=instant, default=None, help="the instant to run at, ISO 8601 (default: now)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -178,8 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"app.py: {err}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if args.command == "console":
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     if args.command == "teams-package":
@@ -188,8 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         clock = FixedClock(args.at) if args.command == "tick" and args.at else None
         bot = build(settings, clock)
     except Exception as err:  # a database that cannot be reached or migrated
-        print(f"app.py: cannot open the database: {type(err).__name__}: "
-              f"{str(err).splitlines()[0] if str(err) else ''}", file=sys.stderr)
+        print(
+            f"app.py: cannot open the database: {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}",
+            file=sys.stderr,
+        )
         return 2
     if args.command == "migrate":
         print("Database schema is up to date.")

@@ -20,8 +20,9 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
-                                      extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(3978, ge=1, le=65535)
@@ -47,7 +48,8 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr = SecretStr("")
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI", ""] = Field(
-        "", validate_default=True)
+        "", validate_default=True
+    )
     teams_bot_name: str = Field("Onboarding", min_length=1, max_length=30)
     teams_app_id: str = ""  # the Teams app's own id; derived from the bot id when empty
     teams_app_version: str = Field("1.0.0", pattern=r"^\d+\.\d+\.\d+$")
@@ -57,8 +59,11 @@ class Settings(BaseSettings):
     @field_validator("microsoft_app_type", mode="before")
     @classmethod
     def _app_type_any_case(cls, value: object) -> object:
-        known = {"multitenant": "MultiTenant", "singletenant": "SingleTenant",
-                 "userassignedmsi": "UserAssignedMSI"}
+        known = {
+            "multitenant": "MultiTenant",
+            "singletenant": "SingleTenant",
+            "userassignedmsi": "UserAssignedMSI",
+        }
         return known.get(str(value).strip().lower(), value) if value else ""
 
     @field_validator("microsoft_app_type")
@@ -107,6 +112,7 @@ def load_settings() -> Settings:
     except ValidationError as err:
         first = err.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        shown = "" if any(word in name for word in _NOT_ECHOED) else (
-            f" (got {first.get('input')!r})")
+        shown = (
+            "" if any(word in name for word in _NOT_ECHOED) else (f" (got {first.get('input')!r})")
+        )
         raise SettingsError(f"Setting {name} is wrong: {first['msg']}{shown}.") from None

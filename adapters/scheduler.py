@@ -28,9 +28,16 @@ class DueWorkScheduler:
         """Call from the running event loop. The first run is at once (catch-up after a
         restart); a run that is still going when the next is due is not started twice."""
         scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(self.tick, "interval", seconds=self.interval_seconds,
-                          id="due-work", max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(UTC), misfire_grace_time=None)
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.interval_seconds,
+            id="due-work",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            misfire_grace_time=None,
+        )
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler running due work every %s s", self.interval_seconds)

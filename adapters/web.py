@@ -22,8 +22,9 @@ def _database_ok(engine: Engine) -> bool:
 def create_web_app(engine: Engine) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         ok = await asyncio.to_thread(_database_ok, engine)
-        return web.json_response({"status": "ok" if ok else "degraded", "database": ok},
-                                 status=200 if ok else 503)
+        return web.json_response(
+            {"status": "ok" if ok else "degraded", "database": ok}, status=200 if ok else 503
+        )
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

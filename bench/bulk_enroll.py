@@ -38,8 +38,15 @@ def one_run(url: str, rows: int, prefix: str) -> float:
     clock = SystemClock()
     sandbox = SandboxMicrosoft(AdapterState(engine), clock, "00000000-0000-4000-8000-00000000c0de")
     outbox = OutboxMailer(engine, clock)
-    service = OnboardingService(SqlStore(engine), sandbox, outbox, LocalHubDirectory(engine),
-                                clock, simulator=sandbox, outbox=outbox)
+    service = OnboardingService(
+        SqlStore(engine),
+        sandbox,
+        outbox,
+        LocalHubDirectory(engine),
+        clock,
+        simulator=sandbox,
+        outbox=outbox,
+    )
     started = time.perf_counter()
     review = service.review_bulk(csv_bytes(rows, prefix), "bench.csv", ACTOR)
     result = service.confirm_bulk(review.import_id, ACTOR)

@@ -91,21 +91,25 @@ class Dispatcher:
             verb = words[0].lower().lstrip("/")
             command = next((c for c in self.commands if c.name == verb), None)
             if command is None:
-                return Notice(f'Unknown command "{words[0]}". Type help for the commands.',
-                              Tone.ERROR)
+                return Notice(
+                    f'Unknown command "{words[0]}". Type help for the commands.', Tone.ERROR
+                )
             return command.handler(self, words[1:], ctx)
         except Ambiguous as err:
             retarget = ctx.retarget or (lambda oid: f"show {oid}")
-            return Pick(str(err), tuple(Action(label, retarget(oid))
-                                        for oid, label in err.candidates))
+            return Pick(
+                str(err), tuple(Action(label, retarget(oid)) for oid, label in err.candidates)
+            )
         except OnboardingError as err:
             return Notice(str(err), Tone.ERROR)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("command failed (error %s): %s", ref, line.split(" ", 1)[0])
-            return Notice(f"Something went wrong on our side (error {ref}). What was saved "
-                          "before stays saved; try again, or give this error id to your admin.",
-                          Tone.ERROR)
+            return Notice(
+                f"Something went wrong on our side (error {ref}). What was saved "
+                "before stays saved; try again, or give this error id to your admin.",
+                Tone.ERROR,
+            )
 
     def submit(self, kind: str, context: dict[str, str], values: dict, ctx: Context) -> Reply:
         """A filled form. Raises `ValidationError` (with field errors) so the front end can show
@@ -130,8 +134,10 @@ class Dispatcher:
 
     def _help(self, args: list[str], ctx: Context) -> Reply:
         """Show the commands."""
-        return HelpView(tuple(CommandHelp(c.usage, c.summary) for c in self.commands),
-                        "CUSTOMER is a customer's name, domain or id.")
+        return HelpView(
+            tuple(CommandHelp(c.usage, c.summary) for c in self.commands),
+            "CUSTOMER is a customer's name, domain or id.",
+        )
 
     def _status(self, args: list[str], ctx: Context) -> Reply:
         """Active, Failed and Completed counts and a page of customers; filter by status."""
@@ -148,17 +154,27 @@ class Dispatcher:
     def _page(self, status: OverallStatus | None, search: str | None, page: int) -> Reply:
         size = self.service.page_size
         listing = self.service.dashboard(status, search, (page - 1) * size, size)
-        base = f"search {search}" if search else "status" + (
-            f" {status.value.lower()}" if status else "")
+        base = (
+            f"search {search}"
+            if search
+            else "status" + (f" {status.value.lower()}" if status else "")
+        )
         actions: list[Action] = []
         if page > 1:
             actions.append(Action("Previous", f"{base} page {page - 1}"))
         if page * size < listing.total:
             actions.append(Action("Next", f"{base} page {page + 1}"))
         if not search:
-            actions.extend(Action(label, line) for label, line in (
-                ("All", "status"), ("Active", "status active"), ("Failed", "status failed"),
-                ("Completed", "status completed")) if line != base)
+            actions.extend(
+                Action(label, line)
+                for label, line in (
+                    ("All", "status"),
+                    ("Active", "status active"),
+                    ("Failed", "status failed"),
+                    ("Completed", "status completed"),
+                )
+                if line != base
+            )
         return replace(listing, actions=tuple(actions))
 
     def _search(self, args: list[str], ctx: Context) -> Reply:
@@ -187,13 +203,16 @@ class Dispatcher:
         if not args:
             return self.service.enroll_form()
         if len(args) < 4:
-            raise ValidationError('Use: enroll "NAME" EMAIL DOMAIN COUNTRY, for example: '
-                                  'enroll "ABC Technologies Inc." john.doe@abctech.com '
-                                  "abctech.com US — or enroll alone for the form.")
+            raise ValidationError(
+                'Use: enroll "NAME" EMAIL DOMAIN COUNTRY, for example: '
+                'enroll "ABC Technologies Inc." john.doe@abctech.com '
+                "abctech.com US — or enroll alone for the form."
+            )
         name = " ".join(args[:-3])
         email, domain, country = args[-3:]
-        return self.service.enroll({"name": name, "email": email, "domain": domain,
-                                    "country": country}, ctx.actor)
+        return self.service.enroll(
+            {"name": name, "email": email, "domain": domain, "country": country}, ctx.actor
+        )
 
     def _bulk(self, args: list[str], ctx: Context) -> Reply:
         """Enroll many customers from a CSV file: review first, then confirm."""
@@ -202,9 +221,12 @@ class Dispatcher:
                 return Notice(self.service.discard_bulk(args[1], ctx.actor))
             return self.service.confirm_bulk(args[1], ctx.actor, ctx.progress)
         if not args:
-            return Notice("Upload the customers' CSV file (format: template) and the bot "
-                          "shows a review before anyone is enrolled.", Tone.INFO,
-                          (Action("Download template", "template"),))
+            return Notice(
+                "Upload the customers' CSV file (format: template) and the bot "
+                "shows a review before anyone is enrolled.",
+                Tone.INFO,
+                (Action("Download template", "template"),),
+            )
         if ctx.read_file is None:
             raise ValidationError("Send the CSV file as an attachment to bulk.")
         data, filename = ctx.read_file(" ".join(args))
@@ -212,10 +234,14 @@ class Dispatcher:
 
     def _template(self, args: list[str], ctx: Context) -> Reply:
         """The CSV format file for bulk enrollment."""
-        return FileReply("customer-onboarding-template.csv", template_csv(), "text/csv",
-                         "Fill one customer per row (Country Code is ISO 3166-1 alpha-2, like "
-                         "US), save as CSV and upload it with bulk. The example row must be "
-                         "replaced.")
+        return FileReply(
+            "customer-onboarding-template.csv",
+            template_csv(),
+            "text/csv",
+            "Fill one customer per row (Country Code is ISO 3166-1 alpha-2, like "
+            "US), save as CSV and upload it with bulk. The example row must be "
+            "replaced.",
+        )
 
     def _gdap(self, args: list[str], ctx: Context) -> Reply:
         """Create a GDAP request (admin relationship) for the customer."""
@@ -248,11 +274,18 @@ class Dispatcher:
             args = args[:-1]
         suffix = f" {step.value}" if step else ""
         ctx.retarget = lambda oid: f"remind {oid}{suffix}"
-        return self.service.remind(self._customer(args, "remind CUSTOMER [reseller|gdap|p2p]"),
-                                   step, ctx.actor)
+        return self.service.remind(
+            self._customer(args, "remind CUSTOMER [reseller|gdap|p2p]"), step, ctx.actor
+        )
 
-    def _confirmable(self, verb: str, args: list[str], ctx: Context,
-                     ask: Callable[[str], Reply], act: Callable[[str, Actor], Reply]) -> Reply:
+    def _confirmable(
+        self,
+        verb: str,
+        args: list[str],
+        ctx: Context,
+        ask: Callable[[str], Reply],
+        act: Callable[[str, Actor], Reply],
+    ) -> Reply:
         confirmed = YES in args
         ctx.retarget = lambda oid: f"{verb} {oid}"
         ref = self._customer([a for a in args if a != YES], f"{verb} CUSTOMER")
@@ -260,13 +293,15 @@ class Dispatcher:
 
     def _cancel(self, args: list[str], ctx: Context) -> Reply:
         """Cancel the onboarding (asks first); its history is kept."""
-        return self._confirmable("cancel", args, ctx, self.service.cancel_confirmation,
-                                 self.service.cancel)
+        return self._confirmable(
+            "cancel", args, ctx, self.service.cancel_confirmation, self.service.cancel
+        )
 
     def _finish(self, args: list[str], ctx: Context) -> Reply:
         """Finish a Completed onboarding (asks first) and remove it from the lists."""
-        return self._confirmable("finish", args, ctx, self.service.finish_confirmation,
-                                 self.service.finish)
+        return self._confirmable(
+            "finish", args, ctx, self.service.finish_confirmation, self.service.finish
+        )
 
     def _log(self, args: list[str], ctx: Context) -> Reply:
         """The activity log: every change, by whom and when."""
@@ -282,8 +317,10 @@ class Dispatcher:
         """Post status changes and reminders to this channel or chat: all, failures or off."""
         if not args or args[0].lower() != "here" or len(args) > 2:
             raise ValidationError("Use: notify here [all|failures|off]")
-        return Notice(self.service.notify(ctx.place, args[1] if len(args) == 2 else None,
-                                          ctx.actor), Tone.SUCCESS)
+        return Notice(
+            self.service.notify(ctx.place, args[1] if len(args) == 2 else None, ctx.actor),
+            Tone.SUCCESS,
+        )
 
     def _digest(self, args: list[str], ctx: Context) -> Reply:
         """Managers' digest in this chat or channel: daily HH:MM [TZ], weekly DAY HH:MM [TZ],
@@ -317,8 +354,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("finish", "finish CUSTOMER", Dispatcher._finish),
     Command("log", "log CUSTOMER", Dispatcher._log),
     Command("notify", "notify here [all|failures|off]", Dispatcher._notify),
-    Command("digest", "digest [daily HH:MM [TZ]|weekly DAY HH:MM [TZ]|now|off]",
-            Dispatcher._digest),
+    Command(
+        "digest", "digest [daily HH:MM [TZ]|weekly DAY HH:MM [TZ]|now|off]", Dispatcher._digest
+    ),
     Command("outbox", "outbox [CUSTOMER]", Dispatcher._outbox),
     Command("sandbox", "sandbox ACTION CUSTOMER", Dispatcher._sandbox, sandbox_only=True),
 )

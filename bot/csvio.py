@@ -72,8 +72,10 @@ def read_customer_csv(data: bytes, filename: str = "") -> list[CsvRow]:
     _refuse_control_characters(text, filename)
     text, separator = _separator(text)
     if separator is None:
-        raise CsvFileError("The file is empty. Put the header line and one customer per row in "
-                           f"it. {_HOW_TO_GET_TEMPLATE}")
+        raise CsvFileError(
+            "The file is empty. Put the header line and one customer per row in "
+            f"it. {_HOW_TO_GET_TEMPLATE}"
+        )
     rows: list[CsvRow] = []
     columns: list[str | None] | None = None
     for number, cells in _records(text, separator):
@@ -83,13 +85,17 @@ def read_customer_csv(data: bytes, filename: str = "") -> list[CsvRow]:
             columns = _read_header(cells)
             continue
         if len(rows) == MAX_ROWS:  # refused without reading the rest
-            raise CsvFileError(f"The file has more than {MAX_ROWS:,} customer rows, the limit "
-                               "per file. Split it into smaller files, each starting with the "
-                               "header line, and upload them one at a time.")
+            raise CsvFileError(
+                f"The file has more than {MAX_ROWS:,} customer rows, the limit "
+                "per file. Split it into smaller files, each starting with the "
+                "header line, and upload them one at a time."
+            )
         rows.append(_to_row(number, cells, columns, separator))
     if not rows:
-        raise CsvFileError("The file has the header line but no customer rows. Add one customer "
-                           "per row below the header and upload it again.")
+        raise CsvFileError(
+            "The file has the header line but no customer rows. Add one customer "
+            "per row below the header and upload it again."
+        )
     return rows
 
 
@@ -100,29 +106,37 @@ def _refuse_oversized(data: bytes) -> None:
     """Checked first, so that a huge upload is not decoded only to be refused."""
     if len(data) > MAX_BYTES:
         size = math.ceil(len(data) / 1024 / 1024 * 10) / 10
-        raise CsvFileError(f"The file is {size:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} "
-                           "MB. Split it into smaller files, each starting with the header line, "
-                           "and upload them one at a time.")
+        raise CsvFileError(
+            f"The file is {size:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} "
+            "MB. Split it into smaller files, each starting with the header line, "
+            "and upload them one at a time."
+        )
 
 
 def _refuse_non_text(data: bytes, filename: str) -> None:
     """Workbooks and other binaries would decode to garbage: say what to export instead."""
     if data.startswith(_ZIP_MAGIC) and b"opendocument.spreadsheet" in data[:120]:
-        raise CsvFileError("This is a LibreOffice spreadsheet, not a CSV file: in LibreOffice use "
-                           "File > Save As > Text CSV (.csv) and upload that file.")
+        raise CsvFileError(
+            "This is a LibreOffice spreadsheet, not a CSV file: in LibreOffice use "
+            "File > Save As > Text CSV (.csv) and upload that file."
+        )
     if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
-        raise CsvFileError("This is an Excel workbook, not a CSV file: in Excel use File > Save "
-                           "As > CSV UTF-8 (Comma delimited) and upload that file (Google Sheets: "
-                           "File > Download > Comma Separated Values).")
+        raise CsvFileError(
+            "This is an Excel workbook, not a CSV file: in Excel use File > Save "
+            "As > CSV UTF-8 (Comma delimited) and upload that file (Google Sheets: "
+            "File > Download > Comma Separated Values)."
+        )
     if b"\x00" in data and not data.startswith(tuple(_UTF16_BOMS)):
         raise _not_text(filename)
 
 
 def _not_text(filename: str) -> CsvFileError:
     name = f"{filename} " if filename else "The file "
-    return CsvFileError(f"{name}is not a text file, so it cannot be the customers' CSV file. In "
-                        "Excel use File > Save As > CSV UTF-8 (Comma delimited). "
-                        f"{_HOW_TO_GET_TEMPLATE}")
+    return CsvFileError(
+        f"{name}is not a text file, so it cannot be the customers' CSV file. In "
+        "Excel use File > Save As > CSV UTF-8 (Comma delimited). "
+        f"{_HOW_TO_GET_TEMPLATE}"
+    )
 
 
 # -- decoding ------------------------------------------------------------------------------------
@@ -137,11 +151,13 @@ def _decode(data: bytes) -> str:
     for bom, codec in _UTF16_BOMS.items():
         if data.startswith(bom):
             try:
-                return data[len(bom):].decode(codec)
+                return data[len(bom) :].decode(codec)
             except UnicodeDecodeError:
-                raise CsvFileError("The file starts like UTF-16 (Unicode) text but is damaged. "
-                                   "In Excel use File > Save As > CSV UTF-8 (Comma delimited) "
-                                   "and upload that file.") from None
+                raise CsvFileError(
+                    "The file starts like UTF-16 (Unicode) text but is damaged. "
+                    "In Excel use File > Save As > CSV UTF-8 (Comma delimited) "
+                    "and upload that file."
+                ) from None
     data = data.removeprefix(_UTF8_BOM)
     try:
         return data.decode("utf-8")
@@ -167,7 +183,7 @@ def _separator(text: str) -> tuple[str, str | None]:
     """
     hint = _SEP_HINT.match(text)
     if hint and hint.group(1) in _SEPARATORS:
-        return text[hint.end():], hint.group(1)
+        return text[hint.end() :], hint.group(1)
     for line in _LINE_BREAK.split(text[:_CONTROL_SAMPLE]):
         if line.strip(_NOT_CONTENT):
             counts = _count_outside_quotes(line)
@@ -198,7 +214,8 @@ def _field_pattern(separator: str) -> re.Pattern[str]:
     return re.compile(
         rf'(?:"(?P<quoted>[^"]*+(?:""[^"]*+)*+)"(?P<tail>[^{sep}\r\n]*+)'
         rf'|(?P<plain>(?!")[^{sep}\r\n]*+))'
-        rf"(?P<end>{sep}++|\r\n|\r|\n|\Z)")
+        rf"(?P<end>{sep}++|\r\n|\r|\n|\Z)"
+    )
 
 
 _BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)+")
@@ -234,9 +251,11 @@ def _quoted_record(text: str, pos: int, separator: str, number: int) -> tuple[li
     while True:
         match = pattern.match(text, pos)
         if match is None:
-            raise CsvFileError(f'Row {number} opens a quote (") that is never closed, so the rest '
-                               "of the file cannot be read. Remove the stray quote, or put the "
-                               'whole cell in quotes and double each quote inside it ("").')
+            raise CsvFileError(
+                f'Row {number} opens a quote (") that is never closed, so the rest '
+                "of the file cannot be read. Remove the stray quote, or put the "
+                'whole cell in quotes and double each quote inside it ("").'
+            )
         quoted = match.group("quoted")
         if quoted is None:
             cells.append(match.group("plain"))
@@ -257,8 +276,9 @@ def _header_key(cell: str) -> str:
     return _HEADER_NOISE.sub("", cell).casefold()
 
 
-_KNOWN_COLUMNS = {_header_key(title): field for title, field in zip(EXPECTED_HEADER, _FIELDS,
-                                                                       strict=True)}
+_KNOWN_COLUMNS = {
+    _header_key(title): field for title, field in zip(EXPECTED_HEADER, _FIELDS, strict=True)
+}
 
 
 def _read_header(cells: list[str]) -> list[str | None]:
@@ -297,12 +317,14 @@ def _header_message(missing: list[str], unknown: list[str], duplicate: list[str]
         hint = " No comma, semicolon or tab separates the column names."
     elif any("@" in name for name in unknown):
         hint = " The first row looks like a customer: put the header line above it."
-    return (f"The header line is not right ({'; '.join(faults)}).{hint} The first line must be:\n"
-            f"{_HEADER_LINE}\nColumns may come in any order. {_HOW_TO_GET_TEMPLATE}")
+    return (
+        f"The header line is not right ({'; '.join(faults)}).{hint} The first line must be:\n"
+        f"{_HEADER_LINE}\nColumns may come in any order. {_HOW_TO_GET_TEMPLATE}"
+    )
 
 
 def _shorten(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _to_row(number: int, cells: list[str], columns: list[str | None], separator: str) -> CsvRow:
@@ -313,8 +335,7 @@ def _to_row(number: int, cells: list[str], columns: list[str | None], separator:
     return CsvRow(number, problem=_cell_count_problem(cells, columns, separator), **values)
 
 
-def _cell_count_problem(cells: list[str], columns: list[str | None], separator: str
-                        ) -> str | None:
+def _cell_count_problem(cells: list[str], columns: list[str | None], separator: str) -> str | None:
     """Cells that do not line up with the header: the row's values would land in wrong columns.
 
     Empty cells in unnamed columns are fine (Excel writes them for cells touched beyond the
@@ -326,14 +347,19 @@ def _cell_count_problem(cells: list[str], columns: list[str | None], separator: 
         count -= 1
     name = _SEPARATOR_NAMES[separator]
     if count > width:
-        return (f"has {count} cells, expected {width}: a {name} inside a name or address needs "
-                'the cell to be quoted, like "Contoso, Ltd"')
+        return (
+            f"has {count} cells, expected {width}: a {name} inside a name or address needs "
+            'the cell to be quoted, like "Contoso, Ltd"'
+        )
     if count < width:
-        return (f"has {count} cells, expected {width}: every row needs a cell for each column "
-                f"(an empty cell still needs its {name})")
+        return (
+            f"has {count} cells, expected {width}: every row needs a cell for each column "
+            f"(an empty cell still needs its {name})"
+        )
     for index, (cell, field) in enumerate(zip(cells, columns, strict=False), start=1):
         if field is None and cell.strip():
-            return (f'has "{_shorten(cell.strip())}" in column {index}, which has no header: '
-                    "move it to its column or delete it")
+            return (
+                f'has "{_shorten(cell.strip())}" in column {index}, which has no header: '
+                "move it to its column or delete it"
+            )
     return None
-

@@ -54,10 +54,14 @@ def zone_named(name: str) -> str:
     by_city = [z for z in zones if "/" in z and z.rsplit("/", 1)[1].lower() == city]
     if len(by_city) == 1:
         return by_city[0]
-    close = difflib.get_close_matches(text.lower().replace(" ", "_"), list(by_lower), n=3,
-                                      cutoff=0.6)
-    hint = (" Did you mean " + " or ".join(by_lower[c] for c in close) + "?") if close else (
-        " Use an IANA name like Europe/Berlin, America/New_York or UTC.")
+    close = difflib.get_close_matches(
+        text.lower().replace(" ", "_"), list(by_lower), n=3, cutoff=0.6
+    )
+    hint = (
+        (" Did you mean " + " or ".join(by_lower[c] for c in close) + "?")
+        if close
+        else (" Use an IANA name like Europe/Berlin, America/New_York or UTC.")
+    )
     raise ValidationError(f'Unknown time zone "{text}".{hint}')
 
 
@@ -71,8 +75,7 @@ def zone(name: str) -> ZoneInfo:
 def parse_time(text: str) -> time:
     match = _TIME.match(text.strip().lower())
     if not match:
-        raise ValidationError(f'"{text}" is not a time: use HH:MM on a 24-hour clock, like '
-                              "08:30.")
+        raise ValidationError(f'"{text}" is not a time: use HH:MM on a 24-hour clock, like 08:30.')
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -80,13 +83,15 @@ def parse_day(text: str) -> int:
     word = text.strip().lower()
     matches = [i for i, day in enumerate(DAYS) if len(word) >= 2 and day.startswith(word)]
     if len(matches) != 1:
-        raise ValidationError(f'"{text}" is not a day of the week: use Monday … Sunday (or '
-                              "Mon … Sun).")
+        raise ValidationError(
+            f'"{text}" is not a day of the week: use Monday … Sunday (or Mon … Sun).'
+        )
     return matches[0]
 
 
-def parse_schedule(words: list[str], default_zone: str
-                   ) -> tuple[DigestFrequency, int | None, time, str]:
+def parse_schedule(
+    words: list[str], default_zone: str
+) -> tuple[DigestFrequency, int | None, time, str]:
     """`daily HH:MM [TZ]` or `weekly DAY HH:MM [TZ]` → (frequency, weekday, time, zone)."""
     if not words:
         raise ValidationError(USAGE)
@@ -102,9 +107,11 @@ def parse_schedule(words: list[str], default_zone: str
 
 
 def describe(sub: DigestSubscription) -> str:
-    when = (f"every {DAYS[sub.weekday].capitalize()}"
-            if sub.frequency is DigestFrequency.WEEKLY and sub.weekday is not None
-            else "every day")
+    when = (
+        f"every {DAYS[sub.weekday].capitalize()}"
+        if sub.frequency is DigestFrequency.WEEKLY and sub.weekday is not None
+        else "every day"
+    )
     return f"{when} at {sub.time} ({sub.timezone})"
 
 
@@ -146,10 +153,14 @@ def _expiry_detail(ob: Onboarding, now: datetime, tz: ZoneInfo) -> str | None:
     if ob.p2p_status is P2PStatus.PENDING and expires and expires - now <= P2P_WARNING:
         parts.append(f"P2P request expires {_day(expires, tz)}")
     gdap = ob.gdap
-    if (ob.gdap_status is GdapStatus.ESTABLISHED and gdap and gdap.ends_at
-            and not gdap.auto_extend and gdap.ends_at - now <= GDAP_WARNING):
-        parts.append(f"GDAP ends {_day(gdap.ends_at, tz)}, no auto-extend (Global "
-                     "Administrator)")
+    if (
+        ob.gdap_status is GdapStatus.ESTABLISHED
+        and gdap
+        and gdap.ends_at
+        and not gdap.auto_extend
+        and gdap.ends_at - now <= GDAP_WARNING
+    ):
+        parts.append(f"GDAP ends {_day(gdap.ends_at, tz)}, no auto-extend (Global Administrator)")
     return "; ".join(parts) or None
 
 
@@ -162,27 +173,40 @@ def counts_of(counts: dict[OverallStatus, int]) -> dict[str, int]:
     return {status.value.lower(): counts.get(status, 0) for status in OverallStatus}
 
 
-def build_digest(tx: Transaction, now: datetime, tz: ZoneInfo, title: str,
-                 previous: dict[str, int] | None, since: datetime) -> Digest:
+def build_digest(
+    tx: Transaction,
+    now: datetime,
+    tz: ZoneInfo,
+    title: str,
+    previous: dict[str, int] | None,
+    since: datetime,
+) -> Digest:
     counts = counts_of(tx.counts())
     current = Counts(counts["active"], counts["failed"], counts["completed"])
     change = None
     if previous is not None:
-        change = Counts(*(counts[k] - int(previous.get(k, 0))
-                          for k in ("active", "failed", "completed")))
+        change = Counts(
+            *(counts[k] - int(previous.get(k, 0)) for k in ("active", "failed", "completed"))
+        )
     new, new_total = tx.enrolled_since(since, SHOWN)
     failed, _ = tx.page(OverallStatus.FAILED, None, 0, SHOWN)
     ready, _ = tx.page(OverallStatus.COMPLETED, None, 0, SHOWN)
     stalled = tx.stalled(now - REMINDER_DELAYS[-1], SHOWN)
-    expiring = [(ob, detail) for ob in tx.expiring(now - (P2P_LIFETIME - P2P_WARNING),
-                                                   now + GDAP_WARNING, SHOWN * 2)
-                if (detail := _expiry_detail(ob, now, tz))][:SHOWN]
+    expiring = [
+        (ob, detail)
+        for ob in tx.expiring(now - (P2P_LIFETIME - P2P_WARNING), now + GDAP_WARNING, SHOWN * 2)
+        if (detail := _expiry_detail(ob, now, tz))
+    ][:SHOWN]
     digest = Digest(
-        title=title, counts=current, change=change, new_enrollments=new_total,
+        title=title,
+        counts=current,
+        change=change,
+        new_enrollments=new_total,
         new_customers=tuple(ob.name for ob in new),
-        failed=tuple(_item(ob, " ".join(filter(None, (ob.failure_reason,
-                                                       _hint(ob.recovery_hint())))))
-                     for ob in failed),
+        failed=tuple(
+            _item(ob, " ".join(filter(None, (ob.failure_reason, _hint(ob.recovery_hint())))))
+            for ob in failed
+        ),
         ready_to_finish=tuple(_item(ob, f"finish {ob.domain}") for ob in ready),
         reminders_spent=tuple(_item(ob, _waiting_detail(ob, now)) for ob in stalled),
         expiring=tuple(_item(ob, detail) for ob, detail in expiring),
@@ -203,22 +227,26 @@ def _signed(n: int) -> str:
 def digest_text(d: Digest, totals: dict[str, int]) -> str:
     """Plain text, short lines, the numbers first: it must read well in a phone notification."""
     c, ch = d.counts, d.change
-    lines = [d.title,
-             f"Active {c.active}{_signed(ch.active) if ch else ''} · "
-             f"Failed {c.failed}{_signed(ch.failed) if ch else ''} · "
-             f"Completed {c.completed}{_signed(ch.completed) if ch else ''}"]
+    lines = [
+        d.title,
+        f"Active {c.active}{_signed(ch.active) if ch else ''} · "
+        f"Failed {c.failed}{_signed(ch.failed) if ch else ''} · "
+        f"Completed {c.completed}{_signed(ch.completed) if ch else ''}",
+    ]
     if d.new_enrollments:
         names = ", ".join(d.new_customers)
         more = d.new_enrollments - len(d.new_customers)
-        lines.append(f"New: {d.new_enrollments} enrolled — {names}"
-                     + (f" +{more} more" if more > 0 else ""))
+        lines.append(
+            f"New: {d.new_enrollments} enrolled — {names}" + (f" +{more} more" if more > 0 else "")
+        )
 
     def section(title: str, items: tuple[DigestItem, ...], total: int | None = None) -> None:
         if not items:
             return
         lines.append(f"{title} ({total if total is not None else len(items)})")
-        lines.extend(f"• {i.customer} — {i.detail}" if i.detail else f"• {i.customer}"
-                     for i in items)
+        lines.extend(
+            f"• {i.customer} — {i.detail}" if i.detail else f"• {i.customer}" for i in items
+        )
         if total is not None and total > len(items):
             lines.append(f"  +{total - len(items)} more")
 
@@ -236,41 +264,64 @@ def title_for(label: str, at: datetime, tz: ZoneInfo) -> str:
     return f"{label} · {local:%a} {local.day} {local:%b %Y}, {local:%H:%M %Z}"
 
 
-def digest_payload(digest: Digest, destination: str, actor: str,
-                   at: datetime) -> dict[str, Any]:
+def digest_payload(digest: Digest, destination: str, actor: str, at: datetime) -> dict[str, Any]:
     """A chat notice without a customer: notifiers post its `text` as it is."""
     structured = asdict(digest)
     structured.pop("text")
-    return {"destination": destination, "kind": "digest", "activity_id": None,
-            "onboarding_id": None, "customer": "", "domain": "", "tone": "info",
-            "actor": actor, "text": digest.text, "at": at.isoformat(), "digest": structured}
+    return {
+        "destination": destination,
+        "kind": "digest",
+        "activity_id": None,
+        "onboarding_id": None,
+        "customer": "",
+        "domain": "",
+        "tone": "info",
+        "actor": actor,
+        "text": digest.text,
+        "at": at.isoformat(),
+        "digest": structured,
+    }
 
 
-def send_digest(tx: Transaction, sub: DigestSubscription, now: datetime, key: str,
-                next_due_at: datetime | None) -> Digest:
+def send_digest(
+    tx: Transaction, sub: DigestSubscription, now: datetime, key: str, next_due_at: datetime | None
+) -> Digest:
     """Builds the subscription's digest and records it in the ledger under `key`, with the
     counts it reported, in the caller's transaction."""
     _, tz = schedule_parts(sub)
     label = "Weekly digest" if sub.frequency is DigestFrequency.WEEKLY else "Daily digest"
-    default_since = now - (timedelta(days=7) if sub.frequency is DigestFrequency.WEEKLY
-                           else timedelta(days=1))
-    digest = build_digest(tx, now, tz, title_for(label, now, tz), sub.last_counts,
-                          sub.last_sent_at or default_since)
-    tx.enqueue(Delivery(key, sub.platform,
-                        digest_payload(digest, sub.destination, f"{label}, {describe(sub)}",
-                                       now), now))
+    default_since = now - (
+        timedelta(days=7) if sub.frequency is DigestFrequency.WEEKLY else timedelta(days=1)
+    )
+    digest = build_digest(
+        tx, now, tz, title_for(label, now, tz), sub.last_counts, sub.last_sent_at or default_since
+    )
+    tx.enqueue(
+        Delivery(
+            key,
+            sub.platform,
+            digest_payload(digest, sub.destination, f"{label}, {describe(sub)}", now),
+            now,
+        )
+    )
     if sub.id is not None:
-        tx.digest_sent(sub.id, now, {"active": digest.counts.active,
-                                     "failed": digest.counts.failed,
-                                     "completed": digest.counts.completed}, next_due_at)
+        tx.digest_sent(
+            sub.id,
+            now,
+            {
+                "active": digest.counts.active,
+                "failed": digest.counts.failed,
+                "completed": digest.counts.completed,
+            },
+            next_due_at,
+        )
     return digest
 
 
 def console_digest(tx: Transaction, now: datetime) -> Digest:
     """`digest now` at the console: the last day's news, in UTC."""
     utc = ZoneInfo("UTC")
-    return build_digest(tx, now, utc, title_for("Digest", now, utc), None,
-                        now - timedelta(days=1))
+    return build_digest(tx, now, utc, title_for("Digest", now, utc), None, now - timedelta(days=1))
 
 
 def when(at: datetime, tz_name: str) -> str:

@@ -72,8 +72,11 @@ STEP_TITLES: dict[Step, str] = {
     Step.P2P: "P2P Transfer",
 }
 
-REMINDER_DELAYS: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=48),
-                                          timedelta(hours=168))
+REMINDER_DELAYS: tuple[timedelta, ...] = (
+    timedelta(hours=24),
+    timedelta(hours=48),
+    timedelta(hours=168),
+)
 P2P_LIFETIME = timedelta(days=30)
 GDAP_AUTO_EXTEND_DAYS = 180
 GDAP_MAX_DAYS = 730
@@ -180,7 +183,8 @@ class Onboarding:
     @property
     def overall_status(self) -> OverallStatus:
         if self.gdap_status in (GdapStatus.EXPIRED, GdapStatus.FAILED) or self.p2p_status in (
-            P2PStatus.EXPIRED, P2PStatus.FAILED
+            P2PStatus.EXPIRED,
+            P2PStatus.FAILED,
         ):
             return OverallStatus.FAILED
         if all(self._step_done(step) for step in Step):
@@ -223,18 +227,28 @@ class Onboarding:
         if self.gdap_status in (GdapStatus.EXPIRED, GdapStatus.FAILED):
             return f'Create a new GDAP request: gdap "{self.domain}"'
         if self.p2p_status in (P2PStatus.EXPIRED, P2PStatus.FAILED):
-            return (f'Initiate a new transfer (p2p "{self.domain}") or drop it '
-                    f'(p2p cancel "{self.domain}")')
+            return (
+                f'Initiate a new transfer (p2p "{self.domain}") or drop it '
+                f'(p2p cancel "{self.domain}")'
+            )
         return None
 
     # -- transitions -------------------------------------------------------------------
 
-    def _activity(self, at: datetime, actor: Actor, kind: str, message: str,
-                  step: Step | None = None, **details: Any) -> Activity:
+    def _activity(
+        self,
+        at: datetime,
+        actor: Actor,
+        kind: str,
+        message: str,
+        step: Step | None = None,
+        **details: Any,
+    ) -> Activity:
         return Activity(self.id, at, actor, kind, message, step, details)
 
-    def note(self, at: datetime, actor: Actor, kind: str, message: str,
-             step: Step | None = None) -> Activity:
+    def note(
+        self, at: datetime, actor: Actor, kind: str, message: str, step: Step | None = None
+    ) -> Activity:
         """An activity that records something without changing a status."""
         return self._activity(at, actor, kind, message, step)
 
@@ -257,9 +271,14 @@ class Onboarding:
             raise NotAllowed(f"The reseller relationship with {self.name} is already Established.")
         self.reseller_status = ResellerStatus.ESTABLISHED
         self.customer_tenant_id = tenant_id or self.customer_tenant_id
-        return self._activity(at, actor, "reseller.established",
-                              "Reseller relationship Established: the customer accepted.",
-                              Step.RESELLER, tenant_id=tenant_id)
+        return self._activity(
+            at,
+            actor,
+            "reseller.established",
+            "Reseller relationship Established: the customer accepted.",
+            Step.RESELLER,
+            tenant_id=tenant_id,
+        )
 
     def request_gdap(self, at: datetime, actor: Actor, request: GdapRequest) -> Activity:
         self._require_open()
@@ -270,13 +289,19 @@ class Onboarding:
         self.gdap_started_at = at
         self.gdap = request
         self._refresh_failure()
-        extend = ("auto-extends by 180 days" if request.auto_extend
-                  else "no auto-extend (Global Administrator selected)")
+        extend = (
+            "auto-extends by 180 days"
+            if request.auto_extend
+            else "no auto-extend (Global Administrator selected)"
+        )
         return self._activity(
-            at, actor, "gdap.requested",
+            at,
+            actor,
+            "gdap.requested",
             f'GDAP request "{request.relationship_name}" sent: {request.duration_days} days, '
             f"{len(request.role_ids)} roles, {extend}.",
-            Step.GDAP, relationship_id=request.relationship_id,
+            Step.GDAP,
+            relationship_id=request.relationship_id,
         )
 
     def approve_gdap(self, at: datetime, actor: Actor, ends_at: datetime | None) -> Activity:
@@ -285,9 +310,13 @@ class Onboarding:
             raise NotAllowed(f"There is no GDAP request in progress for {self.name}.")
         self.gdap_status = GdapStatus.ESTABLISHED
         self.gdap.ends_at = ends_at
-        return self._activity(at, actor, "gdap.established",
-                              "GDAP access Established: the customer approved the request.",
-                              Step.GDAP)
+        return self._activity(
+            at,
+            actor,
+            "gdap.established",
+            "GDAP access Established: the customer approved the request.",
+            Step.GDAP,
+        )
 
     def expire_gdap(self, at: datetime, actor: Actor) -> Activity:
         self._require_open()
@@ -295,8 +324,13 @@ class Onboarding:
             raise NotAllowed(f"GDAP access for {self.name} is {self.gdap_status}, not Established.")
         self.gdap_status = GdapStatus.EXPIRED
         self._refresh_failure()
-        return self._activity(at, actor, "gdap.expired",
-                              "GDAP access Expired: the admin relationship has ended.", Step.GDAP)
+        return self._activity(
+            at,
+            actor,
+            "gdap.expired",
+            "GDAP access Expired: the admin relationship has ended.",
+            Step.GDAP,
+        )
 
     def fail_gdap(self, at: datetime, actor: Actor, reason: str) -> Activity:
         self._require_open()
@@ -304,8 +338,9 @@ class Onboarding:
             raise NotAllowed(f"GDAP access for {self.name} is {self.gdap_status}.")
         self.gdap_status = GdapStatus.FAILED
         self._refresh_failure(reason)
-        return self._activity(at, actor, "gdap.failed", f"GDAP access Failed: {reason}",
-                              Step.GDAP, reason=reason)
+        return self._activity(
+            at, actor, "gdap.failed", f"GDAP access Failed: {reason}", Step.GDAP, reason=reason
+        )
 
     def start_hub(self, at: datetime, actor: Actor) -> Activity:
         self._require_open()
@@ -313,19 +348,30 @@ class Onboarding:
             raise NotAllowed(f"MSP Hub access for {self.name} is already {self.hub_status}.")
         self.hub_status = HubStatus.IN_PROGRESS
         self.hub_started_at = at
-        return self._activity(at, actor, "hub.started",
-                              "MSP Hub access In Progress: customer sent to the hub.", Step.HUB)
+        return self._activity(
+            at,
+            actor,
+            "hub.started",
+            "MSP Hub access In Progress: customer sent to the hub.",
+            Step.HUB,
+        )
 
     def complete_hub(self, at: datetime, actor: Actor, hub_customer_id: str) -> Activity:
         self._require_open()
         if self.hub_status is not HubStatus.IN_PROGRESS:
-            raise NotAllowed(f"MSP Hub access for {self.name} is {self.hub_status}, "
-                             "not In Progress.")
+            raise NotAllowed(
+                f"MSP Hub access for {self.name} is {self.hub_status}, not In Progress."
+            )
         self.hub_status = HubStatus.COMPLETED
         self.hub_customer_id = hub_customer_id
-        return self._activity(at, actor, "hub.completed",
-                              "MSP Hub access Completed: the hub confirmed the customer.",
-                              Step.HUB, hub_customer_id=hub_customer_id)
+        return self._activity(
+            at,
+            actor,
+            "hub.completed",
+            "MSP Hub access Completed: the hub confirmed the customer.",
+            Step.HUB,
+            hub_customer_id=hub_customer_id,
+        )
 
     def initiate_p2p(self, at: datetime, actor: Actor, transfer: P2PTransfer) -> Activity:
         self._require_open()
@@ -338,10 +384,13 @@ class Onboarding:
         self.p2p_started_at = at
         self._refresh_failure()
         return self._activity(
-            at, actor, "p2p.pending",
+            at,
+            actor,
+            "p2p.pending",
             f"P2P transfer Pending: request sent to {transfer.partner_name} "
             f"<{transfer.partner_email}>; it expires in 30 days.",
-            Step.P2P, transfer_id=transfer.transfer_id,
+            Step.P2P,
+            transfer_id=transfer.transfer_id,
         )
 
     def cancel_p2p(self, at: datetime, actor: Actor) -> Activity:
@@ -349,68 +398,90 @@ class Onboarding:
         complete without it."""
         self._require_open()
         if self.p2p_status not in (P2PStatus.PENDING, P2PStatus.EXPIRED, P2PStatus.FAILED):
-            raise NotAllowed(f"There is no P2P transfer to cancel for {self.name} "
-                             f"(it is {self.p2p_status}).")
+            raise NotAllowed(
+                f"There is no P2P transfer to cancel for {self.name} (it is {self.p2p_status})."
+            )
         was = self.p2p_status
         self.p2p_status = P2PStatus.CANCELLED
         self._refresh_failure()
-        return self._activity(at, actor, "p2p.cancelled",
-                              f"P2P transfer Cancelled (it was {was}).", Step.P2P)
+        return self._activity(
+            at, actor, "p2p.cancelled", f"P2P transfer Cancelled (it was {was}).", Step.P2P
+        )
 
     def complete_p2p(self, at: datetime, actor: Actor) -> Activity:
         self._require_open()
         if self.p2p_status is not P2PStatus.PENDING:
-            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, "
-                             "not Pending.")
+            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, not Pending.")
         self.p2p_status = P2PStatus.COMPLETED
-        return self._activity(at, actor, "p2p.completed",
-                              "P2P transfer Completed: the current partner accepted.", Step.P2P)
+        return self._activity(
+            at,
+            actor,
+            "p2p.completed",
+            "P2P transfer Completed: the current partner accepted.",
+            Step.P2P,
+        )
 
     def expire_p2p(self, at: datetime, actor: Actor) -> Activity:
         self._require_open()
         if self.p2p_status is not P2PStatus.PENDING:
-            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, "
-                             "not Pending.")
+            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, not Pending.")
         self.p2p_status = P2PStatus.EXPIRED
         self._refresh_failure()
-        return self._activity(at, actor, "p2p.expired",
-                              "P2P transfer Expired: no action within 30 days.", Step.P2P)
+        return self._activity(
+            at, actor, "p2p.expired", "P2P transfer Expired: no action within 30 days.", Step.P2P
+        )
 
     def fail_p2p(self, at: datetime, actor: Actor, reason: str) -> Activity:
         self._require_open()
         if self.p2p_status is not P2PStatus.PENDING:
-            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, "
-                             "not Pending.")
+            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, not Pending.")
         self.p2p_status = P2PStatus.FAILED
         self._refresh_failure(reason)
-        return self._activity(at, actor, "p2p.failed", f"P2P transfer Failed: {reason}",
-                              Step.P2P, reason=reason)
+        return self._activity(
+            at, actor, "p2p.failed", f"P2P transfer Failed: {reason}", Step.P2P, reason=reason
+        )
 
-    def record_reminder(self, at: datetime, actor: Actor, step: Step, recipient: str,
-                        automatic_slot: int | None = None) -> Activity:
+    def record_reminder(
+        self,
+        at: datetime,
+        actor: Actor,
+        step: Step,
+        recipient: str,
+        automatic_slot: int | None = None,
+    ) -> Activity:
         """A reminder mail for a waiting step; manual ones do not shift the automatic slots."""
         self._require_open()
         if step not in self.waiting_steps():
-            raise NotAllowed(f"{STEP_TITLES[step]} for {self.name} is {self.step_status(step)}: "
-                             "there is nothing to remind about.")
+            raise NotAllowed(
+                f"{STEP_TITLES[step]} for {self.name} is {self.step_status(step)}: "
+                "there is nothing to remind about."
+            )
         if automatic_slot is None:
             message = f"Reminder email for {STEP_TITLES[step]} sent to {recipient}."
         else:
-            message = (f"{ordinal(automatic_slot)} of {len(REMINDER_DELAYS)} reminders sent to "
-                       f"{recipient} ({STEP_TITLES[step]}).")
-        return self._activity(at, actor, "reminder.sent", message, step, recipient=recipient,
-                              slot=automatic_slot)
+            message = (
+                f"{ordinal(automatic_slot)} of {len(REMINDER_DELAYS)} reminders sent to "
+                f"{recipient} ({STEP_TITLES[step]})."
+            )
+        return self._activity(
+            at, actor, "reminder.sent", message, step, recipient=recipient, slot=automatic_slot
+        )
 
     def finish(self, at: datetime, actor: Actor) -> Activity:
         self._require_open()
         if self.overall_status is not OverallStatus.COMPLETED:
-            missing = [f"{STEP_TITLES[s]} is {self.step_status(s)}" for s in Step
-                       if not self._step_done(s)]
+            missing = [
+                f"{STEP_TITLES[s]} is {self.step_status(s)}" for s in Step if not self._step_done(s)
+            ]
             raise NotAllowed(f"{self.name} cannot be finished yet: " + "; ".join(missing) + ".")
         self.lifecycle = Lifecycle.FINISHED
         self.closed_at = at
-        return self._activity(at, actor, "onboarding.finished",
-                              "Onboarding finished: the customer was removed from onboarding.")
+        return self._activity(
+            at,
+            actor,
+            "onboarding.finished",
+            "Onboarding finished: the customer was removed from onboarding.",
+        )
 
     def cancel(self, at: datetime, actor: Actor) -> Activity:
         self._require_open()
@@ -418,16 +489,20 @@ class Onboarding:
         self.closed_at = at
         if self.p2p_status is P2PStatus.PENDING:
             self.p2p_status = P2PStatus.CANCELLED
-        return self._activity(at, actor, "onboarding.cancelled",
-                              "Onboarding cancelled: the customer was removed from onboarding.")
+        return self._activity(
+            at,
+            actor,
+            "onboarding.cancelled",
+            "Onboarding cancelled: the customer was removed from onboarding.",
+        )
 
     def _step_done(self, step: Step) -> bool:
         return {
             Step.RESELLER: self.reseller_status is ResellerStatus.ESTABLISHED,
             Step.GDAP: self.gdap_status is GdapStatus.ESTABLISHED,
             Step.HUB: self.hub_status is HubStatus.COMPLETED,
-            Step.P2P: self.p2p_status in (P2PStatus.NOT_STARTED, P2PStatus.COMPLETED,
-                                          P2PStatus.CANCELLED),
+            Step.P2P: self.p2p_status
+            in (P2PStatus.NOT_STARTED, P2PStatus.COMPLETED, P2PStatus.CANCELLED),
         }[step]
 
     def _refresh_failure(self, reason: str | None = None) -> None:
@@ -442,16 +517,25 @@ class Onboarding:
             self.failure_reason = "P2P transfer expired after 30 days without action."
 
 
-def new_onboarding(details: CustomerDetails, at: datetime, actor: Actor,
-                   bulk_import_id: str | None = None) -> tuple[Onboarding, Activity]:
+def new_onboarding(
+    details: CustomerDetails, at: datetime, actor: Actor, bulk_import_id: str | None = None
+) -> tuple[Onboarding, Activity]:
     """Enrollment: the reseller invitation goes out, so that step starts In Progress."""
     onboarding = Onboarding(
-        id=uuid.uuid4().hex[:12], name=details.name, email=details.email,
-        domain=details.domain, country=details.country, enrolled_at=at,
-        enrolled_by=actor.label, reseller_started_at=at, bulk_import_id=bulk_import_id,
+        id=uuid.uuid4().hex[:12],
+        name=details.name,
+        email=details.email,
+        domain=details.domain,
+        country=details.country,
+        enrolled_at=at,
+        enrolled_by=actor.label,
+        reseller_started_at=at,
+        bulk_import_id=bulk_import_id,
     )
     activity = onboarding._activity(
-        at, actor, "enrolled",
+        at,
+        actor,
+        "enrolled",
         f"Enrolled {details.name} ({details.domain}); reseller invitation sent to "
         f"{details.email}. Reseller Relationship In Progress.",
         Step.RESELLER,

@@ -38,8 +38,10 @@ class Ambiguous(OnboardingError):
         self.reference = reference
         self.candidates = candidates  # (onboarding id, "Name (domain)")
         names = ", ".join(label for _, label in candidates)
-        super().__init__(f'"{reference}" matches {len(candidates)} customers: {names}. '
-                         "Use the domain or the id to pick one.")
+        super().__init__(
+            f'"{reference}" matches {len(candidates)} customers: {names}. '
+            "Use the domain or the id to pick one."
+        )
 
 
 class Conflict(OnboardingError):

@@ -14,8 +14,10 @@ from bot.validation import GDAP_NAME_MAX, all_countries
 from bot.views import Choice, FieldKind, Form, FormField
 
 OTHER_PARTNER = "other"
-TENANT_ID_HELP = ("The current partner finds its Microsoft ID in Partner Center under "
-                  "Account settings > Entra ID profile.")
+TENANT_ID_HELP = (
+    "The current partner finds its Microsoft ID in Partner Center under "
+    "Account settings > Entra ID profile."
+)
 
 
 def country_choices() -> tuple[Choice, ...]:
@@ -24,86 +26,183 @@ def country_choices() -> tuple[Choice, ...]:
 
 def enroll_form(values: dict[str, str] | None = None) -> Form:
     v = values or {}
-    return Form("enroll", "Enroll customer", (
-        FormField("name", "Customer Name", default=v.get("name", ""), max_length=256,
-                  help="Full name of the customer organisation, e.g. ABC Technologies Inc."),
-        FormField("email", "Email Address", FieldKind.EMAIL, default=v.get("email", ""),
-                  help="The customer representative who receives the invitation."),
-        FormField("domain", "Domain Name", default=v.get("domain", ""), max_length=253,
-                  help="e.g. abctech.com or abctech.onmicrosoft.com"),
-        FormField("country", "Country", FieldKind.CHOICE, default=v.get("country", ""),
-                  choices=country_choices(), help="Two-letter code, e.g. US, IN, EG, CA"),
-    ))
+    return Form(
+        "enroll",
+        "Enroll customer",
+        (
+            FormField(
+                "name",
+                "Customer Name",
+                default=v.get("name", ""),
+                max_length=256,
+                help="Full name of the customer organisation, e.g. ABC Technologies Inc.",
+            ),
+            FormField(
+                "email",
+                "Email Address",
+                FieldKind.EMAIL,
+                default=v.get("email", ""),
+                help="The customer representative who receives the invitation.",
+            ),
+            FormField(
+                "domain",
+                "Domain Name",
+                default=v.get("domain", ""),
+                max_length=253,
+                help="e.g. abctech.com or abctech.onmicrosoft.com",
+            ),
+            FormField(
+                "country",
+                "Country",
+                FieldKind.CHOICE,
+                default=v.get("country", ""),
+                choices=country_choices(),
+                help="Two-letter code, e.g. US, IN, EG, CA",
+            ),
+        ),
+    )
 
 
 def default_gdap_name(ob: Onboarding) -> str:
     """A Microsoft-valid, readable default: the customer's name plus "GDAP"."""
     base = re.sub(r"[^A-Za-z0-9 ._-]+", "", ob.name)
     base = " ".join(base.split()) or ob.domain.split(".")[0]
-    return f"{base[:GDAP_NAME_MAX - 5].rstrip()} GDAP"
+    return f"{base[: GDAP_NAME_MAX - 5].rstrip()} GDAP"
 
 
 def gdap_form(ob: Onboarding) -> Form:
-    roles = tuple(Choice(r.id, r.name, "Recommended roles" if r.recommended
-                         else "Additional roles") for r in ROLES)
-    return Form("gdap", f"GDAP request for {ob.name}", (
-        FormField("name", "Admin Relationship Name", default=default_gdap_name(ob),
-                  max_length=GDAP_NAME_MAX,
-                  help="Unique across your relationships; letters, digits, spaces, . _ -"),
-        FormField("duration", "Duration (days)", FieldKind.NUMBER, default="730", min_value=1,
-                  max_value=GDAP_MAX_DAYS, help=f"1 to {GDAP_MAX_DAYS} days"),
-        FormField("roles", "Roles", FieldKind.MULTI_CHOICE, default=RECOMMENDED_ROLE_IDS,
-                  choices=roles, help="Microsoft's recommended least-privilege roles are "
-                  "pre-selected; add more from Additional roles."),
-    ), context={"onboarding": ob.id}, notes=(
-        "The relationship auto-extends by 180 days when it ends, unless Global Administrator "
-        "is selected: Microsoft does not auto-extend relationships with that role.",
-    ), submit_label="Create request")
+    roles = tuple(
+        Choice(r.id, r.name, "Recommended roles" if r.recommended else "Additional roles")
+        for r in ROLES
+    )
+    return Form(
+        "gdap",
+        f"GDAP request for {ob.name}",
+        (
+            FormField(
+                "name",
+                "Admin Relationship Name",
+                default=default_gdap_name(ob),
+                max_length=GDAP_NAME_MAX,
+                help="Unique across your relationships; letters, digits, spaces, . _ -",
+            ),
+            FormField(
+                "duration",
+                "Duration (days)",
+                FieldKind.NUMBER,
+                default="730",
+                min_value=1,
+                max_value=GDAP_MAX_DAYS,
+                help=f"1 to {GDAP_MAX_DAYS} days",
+            ),
+            FormField(
+                "roles",
+                "Roles",
+                FieldKind.MULTI_CHOICE,
+                default=RECOMMENDED_ROLE_IDS,
+                choices=roles,
+                help="Microsoft's recommended least-privilege roles are "
+                "pre-selected; add more from Additional roles.",
+            ),
+        ),
+        context={"onboarding": ob.id},
+        notes=(
+            "The relationship auto-extends by 180 days when it ends, unless Global Administrator "
+            "is selected: Microsoft does not auto-extend relationships with that role.",
+        ),
+        submit_label="Create request",
+    )
 
 
 def hub_form(ob: Onboarding, profile: CustomerProfile | None) -> Form:
     p = profile
-    source = ("Pre-filled from Partner Center; every field can be changed." if p else
-              "Pre-filled from the enrollment; the reseller relationship is not established, "
-              "so Partner Center has no profile yet.")
+    source = (
+        "Pre-filled from Partner Center; every field can be changed."
+        if p
+        else "Pre-filled from the enrollment; the reseller relationship is not established, "
+        "so Partner Center has no profile yet."
+    )
 
-    def text(name: str, label: str, default: str, required: bool = True,
-             kind: FieldKind = FieldKind.TEXT) -> FormField:
+    def text(
+        name: str, label: str, default: str, required: bool = True, kind: FieldKind = FieldKind.TEXT
+    ) -> FormField:
         return FormField(name, label, kind, required=required, default=default)
 
-    return Form("hub", f"Create {ob.name} in the MSP Hub", (
-        text("company_name", "Company Name", p.company_name if p else ob.name),
-        text("domain", "Primary Domain", p.domain if p else ob.domain),
-        text("email", "Email Address", (p.email if p else "") or ob.email, kind=FieldKind.EMAIL),
-        FormField("country", "Country", FieldKind.CHOICE,
-                  default=(p.country if p else "") or ob.country, choices=country_choices()),
-        text("first_name", "Contact First Name", p.first_name if p else ""),
-        text("last_name", "Contact Last Name", p.last_name if p else ""),
-        text("phone", "Phone", p.phone if p else "", required=False),
-        text("address_line1", "Address", p.address_line1 if p else "", required=False),
-        text("city", "City", p.city if p else "", required=False),
-        text("state", "State / Region", p.state if p else "", required=False),
-        text("postal_code", "Postal Code", p.postal_code if p else "", required=False),
-    ), context={"onboarding": ob.id}, notes=(source,), submit_label="Create customer")
+    return Form(
+        "hub",
+        f"Create {ob.name} in the MSP Hub",
+        (
+            text("company_name", "Company Name", p.company_name if p else ob.name),
+            text("domain", "Primary Domain", p.domain if p else ob.domain),
+            text(
+                "email", "Email Address", (p.email if p else "") or ob.email, kind=FieldKind.EMAIL
+            ),
+            FormField(
+                "country",
+                "Country",
+                FieldKind.CHOICE,
+                default=(p.country if p else "") or ob.country,
+                choices=country_choices(),
+            ),
+            text("first_name", "Contact First Name", p.first_name if p else ""),
+            text("last_name", "Contact Last Name", p.last_name if p else ""),
+            text("phone", "Phone", p.phone if p else "", required=False),
+            text("address_line1", "Address", p.address_line1 if p else "", required=False),
+            text("city", "City", p.city if p else "", required=False),
+            text("state", "State / Region", p.state if p else "", required=False),
+            text("postal_code", "Postal Code", p.postal_code if p else "", required=False),
+        ),
+        context={"onboarding": ob.id},
+        notes=(source,),
+        submit_label="Create customer",
+    )
 
 
 def p2p_form(ob: Onboarding, partners: list[KnownPartner]) -> Form:
-    choices = (*(Choice(p.tenant_id, p.name) for p in partners),
-               Choice(OTHER_PARTNER, "Other (enter the partner's details)"))
-    fills = {p.tenant_id: {"partner_name": p.name, "partner_tenant_id": p.tenant_id,
-                           "partner_email": p.email} for p in partners}
+    choices = (
+        *(Choice(p.tenant_id, p.name) for p in partners),
+        Choice(OTHER_PARTNER, "Other (enter the partner's details)"),
+    )
+    fills = {
+        p.tenant_id: {
+            "partner_name": p.name,
+            "partner_tenant_id": p.tenant_id,
+            "partner_email": p.email,
+        }
+        for p in partners
+    }
     fills[OTHER_PARTNER] = {"partner_name": "", "partner_tenant_id": "", "partner_email": ""}
-    return Form("p2p", f"P2P transfer for {ob.name}", (
-        FormField("partner", "Select Current Partner", FieldKind.CHOICE,
-                  default=partners[0].tenant_id if partners else OTHER_PARTNER,
-                  choices=choices, fills=fills),
-        FormField("partner_name", "Current Partner Name",
-                  default=partners[0].name if partners else ""),
-        FormField("partner_tenant_id", "Current Partner Microsoft ID",
-                  default=partners[0].tenant_id if partners else "", help=TENANT_ID_HELP),
-        FormField("partner_email", "Current Partner Email Address", FieldKind.EMAIL,
-                  default=partners[0].email if partners else ""),
-    ), context={"onboarding": ob.id}, notes=(
-        f"Customer: {ob.name} <{ob.email}>. The transfer request expires in 30 days if no "
-        "action is taken.",
-    ))
+    return Form(
+        "p2p",
+        f"P2P transfer for {ob.name}",
+        (
+            FormField(
+                "partner",
+                "Select Current Partner",
+                FieldKind.CHOICE,
+                default=partners[0].tenant_id if partners else OTHER_PARTNER,
+                choices=choices,
+                fills=fills,
+            ),
+            FormField(
+                "partner_name", "Current Partner Name", default=partners[0].name if partners else ""
+            ),
+            FormField(
+                "partner_tenant_id",
+                "Current Partner Microsoft ID",
+                default=partners[0].tenant_id if partners else "",
+                help=TENANT_ID_HELP,
+            ),
+            FormField(
+                "partner_email",
+                "Current Partner Email Address",
+                FieldKind.EMAIL,
+                default=partners[0].email if partners else "",
+            ),
+        ),
+        context={"onboarding": ob.id},
+        notes=(
+            f"Customer: {ob.name} <{ob.email}>. The transfer request expires in 30 days if no "
+            "action is taken.",
+        ),
+    )

@@ -45,15 +45,17 @@ class DueWork:
     failed: int = 0
 
     def line(self) -> str:
-        return (f"{self.at.isoformat()}: {self.reminders} reminders sent, {self.skipped} "
-                f"skipped, {self.expired} expired, {self.warnings} GDAP end warnings, "
-                f"{self.syncs} syncs ({self.changes} changes), {self.digests} digests, "
-                f"{self.delivered} delivered" + (f", {self.failed} failed" if self.failed
-                                                  else ""))
+        return (
+            f"{self.at.isoformat()}: {self.reminders} reminders sent, {self.skipped} "
+            f"skipped, {self.expired} expired, {self.warnings} GDAP end warnings, "
+            f"{self.syncs} syncs ({self.changes} changes), {self.digests} digests, "
+            f"{self.delivered} delivered" + (f", {self.failed} failed" if self.failed else "")
+        )
 
 
-def run_due(service: OnboardingService, *, batch: int = BATCH,
-            lease_seconds: int = LEASE_SECONDS) -> DueWork:
+def run_due(
+    service: OnboardingService, *, batch: int = BATCH, lease_seconds: int = LEASE_SECONDS
+) -> DueWork:
     """Runs everything due at the service clock's current instant, then sends what it
     caused. Safe to run in several processes at once."""
     now = service.clock.now()
@@ -66,8 +68,11 @@ def run_due(service: OnboardingService, *, batch: int = BATCH,
                 _run(service, timer, now, work)
             except Exception:
                 work.failed += 1
-                log.exception("due work %s failed (attempt %s); retried when its claim "
-                              "expires", timer.key, timer.attempts)
+                log.exception(
+                    "due work %s failed (attempt %s); retried when its claim expires",
+                    timer.key,
+                    timer.attempts,
+                )
         if len(timers) < batch:
             break
     work.digests = send_due_digests(service, now)
@@ -110,8 +115,11 @@ def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: Due
     step, slot = Step(timer.step or ""), timer.slot or 0
     with service.store.transaction() as tx:
         ob = tx.get(timer.onboarding_id or "", for_update=True)  # serialises a step's slots
-        series = [t for t in tx.timers_of(timer.onboarding_id or "", TimerKind.REMINDER)
-                  if _series(t) == _series(timer)]
+        series = [
+            t
+            for t in tx.timers_of(timer.onboarding_id or "", TimerKind.REMINDER)
+            if _series(t) == _series(timer)
+        ]
         mine = next((t for t in series if t.id == timer.id), None)
         if mine is None or mine.state is not TimerState.PENDING:
             return  # finished meanwhile by another worker
@@ -122,21 +130,34 @@ def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: Due
             return _skip(tx, timer, now, work, f"{step.value} is {ob.step_status(step)}")
         if started is None or reminder_due_at(started, slot) != timer.due_at:
             return _skip(tx, timer, now, work, f"{step.value} started again")
-        later = [t for t in series if (t.slot or 0) > slot and (
-            t.state is TimerState.DONE or (t.state is TimerState.PENDING and t.due_at <= now))]
+        later = [
+            t
+            for t in series
+            if (t.slot or 0) > slot
+            and (t.state is TimerState.DONE or (t.state is TimerState.PENDING and t.due_at <= now))
+        ]
         if later:
-            return _skip(tx, timer, now, work, f"superseded by the {ordinal(later[-1].slot or 0)}"
-                                               " reminder")
+            return _skip(
+                tx, timer, now, work, f"superseded by the {ordinal(later[-1].slot or 0)} reminder"
+            )
         sent = service.send_automatic_reminder(ob.id, step, slot)
         for older in series:
             if (older.slot or 0) < slot and older.state is TimerState.PENDING:
-                tx.finish_timer(older.id or 0, TimerState.SKIPPED, now,
-                                f"superseded by the {ordinal(slot)} reminder")
+                tx.finish_timer(
+                    older.id or 0,
+                    TimerState.SKIPPED,
+                    now,
+                    f"superseded by the {ordinal(slot)} reminder",
+                )
                 work.skipped += 1
         late = now - timer.due_at
         outcome = "sent" if late < timedelta(minutes=5) else f"sent {_ago(late)} late"
-        tx.finish_timer(timer.id or 0, TimerState.DONE if sent else TimerState.SKIPPED, now,
-                        outcome if sent else "already sent")
+        tx.finish_timer(
+            timer.id or 0,
+            TimerState.DONE if sent else TimerState.SKIPPED,
+            now,
+            outcome if sent else "already sent",
+        )
         if sent:
             work.reminders += 1
         else:
@@ -152,14 +173,18 @@ def _ago(delta: timedelta) -> str:
 # -- expiries -----------------------------------------------------------------------------------
 
 
-def _p2p_expiry(service: OnboardingService, timer: Timer, now: datetime,
-                work: DueWork) -> None:
+def _p2p_expiry(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     """Thirty days after the request was sent: sync decides, so a transfer the partner
     accepted at the last minute (webhook missed) is Completed, not Expired."""
     with service.store.transaction() as tx:
         ob = tx.get(timer.onboarding_id or "")
-        if (ob is None or not ob.is_open or ob.p2p_status is not P2PStatus.PENDING
-                or ob.p2p is None or ob.p2p.expires_at != timer.due_at):
+        if (
+            ob is None
+            or not ob.is_open
+            or ob.p2p_status is not P2PStatus.PENDING
+            or ob.p2p is None
+            or ob.p2p.expires_at != timer.due_at
+        ):
             return _skip(tx, timer, now, work, "no such pending transfer any more")
     changes = service.sync(timer.onboarding_id or "")
     with service.store.transaction() as tx:
@@ -171,8 +196,7 @@ def _p2p_expiry(service: OnboardingService, timer: Timer, now: datetime,
     return None
 
 
-def _gdap_end(service: OnboardingService, timer: Timer, now: datetime,
-              work: DueWork) -> None:
+def _gdap_end(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     """The day a relationship ends: Microsoft either extends it (auto-extend: a new end to
     watch) or ends it (Expired)."""
     with service.store.transaction() as tx:
@@ -185,8 +209,13 @@ def _gdap_end(service: OnboardingService, timer: Timer, now: datetime,
         ob = tx.get(timer.onboarding_id or "", for_update=True)
         if ob is not None and ob.gdap_status is GdapStatus.EXPIRED:
             work.expired += 1
-        if (ob is not None and ob.is_open and ob.gdap_status is GdapStatus.ESTABLISHED
-                and ob.gdap and ob.gdap.ends_at):
+        if (
+            ob is not None
+            and ob.is_open
+            and ob.gdap_status is GdapStatus.ESTABLISHED
+            and ob.gdap
+            and ob.gdap.ends_at
+        ):
             if ob.gdap.ends_at > now:  # extended: watch the new end
                 tx.schedule(gdap_end_timers(ob))
             else:  # Microsoft has not caught up yet
@@ -196,14 +225,18 @@ def _gdap_end(service: OnboardingService, timer: Timer, now: datetime,
     return None
 
 
-def _gdap_ending(service: OnboardingService, timer: Timer, now: datetime,
-                 work: DueWork) -> None:
+def _gdap_ending(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     days = timer.slot or 0
     with service.store.transaction() as tx:
         ob = tx.get(timer.onboarding_id or "", for_update=True)
         ends = ob.gdap.ends_at if ob and ob.gdap else None
-        if (ob is None or not ob.is_open or ob.gdap_status is not GdapStatus.ESTABLISHED
-                or ends is None or ends - timedelta(days=days) != timer.due_at):
+        if (
+            ob is None
+            or not ob.is_open
+            or ob.gdap_status is not GdapStatus.ESTABLISHED
+            or ends is None
+            or ends - timedelta(days=days) != timer.due_at
+        ):
             return _skip(tx, timer, now, work, "relationship changed")
         service.warn_gdap_ending(tx, ob, days)
         tx.finish_timer(timer.id or 0, TimerState.DONE, now, f"warned {days} days before")
@@ -232,8 +265,9 @@ def _sync(service: OnboardingService, timer: Timer, now: datetime, work: DueWork
 # -- digests ---------------------------------------------------------------------------------
 
 
-def send_due_digests(service: OnboardingService, now: datetime,
-                     limit: int = DIGESTS_PER_RUN) -> int:
+def send_due_digests(
+    service: OnboardingService, now: datetime, limit: int = DIGESTS_PER_RUN
+) -> int:
     """Each due digest in its own transaction: claimed (others skip it), recorded in the
     ledger under (subscription, period) and moved to its next time, all at once. After an
     outage one digest reports the latest missed period; the older ones are not sent."""
@@ -243,8 +277,12 @@ def send_due_digests(service: OnboardingService, now: datetime,
             sub = tx.claim_due_digest(now)
             if sub is None:
                 break
-            digests.send_digest(tx, sub, now, f"digest:{sub.id}:{digests.period_of(sub, now)}",
-                                digests.next_due(sub, now))
+            digests.send_digest(
+                tx,
+                sub,
+                now,
+                f"digest:{sub.id}:{digests.period_of(sub, now)}",
+                digests.next_due(sub, now),
+            )
         sent += 1
     return sent
-

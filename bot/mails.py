@@ -11,8 +11,9 @@ from bot.gdap_roles import role_names
 from bot.ports import Mail
 
 
-def reseller_invitation(onboarding: Onboarding, partner_name: str, link: str,
-                        reminder: str = "") -> Mail:
+def reseller_invitation(
+    onboarding: Onboarding, partner_name: str, link: str, reminder: str = ""
+) -> Mail:
     subject = f"{reminder}{partner_name} invites {onboarding.name} to a reseller relationship"
     body = (
         f"Hello,\n\n{partner_name} would like to become the Microsoft Cloud Solution Provider "
@@ -29,13 +30,15 @@ def gdap_approval(onboarding: Onboarding, partner_name: str, reminder: str = "")
     gdap = onboarding.gdap
     assert gdap is not None and gdap.approval_url
     roles = "\n".join(f"  - {name}" for name in role_names(gdap.role_ids))
-    extend = ("It extends itself by 180 days when it ends, until you or we end it."
-              if gdap.auto_extend else
-              "It does not extend itself, because it includes the Global Administrator role.")
+    extend = (
+        "It extends itself by 180 days when it ends, until you or we end it."
+        if gdap.auto_extend
+        else "It does not extend itself, because it includes the Global Administrator role."
+    )
     subject = f"{reminder}Approve {partner_name}'s admin access request for {onboarding.name}"
     body = (
         f"Hello,\n\n{partner_name} asks for granular delegated admin privileges (GDAP) in the "
-        f"tenant of {onboarding.name}: admin relationship \"{gdap.relationship_name}\" for "
+        f'tenant of {onboarding.name}: admin relationship "{gdap.relationship_name}" for '
         f"{gdap.duration_days} days, with these least-privilege roles:\n\n{roles}\n\n"
         f"{extend}\n\nA Global Administrator can review and approve it here:\n\n"
         f"{gdap.approval_url}\n\nThank you,\n{partner_name}"
@@ -43,11 +46,10 @@ def gdap_approval(onboarding: Onboarding, partner_name: str, reminder: str = "")
     return Mail(onboarding.email, subject, body, gdap.approval_url, onboarding.id, "gdap")
 
 
-def p2p_request(onboarding: Onboarding, partner_name: str, link: str,
-                reminder: str = "") -> Mail:
+def p2p_request(onboarding: Onboarding, partner_name: str, link: str, reminder: str = "") -> Mail:
     transfer = onboarding.p2p
     assert transfer is not None and transfer.expires_at is not None
-    subject = (f"{reminder}Billing transfer request for {onboarding.name} from {partner_name}")
+    subject = f"{reminder}Billing transfer request for {onboarding.name} from {partner_name}"
     body = (
         f"Hello {transfer.partner_name},\n\n{partner_name} has requested a partner-to-partner "
         f"transfer of the billing ownership of {onboarding.name} ({onboarding.domain}) "
@@ -65,8 +67,14 @@ def reminder_prefix(slot: int | None) -> str:
     return f"Reminder {slot} of {len(REMINDER_DELAYS)}: "
 
 
-def mail_for_step(onboarding: Onboarding, step: Step, partner_name: str, reseller_link: str,
-                  transfer_link: str, reminder: str = "") -> Mail:
+def mail_for_step(
+    onboarding: Onboarding,
+    step: Step,
+    partner_name: str,
+    reseller_link: str,
+    transfer_link: str,
+    reminder: str = "",
+) -> Mail:
     """The mail (first or reminder) that asks the recipient to act on a waiting step."""
     if step is Step.RESELLER:
         return reseller_invitation(onboarding, partner_name, reseller_link, reminder)

@@ -13,10 +13,18 @@ from bot.domain import Activity, Onboarding
 from bot.ports import Delivery, NoticeLevel, Subscription
 from bot.views import Tone
 
-FAILURE_KINDS = frozenset({"gdap.failed", "gdap.expired", "p2p.failed", "p2p.expired",
-                           "p2p.cancel_failed"})
-SUCCESS_KINDS = frozenset({"reseller.established", "gdap.established", "hub.completed",
-                           "p2p.completed", "onboarding.finished"})
+FAILURE_KINDS = frozenset(
+    {"gdap.failed", "gdap.expired", "p2p.failed", "p2p.expired", "p2p.cancel_failed"}
+)
+SUCCESS_KINDS = frozenset(
+    {
+        "reseller.established",
+        "gdap.established",
+        "hub.completed",
+        "p2p.completed",
+        "onboarding.finished",
+    }
+)
 
 
 def tone_of(kind: str) -> Tone:
@@ -31,8 +39,9 @@ def wants(subscription: Subscription, kind: str) -> bool:
     return subscription.level is NoticeLevel.ALL or kind in FAILURE_KINDS
 
 
-def notice_payload(activity: Activity, onboarding: Onboarding | None,
-                   destination: str) -> dict[str, Any]:
+def notice_payload(
+    activity: Activity, onboarding: Onboarding | None, destination: str
+) -> dict[str, Any]:
     """What a notifier gets: plain data, so it can render the customer's current card too."""
     customer = onboarding.name if onboarding else ""
     return {
@@ -49,11 +58,20 @@ def notice_payload(activity: Activity, onboarding: Onboarding | None,
     }
 
 
-def notice_deliveries(activity: Activity, onboarding: Onboarding | None,
-                      subscriptions: list[Subscription], now: datetime) -> list[Delivery]:
+def notice_deliveries(
+    activity: Activity,
+    onboarding: Onboarding | None,
+    subscriptions: list[Subscription],
+    now: datetime,
+) -> list[Delivery]:
     return [
-        Delivery(f"notice:{activity.id}:{s.platform}:{s.destination}", s.platform,
-                 notice_payload(activity, onboarding, s.destination), now,
-                 activity.onboarding_id or None)
-        for s in subscriptions if wants(s, activity.kind)
+        Delivery(
+            f"notice:{activity.id}:{s.platform}:{s.destination}",
+            s.platform,
+            notice_payload(activity, onboarding, s.destination),
+            now,
+            activity.onboarding_id or None,
+        )
+        for s in subscriptions
+        if wants(s, activity.kind)
     ]

@@ -81,9 +81,9 @@ class CustomerProfile:
 class GdapState(StrEnum):
     """Graph's delegatedAdminRelationship status, reduced to what the bot acts on."""
 
-    PENDING = "pending"        # created, approvalPending, approved, activating
-    ACTIVE = "active"          # active, expiring
-    EXPIRED = "expired"        # expired
+    PENDING = "pending"  # created, approvalPending, approved, activating
+    ACTIVE = "active"  # active, expiring
+    EXPIRED = "expired"  # expired
     TERMINATED = "terminated"  # terminated, terminating, terminationRequested
 
 
@@ -119,14 +119,27 @@ class MicrosoftPartner(Protocol):
         """The customer once it accepted the reseller relationship, else None."""
         ...
 
-    def create_gdap_relationship(self, *, name: str, duration_days: int, role_ids: list[str],
-                                 auto_extend: bool, customer_tenant_id: str | None,
-                                 customer_name: str) -> GdapRelationship: ...
+    def create_gdap_relationship(
+        self,
+        *,
+        name: str,
+        duration_days: int,
+        role_ids: list[str],
+        auto_extend: bool,
+        customer_tenant_id: str | None,
+        customer_name: str,
+    ) -> GdapRelationship: ...
 
     def get_gdap_relationship(self, relationship_id: str) -> GdapRelationship: ...
 
-    def create_transfer(self, *, customer_tenant_id: str, partner_tenant_id: str,
-                        partner_name: str, customer_email: str) -> Transfer: ...
+    def create_transfer(
+        self,
+        *,
+        customer_tenant_id: str,
+        partner_tenant_id: str,
+        partner_name: str,
+        customer_email: str,
+    ) -> Transfer: ...
 
     def get_transfer(self, customer_tenant_id: str, transfer_id: str) -> Transfer: ...
 
@@ -136,8 +149,7 @@ class MicrosoftPartner(Protocol):
 class CustomerSimulator(Protocol):
     """Only the sandbox backend has this: it plays the customer and the current partner."""
 
-    def accept_reseller(self, domain: str, company_name: str, email: str,
-                        country: str) -> None: ...
+    def accept_reseller(self, domain: str, company_name: str, email: str, country: str) -> None: ...
 
     def approve_gdap(self, relationship_id: str) -> None: ...
 
@@ -290,11 +302,11 @@ class Subscription:
 
 
 class TimerKind(StrEnum):
-    REMINDER = "reminder"          # automatic reminder `slot` of a waiting `step`
-    P2P_EXPIRY = "p2p.expiry"      # 30 days after a transfer request was sent
-    GDAP_END = "gdap.end"          # the day a GDAP relationship ends (expires or extends)
-    GDAP_ENDING = "gdap.ending"    # `slot` days before a relationship without auto-extend ends
-    SYNC = "sync"                  # fallback poll of Microsoft for a waiting onboarding
+    REMINDER = "reminder"  # automatic reminder `slot` of a waiting `step`
+    P2P_EXPIRY = "p2p.expiry"  # 30 days after a transfer request was sent
+    GDAP_END = "gdap.end"  # the day a GDAP relationship ends (expires or extends)
+    GDAP_ENDING = "gdap.ending"  # `slot` days before a relationship without auto-extend ends
+    SYNC = "sync"  # fallback poll of Microsoft for a waiting onboarding
 
 
 class TimerState(StrEnum):
@@ -370,8 +382,9 @@ class Transaction(Protocol):
         """Oldest first; with `limit`, the newest `limit` ones (still oldest first)."""
         ...
 
-    def page(self, status: OverallStatus | None, search: str | None, offset: int,
-             limit: int) -> tuple[list[Onboarding], int]:
+    def page(
+        self, status: OverallStatus | None, search: str | None, offset: int, limit: int
+    ) -> tuple[list[Onboarding], int]:
         """Open onboardings, newest enrollment first, and how many match in all."""
         ...
 
@@ -385,8 +398,7 @@ class Transaction(Protocol):
 
     def add_bulk_import(self, bulk: BulkImport) -> None: ...
 
-    def get_bulk_import(self, import_id: str, *, for_update: bool = False
-                        ) -> BulkImport | None: ...
+    def get_bulk_import(self, import_id: str, *, for_update: bool = False) -> BulkImport | None: ...
 
     def save_bulk_import(self, bulk: BulkImport) -> None: ...
 
@@ -402,16 +414,18 @@ class Transaction(Protocol):
         """Add to the ledger; False (and nothing written) when the key is already there."""
         ...
 
-    def claim_deliveries(self, now: datetime, limit: int, lease_seconds: int,
-                         channels: list[str] | None = None) -> list[Delivery]:
+    def claim_deliveries(
+        self, now: datetime, limit: int, lease_seconds: int, channels: list[str] | None = None
+    ) -> list[Delivery]:
         """Pending deliveries nobody holds (of these channels, if given), leased to the
         caller so no one else sends them."""
         ...
 
     def mark_delivered(self, delivery_id: int, at: datetime) -> None: ...
 
-    def mark_delivery_failed(self, delivery_id: int, at: datetime, error: str,
-                             retry_at: datetime | None) -> None: ...
+    def mark_delivery_failed(
+        self, delivery_id: int, at: datetime, error: str, retry_at: datetime | None
+    ) -> None: ...
 
     def defer_delivery(self, delivery_id: int, until: datetime) -> None:
         """Give a claimed delivery back, untried, to be claimed again from `until` (pacing)."""
@@ -432,8 +446,9 @@ class Transaction(Protocol):
         """An onboarding's timers of one kind, in any state, earliest first."""
         ...
 
-    def finish_timer(self, timer_id: int, state: TimerState, at: datetime,
-                     outcome: str = "") -> None: ...
+    def finish_timer(
+        self, timer_id: int, state: TimerState, at: datetime, outcome: str = ""
+    ) -> None: ...
 
     def reschedule_timer(self, timer_id: int, due_at: datetime) -> None:
         """Pending again (and free) from `due_at`: the same work, later (sync back-off)."""
@@ -447,8 +462,9 @@ class Transaction(Protocol):
         """Open onboardings with a waiting step that started before `started_before`."""
         ...
 
-    def expiring(self, p2p_sent_before: datetime, gdap_ends_before: datetime,
-                 limit: int) -> list[Onboarding]:
+    def expiring(
+        self, p2p_sent_before: datetime, gdap_ends_before: datetime, limit: int
+    ) -> list[Onboarding]:
         """Open onboardings whose pending transfer was sent before `p2p_sent_before`, or
         whose Established GDAP relationship ends before `gdap_ends_before`."""
         ...
@@ -465,8 +481,9 @@ class Transaction(Protocol):
         """One digest due at `now`, locked until the transaction ends (others skip it)."""
         ...
 
-    def digest_sent(self, digest_id: int, at: datetime, counts: dict[str, int],
-                    next_due_at: datetime | None) -> None:
+    def digest_sent(
+        self, digest_id: int, at: datetime, counts: dict[str, int], next_due_at: datetime | None
+    ) -> None:
         """Remember what this digest said, and (when given) when the next one is due."""
         ...
 

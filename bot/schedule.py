@@ -30,9 +30,17 @@ def reminder_timers(ob: Onboarding, step: Step) -> list[Timer]:
     started = ob.step_started_at(step)
     if started is None:
         return []
-    return [Timer(reminder_key(ob.id, step, started, slot), TimerKind.REMINDER,
-                  reminder_due_at(started, slot), ob.id, step.value, slot)
-            for slot in range(1, len(REMINDER_DELAYS) + 1)]
+    return [
+        Timer(
+            reminder_key(ob.id, step, started, slot),
+            TimerKind.REMINDER,
+            reminder_due_at(started, slot),
+            ob.id,
+            step.value,
+            slot,
+        )
+        for slot in range(1, len(REMINDER_DELAYS) + 1)
+    ]
 
 
 def sync_timer(onboarding_id: str, due_at: datetime) -> Timer:
@@ -45,18 +53,33 @@ def gdap_end_timers(ob: Onboarding) -> list[Timer]:
     if gdap is None or gdap.ends_at is None:
         return []
     ends = gdap.ends_at
-    timers = [Timer(f"gdap.end:{ob.id}:{gdap.relationship_id}:{ends.isoformat()}",
-                    TimerKind.GDAP_END, ends, ob.id, Step.GDAP.value)]
+    timers = [
+        Timer(
+            f"gdap.end:{ob.id}:{gdap.relationship_id}:{ends.isoformat()}",
+            TimerKind.GDAP_END,
+            ends,
+            ob.id,
+            Step.GDAP.value,
+        )
+    ]
     if not gdap.auto_extend:
-        timers += [Timer(f"gdap.ending:{ob.id}:{gdap.relationship_id}:{ends.isoformat()}:{days}",
-                         TimerKind.GDAP_ENDING, ends - timedelta(days=days), ob.id,
-                         Step.GDAP.value, days)
-                   for days in GDAP_ENDING_NOTICE_DAYS]
+        timers += [
+            Timer(
+                f"gdap.ending:{ob.id}:{gdap.relationship_id}:{ends.isoformat()}:{days}",
+                TimerKind.GDAP_ENDING,
+                ends - timedelta(days=days),
+                ob.id,
+                Step.GDAP.value,
+                days,
+            )
+            for days in GDAP_ENDING_NOTICE_DAYS
+        ]
     return timers
 
 
-def timers_for(activity: Activity, ob: Onboarding,
-               sync_after: timedelta | None = SYNC_FIRST) -> list[Timer]:
+def timers_for(
+    activity: Activity, ob: Onboarding, sync_after: timedelta | None = SYNC_FIRST
+) -> list[Timer]:
     """The due work an activity starts: reminders, the 30-day transfer expiry, the end of a
     GDAP relationship (and its warnings), and the fallback sync of steps waiting on Microsoft."""
     timers: list[Timer] = []
@@ -67,8 +90,15 @@ def timers_for(activity: Activity, ob: Onboarding,
         if sync_after is not None:
             timers.append(sync_timer(ob.id, activity.at + sync_after))
     if step is Step.P2P and ob.p2p and ob.p2p.expires_at:
-        timers.append(Timer(f"p2p.expiry:{ob.id}:{ob.p2p.expires_at.isoformat()}",
-                            TimerKind.P2P_EXPIRY, ob.p2p.expires_at, ob.id, Step.P2P.value))
+        timers.append(
+            Timer(
+                f"p2p.expiry:{ob.id}:{ob.p2p.expires_at.isoformat()}",
+                TimerKind.P2P_EXPIRY,
+                ob.p2p.expires_at,
+                ob.id,
+                Step.P2P.value,
+            )
+        )
     if activity.kind == "gdap.established":
         timers += gdap_end_timers(ob)
     return timers
@@ -102,16 +132,16 @@ def _occurrence(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
-def _days(frequency: DigestFrequency, weekday: int | None, around: date,
-          span: range) -> list[date]:
+def _days(frequency: DigestFrequency, weekday: int | None, around: date, span: range) -> list[date]:
     days = [around + timedelta(days=d) for d in span]
     if frequency is DigestFrequency.WEEKLY:
         days = [d for d in days if d.weekday() == weekday]
     return days
 
 
-def next_digest_at(frequency: DigestFrequency, weekday: int | None, at: time, zone: ZoneInfo,
-                   after: datetime) -> datetime:
+def next_digest_at(
+    frequency: DigestFrequency, weekday: int | None, at: time, zone: ZoneInfo, after: datetime
+) -> datetime:
     """The first digest time strictly after `after` (UTC)."""
     local = after.astimezone(zone).date()
     for day in _days(frequency, weekday, local, range(-1, 9)):
@@ -121,8 +151,9 @@ def next_digest_at(frequency: DigestFrequency, weekday: int | None, at: time, zo
     raise AssertionError("a digest falls at least once a week")
 
 
-def latest_digest_at(frequency: DigestFrequency, weekday: int | None, at: time,
-                     zone: ZoneInfo, now: datetime) -> datetime:
+def latest_digest_at(
+    frequency: DigestFrequency, weekday: int | None, at: time, zone: ZoneInfo, now: datetime
+) -> datetime:
     """The last digest time at or before `now` (UTC): the period a late digest reports."""
     local = now.astimezone(zone).date()
     for day in reversed(_days(frequency, weekday, local, range(-8, 2))):

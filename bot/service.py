@@ -97,12 +97,21 @@ from bot.views import (
     RowProblem,
 )
 
-CSV_COLUMNS = {"name": "Customer Name", "email": "Email Address", "domain": "Domain Name",
-               "country": "Country Code"}
+CSV_COLUMNS = {
+    "name": "Customer Name",
+    "email": "Email Address",
+    "domain": "Domain Name",
+    "country": "Country Code",
+}
 MANUAL_REMINDER_GAP = timedelta(seconds=60)
 BULK_CHUNK = 200
-DELIVERY_RETRY = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
-                  timedelta(hours=2), timedelta(hours=6))
+DELIVERY_RETRY = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
 MERGED_LINES = 10  # lines a merged notice lists before "… and N more"
 
 
@@ -154,8 +163,13 @@ class OnboardingService:
 
     # -- reading -------------------------------------------------------------------------
 
-    def dashboard(self, status: OverallStatus | None = None, search: str | None = None,
-                  offset: int = 0, limit: int | None = None) -> ListPage:
+    def dashboard(
+        self,
+        status: OverallStatus | None = None,
+        search: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> ListPage:
         limit = limit or self.page_size
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -163,37 +177,43 @@ class OnboardingService:
             onboardings, total = tx.page(status, search, max(offset, 0), limit)
         rows = tuple(presenters.customer_row(ob, now) for ob in onboardings)
         return ListPage(
-            counts=Counts(counts[OverallStatus.ACTIVE], counts[OverallStatus.FAILED],
-                          counts[OverallStatus.COMPLETED]),
-            rows=rows, offset=max(offset, 0), limit=limit, total=total,
-            status_filter=status.value if status else None, search=search,
+            counts=Counts(
+                counts[OverallStatus.ACTIVE],
+                counts[OverallStatus.FAILED],
+                counts[OverallStatus.COMPLETED],
+            ),
+            rows=rows,
+            offset=max(offset, 0),
+            limit=limit,
+            total=total,
+            status_filter=status.value if status else None,
+            search=search,
         )
 
     def card(self, reference: str, headline: str = "") -> CustomerCard:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference)
-            return presenters.customer_card(ob, tx.activities(ob.id), self.clock.now(),
-                                            headline)
+            return presenters.customer_card(ob, tx.activities(ob.id), self.clock.now(), headline)
 
     def _card_by_id(self, onboarding_id: str, headline: str) -> CustomerCard:
         with self.store.transaction() as tx:
             ob = tx.get(onboarding_id)
             assert ob is not None
-            return presenters.customer_card(ob, tx.activities(ob.id), self.clock.now(),
-                                            headline)
+            return presenters.customer_card(ob, tx.activities(ob.id), self.clock.now(), headline)
 
     def activity_log(self, reference: str) -> ActivityLog:
         now = self.clock.now()
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference, include_closed=True)
             events = tx.activities(ob.id)
-        return ActivityLog(ob.name, ob.domain,
-                           tuple(presenters.event_view(a, now) for a in events))
+        return ActivityLog(ob.name, ob.domain, tuple(presenters.event_view(a, now) for a in events))
 
     def outbox_mails(self, reference: str | None = None) -> OutboxView:
         if self.outbox is None:
-            raise NotAllowed("The outbox exists only with the outbox mail backend "
-                             "(MAIL_BACKEND=outbox); real mail is in your mail system.")
+            raise NotAllowed(
+                "The outbox exists only with the outbox mail backend "
+                "(MAIL_BACKEND=outbox); real mail is in your mail system."
+            )
         customer = None
         onboarding_id = None
         if reference:
@@ -202,12 +222,28 @@ class OnboardingService:
             customer, onboarding_id = ob.name, ob.id
         now = self.clock.now()
         sent = self.outbox.list(onboarding_id)
-        return OutboxView(customer, tuple(
-            MailView(s.at, presenters.relative_time(s.at, now), s.mail.to, s.mail.subject,
-                     s.mail.link) for s in sent))
+        return OutboxView(
+            customer,
+            tuple(
+                MailView(
+                    s.at,
+                    presenters.relative_time(s.at, now),
+                    s.mail.to,
+                    s.mail.subject,
+                    s.mail.link,
+                )
+                for s in sent
+            ),
+        )
 
-    def _resolve(self, tx: Transaction, reference: str, *, for_update: bool = False,
-                 include_closed: bool = False) -> Onboarding:
+    def _resolve(
+        self,
+        tx: Transaction,
+        reference: str,
+        *,
+        for_update: bool = False,
+        include_closed: bool = False,
+    ) -> Onboarding:
         ref = (reference or "").strip()
         if not ref:
             raise ValidationError("Name the customer: its name, domain or id.")
@@ -232,26 +268,35 @@ class OnboardingService:
         return enroll_form()
 
     def enroll(self, values: dict[str, str], actor: Actor) -> CustomerCard:
-        details = validate_enrollment(values.get("name", ""), values.get("email", ""),
-                                      values.get("domain", ""), values.get("country", ""))
+        details = validate_enrollment(
+            values.get("name", ""),
+            values.get("email", ""),
+            values.get("domain", ""),
+            values.get("country", ""),
+        )
         now = self.clock.now()
         link = self._reseller_link()
         with self.store.transaction() as tx:
             existing = tx.open_by_domains([details.domain]).get(details.domain)
             if existing:
-                raise ValidationError.for_fields({"domain": self._already_enrolled(existing,
-                                                                                   now)})
+                raise ValidationError.for_fields({"domain": self._already_enrolled(existing, now)})
             ob, activity = new_onboarding(details, now, actor)
             tx.add(ob)
             self._record(tx, ob, activity)
-            self._enqueue_mail(tx, f"{ob.id}:reseller:invite",
-                               mails.reseller_invitation(ob, self.partner_name, link), now)
+            self._enqueue_mail(
+                tx,
+                f"{ob.id}:reseller:invite",
+                mails.reseller_invitation(ob, self.partner_name, link),
+                now,
+            )
         self.deliver_pending()
         return self._card_by_id(ob.id, f"Enrolled {ob.name.rstrip('.')}.")
 
     def _already_enrolled(self, existing: Onboarding, now: datetime) -> str:
-        return (f"{existing.domain} is already in onboarding as {existing.name} (enrolled "
-                f"{presenters.relative_time(existing.enrolled_at, now)}).")
+        return (
+            f"{existing.domain} is already in onboarding as {existing.name} (enrolled "
+            f"{presenters.relative_time(existing.enrolled_at, now)})."
+        )
 
     def _reseller_link(self) -> str:
         if self._invitation_url is None:
@@ -273,26 +318,38 @@ class OnboardingService:
             try:
                 details = validate_enrollment(row.name, row.email, row.domain, row.country)
             except ValidationError as err:
-                problems.extend(RowError(row.row, CSV_COLUMNS[f], reason)
-                                for f, reason in err.field_errors.items())
+                problems.extend(
+                    RowError(row.row, CSV_COLUMNS[f], reason)
+                    for f, reason in err.field_errors.items()
+                )
                 continue
             if details.domain in first_row_of:
-                problems.append(RowError(row.row, "Domain Name",
-                                         f"{details.domain} is also on row "
-                                         f"{first_row_of[details.domain]} of this file."))
+                problems.append(
+                    RowError(
+                        row.row,
+                        "Domain Name",
+                        f"{details.domain} is also on row "
+                        f"{first_row_of[details.domain]} of this file.",
+                    )
+                )
                 continue
             first_row_of[details.domain] = row.row
-            valid.append(BulkRow(row.row, details.name, details.email, details.domain,
-                                 details.country))
+            valid.append(
+                BulkRow(row.row, details.name, details.email, details.domain, details.country)
+            )
         now = self.clock.now()
-        bulk = BulkImport(uuid.uuid4().hex[:12], now, actor.label, filename or "upload.csv",
-                          len(rows), [], [])
+        bulk = BulkImport(
+            uuid.uuid4().hex[:12], now, actor.label, filename or "upload.csv", len(rows), [], []
+        )
         with self.store.transaction() as tx:
             existing = tx.open_by_domains([r.domain for r in valid])
             for r in valid:
                 if r.domain in existing:
-                    problems.append(RowError(r.row, "Domain Name",
-                                             self._already_enrolled(existing[r.domain], now)))
+                    problems.append(
+                        RowError(
+                            r.row, "Domain Name", self._already_enrolled(existing[r.domain], now)
+                        )
+                    )
                 else:
                     bulk.valid_rows.append(r)
             bulk.errors = sorted(problems, key=lambda p: p.row)
@@ -306,19 +363,27 @@ class OnboardingService:
             confirmation = Confirmation(
                 f"Enroll {n} customer{'s' if n != 1 else ''} from {bulk.filename}? Each gets "
                 "the reseller invitation mail.",
-                f"bulk confirm {bulk.id}", f"Enroll {n}", f"bulk discard {bulk.id}",
-                danger=False)
-        return BulkReview(bulk.id, bulk.filename, bulk.total_rows,
-                          tuple((r.row, r.name, r.domain) for r in bulk.valid_rows),
-                          tuple(RowProblem(e.row, e.column, e.reason) for e in bulk.errors),
-                          confirmation)
+                f"bulk confirm {bulk.id}",
+                f"Enroll {n}",
+                f"bulk discard {bulk.id}",
+                danger=False,
+            )
+        return BulkReview(
+            bulk.id,
+            bulk.filename,
+            bulk.total_rows,
+            tuple((r.row, r.name, r.domain) for r in bulk.valid_rows),
+            tuple(RowProblem(e.row, e.column, e.reason) for e in bulk.errors),
+            confirmation,
+        )
 
     def discard_bulk(self, import_id: str, actor: Actor) -> str:
         with self.store.transaction() as tx:
             bulk = self._bulk(tx, import_id)
             if bulk.state is not BulkState.REVIEW:
-                raise NotAllowed(f"Import {import_id} is {bulk.state.value}; it cannot be "
-                                 "discarded.")
+                raise NotAllowed(
+                    f"Import {import_id} is {bulk.state.value}; it cannot be discarded."
+                )
             bulk.state = BulkState.DISCARDED
             tx.save_bulk_import(bulk)
         return f"Import {import_id} discarded: nobody was enrolled."
@@ -329,8 +394,9 @@ class OnboardingService:
             raise NotFound(f"No bulk import {import_id}. Upload the file again with bulk.")
         return bulk
 
-    def confirm_bulk(self, import_id: str, actor: Actor,
-                     progress: Callable[[BulkProgress], None] | None = None) -> BulkResult:
+    def confirm_bulk(
+        self, import_id: str, actor: Actor, progress: Callable[[BulkProgress], None] | None = None
+    ) -> BulkResult:
         """Enrolls every reviewed row, in chunks; safe to repeat (a second confirm, a double
         click or a crash half-way enrolls nobody twice)."""
         with self.store.transaction() as tx:
@@ -347,22 +413,24 @@ class OnboardingService:
         link = self._reseller_link()
         try:
             for start in range(0, total, BULK_CHUNK):
-                self._enroll_chunk(bulk, bulk.valid_rows[start:start + BULK_CHUNK], actor, link)
+                self._enroll_chunk(bulk, bulk.valid_rows[start : start + BULK_CHUNK], actor, link)
                 if progress:
                     progress(BulkProgress(bulk.id, min(start + BULK_CHUNK, total), total))
         finally:
             with self.store.transaction() as tx:
                 stored = self._bulk(tx, import_id)
                 stored.enrolled, stored.failed = bulk.enrolled, bulk.failed
-                stored.state = BulkState.DONE if (
-                    len(bulk.enrolled) + len(bulk.failed) >= total) else BulkState.REVIEW
+                stored.state = (
+                    BulkState.DONE
+                    if (len(bulk.enrolled) + len(bulk.failed) >= total)
+                    else BulkState.REVIEW
+                )
                 tx.save_bulk_import(stored)
         self._announce_bulk(bulk, actor, len(bulk.enrolled))
         self.deliver_pending()
         return self._bulk_result(bulk)
 
-    def _enroll_chunk(self, bulk: BulkImport, rows: list[BulkRow], actor: Actor,
-                      link: str) -> None:
+    def _enroll_chunk(self, bulk: BulkImport, rows: list[BulkRow], actor: Actor, link: str) -> None:
         now = self.clock.now()
         enrolled: list[str] = []
         failed: list[RowError] = []
@@ -375,17 +443,25 @@ class OnboardingService:
                     if other.bulk_import_id == bulk.id:  # enrolled by an earlier, cut-off run
                         enrolled.append(other.id)
                     else:
-                        failed.append(RowError(r.row, "Domain Name",
-                                               self._already_enrolled(other, now)))
+                        failed.append(
+                            RowError(r.row, "Domain Name", self._already_enrolled(other, now))
+                        )
                     continue
                 ob, activity = new_onboarding(
-                    validate_enrollment(r.name, r.email, r.domain, r.country), now, actor,
-                    bulk_import_id=bulk.id)
+                    validate_enrollment(r.name, r.email, r.domain, r.country),
+                    now,
+                    actor,
+                    bulk_import_id=bulk.id,
+                )
                 tx.add(ob)
                 tx.append(activity)
                 timers += timers_for(activity, ob, self.sync_after)
-                self._enqueue_mail(tx, f"{ob.id}:reseller:invite",
-                                   mails.reseller_invitation(ob, self.partner_name, link), now)
+                self._enqueue_mail(
+                    tx,
+                    f"{ob.id}:reseller:invite",
+                    mails.reseller_invitation(ob, self.partner_name, link),
+                    now,
+                )
                 enrolled.append(ob.id)
             tx.schedule(timers)
         bulk.enrolled.extend(enrolled)
@@ -396,51 +472,72 @@ class OnboardingService:
         failed_rows = {e.row for e in bulk.failed}
         with self.store.transaction() as tx:
             by_domain = tx.open_by_domains([r.domain for r in bulk.valid_rows])
-        enrolled = tuple((r.row, r.name, r.domain) for r in bulk.valid_rows
-                         if r.row not in failed_rows and by_domain.get(r.domain) is not None
-                         and by_domain[r.domain].id in enrolled_ids)
+        enrolled = tuple(
+            (r.row, r.name, r.domain)
+            for r in bulk.valid_rows
+            if r.row not in failed_rows
+            and by_domain.get(r.domain) is not None
+            and by_domain[r.domain].id in enrolled_ids
+        )
         problems = sorted([*bulk.errors, *bulk.failed], key=lambda e: e.row)
-        return BulkResult(bulk.id, enrolled,
-                          tuple(RowProblem(e.row, e.column, e.reason) for e in problems))
+        return BulkResult(
+            bulk.id, enrolled, tuple(RowProblem(e.row, e.column, e.reason) for e in problems)
+        )
 
     # -- GDAP ------------------------------------------------------------------------------
 
     def gdap_form(self, reference: str) -> Form:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference)
-        self._check(ob.reseller_status is ResellerStatus.ESTABLISHED,
-                    f"A GDAP request needs the reseller relationship with {ob.name} first: it "
-                    "is still In Progress.")
-        self._check(ob.gdap_status not in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED),
-                    f"GDAP access for {ob.name} is already {ob.gdap_status}.")
+        self._check(
+            ob.reseller_status is ResellerStatus.ESTABLISHED,
+            f"A GDAP request needs the reseller relationship with {ob.name} first: it "
+            "is still In Progress.",
+        )
+        self._check(
+            ob.gdap_status not in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED),
+            f"GDAP access for {ob.name} is already {ob.gdap_status}.",
+        )
         return gdap_form(ob)
 
-    def request_gdap(self, reference: str, values: dict[str, str | list[str]],
-                     actor: Actor) -> CustomerCard:
+    def request_gdap(
+        self, reference: str, values: dict[str, str | list[str]], actor: Actor
+    ) -> CustomerCard:
         roles = values.get("roles") or []
         if isinstance(roles, str):
             roles = [r for r in roles.replace(";", ",").split(",")]
-        checked = collect({
-            "name": (clean_gdap_name, str(values.get("name", ""))),
-            "duration": (clean_duration, str(values.get("duration", "730"))),
-            "roles": (clean_roles, list(roles)),
-        })
+        checked = collect(
+            {
+                "name": (clean_gdap_name, str(values.get("name", ""))),
+                "duration": (clean_duration, str(values.get("duration", "730"))),
+                "roles": (clean_roles, list(roles)),
+            }
+        )
         name, days, role_ids = checked["name"], checked["duration"], checked["roles"]
         now = self.clock.now()
         with self.store.transaction() as tx:
             if tx.gdap_name_taken(str(name)):
-                raise ValidationError.for_fields({"name": (
-                    f'An admin relationship named "{name}" already exists; Microsoft needs a '
-                    "name that is unique across all your relationships.")})
+                raise ValidationError.for_fields(
+                    {
+                        "name": (
+                            f'An admin relationship named "{name}" already exists; Microsoft '
+                            "needs a name that is unique across all your relationships."
+                        )
+                    }
+                )
             ob = self._resolve(tx, reference, for_update=True)
             request = GdapRequest(str(name), int(days), list(role_ids))  # type: ignore[arg-type]
             requested = ob.request_gdap(now, actor, request)
             self._record(tx, ob, requested)
             try:
                 rel = self.microsoft.create_gdap_relationship(
-                    name=request.relationship_name, duration_days=request.duration_days,
-                    role_ids=request.role_ids, auto_extend=request.auto_extend,
-                    customer_tenant_id=ob.customer_tenant_id, customer_name=ob.name)
+                    name=request.relationship_name,
+                    duration_days=request.duration_days,
+                    role_ids=request.role_ids,
+                    auto_extend=request.auto_extend,
+                    customer_tenant_id=ob.customer_tenant_id,
+                    customer_name=ob.name,
+                )
             except ProviderError as err:
                 refused = ob.fail_gdap(now, SYSTEM_ACTOR, f"Microsoft refused the request: {err}")
                 self._record(tx, ob, refused)
@@ -449,12 +546,15 @@ class OnboardingService:
             else:
                 request.relationship_id, request.approval_url = rel.id, rel.approval_url
                 tx.save(ob)
-                self._enqueue_mail(tx, f"{ob.id}:gdap:{rel.id}:request",
-                                   mails.gdap_approval(ob, self.partner_name), now)
+                self._enqueue_mail(
+                    tx,
+                    f"{ob.id}:gdap:{rel.id}:request",
+                    mails.gdap_approval(ob, self.partner_name),
+                    now,
+                )
                 headline = f"GDAP request sent to {ob.email} for approval."
                 if not request.auto_extend:
-                    headline += (" It will not auto-extend: Global Administrator is among the "
-                                 "roles.")
+                    headline += " It will not auto-extend: Global Administrator is among the roles."
         self.deliver_pending()
         return self._card_by_id(ob.id, headline)
 
@@ -463,27 +563,31 @@ class OnboardingService:
     def hub_form(self, reference: str) -> Form:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference)
-        self._check(ob.hub_status is HubStatus.NOT_STARTED,
-                    f"MSP Hub access for {ob.name} is already {ob.hub_status}.")
+        self._check(
+            ob.hub_status is HubStatus.NOT_STARTED,
+            f"MSP Hub access for {ob.name} is already {ob.hub_status}.",
+        )
         profile = None
         if ob.reseller_status is ResellerStatus.ESTABLISHED:
             profile = self.microsoft.find_customer(ob.domain)
         return hub_form(ob, profile)
 
     def start_hub(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:
-        v = collect({
-            "company_name": (clean_name, values.get("company_name", ""), "Company name"),
-            "domain": (clean_domain, values.get("domain", "")),
-            "email": (clean_email, values.get("email", "")),
-            "country": (clean_country, values.get("country", "")),
-            "first_name": (clean_name, values.get("first_name", ""), "First name", 64),
-            "last_name": (clean_name, values.get("last_name", ""), "Last name", 64),
-            "phone": (clean_optional, values.get("phone", ""), "Phone", 32),
-            "address_line1": (clean_optional, values.get("address_line1", ""), "Address"),
-            "city": (clean_optional, values.get("city", ""), "City", 64),
-            "state": (clean_optional, values.get("state", ""), "State", 64),
-            "postal_code": (clean_optional, values.get("postal_code", ""), "Postal code", 16),
-        })
+        v = collect(
+            {
+                "company_name": (clean_name, values.get("company_name", ""), "Company name"),
+                "domain": (clean_domain, values.get("domain", "")),
+                "email": (clean_email, values.get("email", "")),
+                "country": (clean_country, values.get("country", "")),
+                "first_name": (clean_name, values.get("first_name", ""), "First name", 64),
+                "last_name": (clean_name, values.get("last_name", ""), "Last name", 64),
+                "phone": (clean_optional, values.get("phone", ""), "Phone", 32),
+                "address_line1": (clean_optional, values.get("address_line1", ""), "Address"),
+                "city": (clean_optional, values.get("city", ""), "City", 64),
+                "state": (clean_optional, values.get("state", ""), "State", 64),
+                "postal_code": (clean_optional, values.get("postal_code", ""), "Postal code", 16),
+            }
+        )
         now = self.clock.now()
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference, for_update=True)
@@ -503,50 +607,73 @@ class OnboardingService:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference)
             partners = tx.known_partners()
-        self._check(ob.reseller_status is ResellerStatus.ESTABLISHED,
-                    f"A P2P transfer needs the reseller relationship with {ob.name} first: it "
-                    "is still In Progress.")
-        self._check(ob.p2p_status not in (P2PStatus.PENDING, P2PStatus.COMPLETED),
-                    f"The P2P transfer for {ob.name} is already {ob.p2p_status}.")
+        self._check(
+            ob.reseller_status is ResellerStatus.ESTABLISHED,
+            f"A P2P transfer needs the reseller relationship with {ob.name} first: it "
+            "is still In Progress.",
+        )
+        self._check(
+            ob.p2p_status not in (P2PStatus.PENDING, P2PStatus.COMPLETED),
+            f"The P2P transfer for {ob.name} is already {ob.p2p_status}.",
+        )
         return p2p_form(ob, partners)
 
-    def initiate_p2p(self, reference: str, values: dict[str, str],
-                     actor: Actor) -> CustomerCard:
+    def initiate_p2p(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:
         with self.store.transaction() as tx:
             known = {p.tenant_id: p for p in tx.known_partners()}
         choice = (values.get("partner") or OTHER_PARTNER).strip()
         if choice != OTHER_PARTNER and choice not in known:
-            raise ValidationError.for_fields({"partner": "Pick a partner from the list or "
-                                                         "Other."})
+            raise ValidationError.for_fields({"partner": "Pick a partner from the list or Other."})
         chosen = known.get(choice)
-        v = collect({
-            "partner_name": (clean_name, values.get("partner_name") or (
-                chosen.name if chosen else ""), "Current partner name"),
-            "partner_tenant_id": (clean_tenant_id, values.get("partner_tenant_id") or (
-                chosen.tenant_id if chosen else "")),
-            "partner_email": (clean_email, values.get("partner_email") or (
-                chosen.email if chosen else "")),
-        })
+        v = collect(
+            {
+                "partner_name": (
+                    clean_name,
+                    values.get("partner_name") or (chosen.name if chosen else ""),
+                    "Current partner name",
+                ),
+                "partner_tenant_id": (
+                    clean_tenant_id,
+                    values.get("partner_tenant_id") or (chosen.tenant_id if chosen else ""),
+                ),
+                "partner_email": (
+                    clean_email,
+                    values.get("partner_email") or (chosen.email if chosen else ""),
+                ),
+            }
+        )
         now = self.clock.now()
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference, for_update=True)
-            transfer = P2PTransfer(str(v["partner_name"]), str(v["partner_tenant_id"]),
-                                   str(v["partner_email"]))
+            transfer = P2PTransfer(
+                str(v["partner_name"]), str(v["partner_tenant_id"]), str(v["partner_email"])
+            )
             pending = ob.initiate_p2p(now, actor, transfer)
             if not ob.customer_tenant_id:
-                raise NotAllowed(f"The customer tenant of {ob.name} is not known yet; wait for "
-                                 "the reseller relationship to show in Partner Center.")
+                raise NotAllowed(
+                    f"The customer tenant of {ob.name} is not known yet; wait for "
+                    "the reseller relationship to show in Partner Center."
+                )
             created = self.microsoft.create_transfer(
                 customer_tenant_id=ob.customer_tenant_id,
                 partner_tenant_id=transfer.partner_tenant_id,
-                partner_name=transfer.partner_name, customer_email=ob.email)
+                partner_name=transfer.partner_name,
+                customer_email=ob.email,
+            )
             transfer.transfer_id = created.id
             tx.save(ob)
             self._record(tx, ob, pending)
-            tx.remember_partner(KnownPartner(transfer.partner_tenant_id, transfer.partner_name,
-                                             transfer.partner_email))
-            self._enqueue_mail(tx, f"{ob.id}:p2p:{created.id}:request",
-                               mails.p2p_request(ob, self.partner_name, self.transfer_link), now)
+            tx.remember_partner(
+                KnownPartner(
+                    transfer.partner_tenant_id, transfer.partner_name, transfer.partner_email
+                )
+            )
+            self._enqueue_mail(
+                tx,
+                f"{ob.id}:p2p:{created.id}:request",
+                mails.p2p_request(ob, self.partner_name, self.transfer_link),
+                now,
+            )
         self.deliver_pending()
         return self._card_by_id(ob.id, f"P2P transfer request sent to {transfer.partner_name}.")
 
@@ -560,21 +687,27 @@ class OnboardingService:
                 self.microsoft.cancel_transfer(ob.customer_tenant_id, ob.p2p.transfer_id)
             tx.save(ob)
             self._record(tx, ob, cancelled)
-        return self._card_by_id(ob.id, "P2P transfer cancelled." if was_pending
-                                else "P2P transfer dropped.")
+        return self._card_by_id(
+            ob.id, "P2P transfer cancelled." if was_pending else "P2P transfer dropped."
+        )
 
     def p2p_cancel_confirmation(self, reference: str) -> Confirmation:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference)
         if ob.p2p_status is P2PStatus.PENDING:
-            text = (f"Cancel the P2P transfer request to {ob.p2p.partner_name if ob.p2p else ''} "
-                    f"for {ob.name}? The request is withdrawn in Partner Center.")
+            text = (
+                f"Cancel the P2P transfer request to {ob.p2p.partner_name if ob.p2p else ''} "
+                f"for {ob.name}? The request is withdrawn in Partner Center."
+            )
         elif ob.p2p_status in (P2PStatus.EXPIRED, P2PStatus.FAILED):
-            text = (f"Drop the {ob.p2p_status.value.lower()} P2P transfer of {ob.name}, so the "
-                    "onboarding can complete without it?")
+            text = (
+                f"Drop the {ob.p2p_status.value.lower()} P2P transfer of {ob.name}, so the "
+                "onboarding can complete without it?"
+            )
         else:
-            raise NotAllowed(f"There is no P2P transfer to cancel for {ob.name} "
-                             f"(it is {ob.p2p_status}).")
+            raise NotAllowed(
+                f"There is no P2P transfer to cancel for {ob.name} (it is {ob.p2p_status})."
+            )
         return Confirmation(text, f"p2p cancel {ob.id} --yes", "Cancel transfer")
 
     # -- reminders -------------------------------------------------------------------------
@@ -589,18 +722,32 @@ class OnboardingService:
             steps = [step] if step else ob.waiting_steps()
             if not steps:
                 raise NotAllowed(f"Nothing is waiting for {ob.name}: no reminder to send.")
-            recent = [a for a in tx.activities(ob.id, limit=50)
-                      if a.kind == "reminder.sent" and a.details.get("slot") is None
-                      and now - a.at < MANUAL_REMINDER_GAP]
+            recent = [
+                a
+                for a in tx.activities(ob.id, limit=50)
+                if a.kind == "reminder.sent"
+                and a.details.get("slot") is None
+                and now - a.at < MANUAL_REMINDER_GAP
+            ]
             for s in steps:
                 if s not in ob.waiting_steps():
-                    raise NotAllowed(f"{STEP_TITLES[s]} for {ob.name} is {ob.step_status(s)}: "
-                                     "there is nothing to remind about.")
+                    raise NotAllowed(
+                        f"{STEP_TITLES[s]} for {ob.name} is {ob.step_status(s)}: "
+                        "there is nothing to remind about."
+                    )
                 if any(a.step == s for a in recent):
-                    raise Conflict(f"A reminder for {s.value} was sent to {ob.name} less than a "
-                                   "minute ago; it was not sent again.")
-                mail = mails.mail_for_step(ob, s, self.partner_name, self._reseller_link(),
-                                           self.transfer_link, mails.reminder_prefix(None))
+                    raise Conflict(
+                        f"A reminder for {s.value} was sent to {ob.name} less than a "
+                        "minute ago; it was not sent again."
+                    )
+                mail = mails.mail_for_step(
+                    ob,
+                    s,
+                    self.partner_name,
+                    self._reseller_link(),
+                    self.transfer_link,
+                    mails.reminder_prefix(None),
+                )
                 self._record(tx, ob, ob.record_reminder(now, actor, s, mail.to))
                 self._enqueue_mail(tx, f"{ob.id}:{s.value}:manual:{uuid.uuid4().hex}", mail, now)
                 sent_to.append(f"{s.value} → {mail.to}")
@@ -616,8 +763,14 @@ class OnboardingService:
             ob = tx.get(onboarding_id, for_update=True)
             if ob is None or not ob.is_open or step not in ob.waiting_steps():
                 return False
-            mail = mails.mail_for_step(ob, step, self.partner_name, self._reseller_link(),
-                                       self.transfer_link, mails.reminder_prefix(slot))
+            mail = mails.mail_for_step(
+                ob,
+                step,
+                self.partner_name,
+                self._reseller_link(),
+                self.transfer_link,
+                mails.reminder_prefix(slot),
+            )
             started = ob.step_started_at(step)
             key = f"{ob.id}:{step.value}:{started.isoformat() if started else ''}:auto:{slot}"
             if not self._enqueue_mail(tx, key, mail, now):
@@ -631,11 +784,18 @@ class OnboardingService:
         the scheduler calls it 30 and 7 days before, inside its own transaction."""
         ends = ob.gdap.ends_at if ob.gdap else None
         when = f" ({ends:%d %b %Y})" if ends else ""
-        self._record(tx, ob, ob.note(
-            self.clock.now(), SYSTEM_ACTOR, "gdap.ending",
-            f"GDAP relationship ends in {days} days{when} and will not auto-extend (Global "
-            f'Administrator): create a new request before then (gdap "{ob.domain}").',
-            Step.GDAP))
+        self._record(
+            tx,
+            ob,
+            ob.note(
+                self.clock.now(),
+                SYSTEM_ACTOR,
+                "gdap.ending",
+                f"GDAP relationship ends in {days} days{when} and will not auto-extend (Global "
+                f'Administrator): create a new request before then (gdap "{ob.domain}").',
+                Step.GDAP,
+            ),
+        )
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -644,26 +804,34 @@ class OnboardingService:
             ob = self._resolve(tx, reference)
         if ob.overall_status is not OverallStatus.COMPLETED:
             ob.finish(self.clock.now(), SYSTEM_ACTOR)  # raises NotAllowed naming what is left
-        return Confirmation(presenters.FINISH_TEXT, f"finish {ob.id} --yes", "Finish", None,
-                            danger=False)
+        return Confirmation(
+            presenters.FINISH_TEXT, f"finish {ob.id} --yes", "Finish", None, danger=False
+        )
 
     def finish(self, reference: str, actor: Actor) -> CustomerCard:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference, for_update=True)
             self._record(tx, ob, ob.finish(self.clock.now(), actor))
             tx.save(ob)
-        return self._card_by_id(ob.id, f"{ob.name} finished onboarding and was removed from "
-                                       "the onboarding lists.")
+        return self._card_by_id(
+            ob.id, f"{ob.name} finished onboarding and was removed from the onboarding lists."
+        )
 
     def cancel_confirmation(self, reference: str) -> Confirmation:
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference)
-        extra = (" The pending P2P transfer request is withdrawn too."
-                 if ob.p2p_status is P2PStatus.PENDING else "")
-        return Confirmation(f"Cancel the onboarding of {ob.name} ({ob.domain})? Pending work "
-                            f"stops and the customer is removed from the onboarding lists; its "
-                            f"history is kept.{extra}", f"cancel {ob.id} --yes",
-                            "Cancel onboarding")
+        extra = (
+            " The pending P2P transfer request is withdrawn too."
+            if ob.p2p_status is P2PStatus.PENDING
+            else ""
+        )
+        return Confirmation(
+            f"Cancel the onboarding of {ob.name} ({ob.domain})? Pending work "
+            f"stops and the customer is removed from the onboarding lists; its "
+            f"history is kept.{extra}",
+            f"cancel {ob.id} --yes",
+            "Cancel onboarding",
+        )
 
     def cancel(self, reference: str, actor: Actor) -> CustomerCard:
         now = self.clock.now()
@@ -675,9 +843,18 @@ class OnboardingService:
                 try:
                     self.microsoft.cancel_transfer(ob.customer_tenant_id, transfer.transfer_id)
                 except ProviderError as err:
-                    self._record(tx, ob, ob.note(now, SYSTEM_ACTOR, "p2p.cancel_failed",
-                                           f"Could not withdraw the transfer at Microsoft: "
-                                           f"{err}. Cancel it in Partner Center.", Step.P2P))
+                    self._record(
+                        tx,
+                        ob,
+                        ob.note(
+                            now,
+                            SYSTEM_ACTOR,
+                            "p2p.cancel_failed",
+                            f"Could not withdraw the transfer at Microsoft: "
+                            f"{err}. Cancel it in Partner Center.",
+                            Step.P2P,
+                        ),
+                    )
             tx.save(ob)
         return self._card_by_id(ob.id, f"Onboarding of {ob.name} cancelled.")
 
@@ -694,14 +871,26 @@ class OnboardingService:
         if ob is None or not ob.is_open:
             return []
         now = self.clock.now()
-        profile = (self.microsoft.find_customer(ob.domain)
-                   if ob.reseller_status is ResellerStatus.IN_PROGRESS else None)
-        rel = (self.microsoft.get_gdap_relationship(ob.gdap.relationship_id)
-               if ob.gdap and ob.gdap.relationship_id and ob.gdap_status in (
-                   GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED) else None)
-        transfer = (self.microsoft.get_transfer(ob.customer_tenant_id, ob.p2p.transfer_id)
-                    if ob.p2p and ob.p2p.transfer_id and ob.customer_tenant_id
-                    and ob.p2p_status is P2PStatus.PENDING else None)
+        profile = (
+            self.microsoft.find_customer(ob.domain)
+            if ob.reseller_status is ResellerStatus.IN_PROGRESS
+            else None
+        )
+        rel = (
+            self.microsoft.get_gdap_relationship(ob.gdap.relationship_id)
+            if ob.gdap
+            and ob.gdap.relationship_id
+            and ob.gdap_status in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED)
+            else None
+        )
+        transfer = (
+            self.microsoft.get_transfer(ob.customer_tenant_id, ob.p2p.transfer_id)
+            if ob.p2p
+            and ob.p2p.transfer_id
+            and ob.customer_tenant_id
+            and ob.p2p_status is P2PStatus.PENDING
+            else None
+        )
         written: list[str] = []
         with self.store.transaction() as tx:
             ob = tx.get(onboarding_id, for_update=True)
@@ -716,9 +905,14 @@ class OnboardingService:
             self.deliver_pending()
         return written
 
-    def _apply_microsoft(self, ob: Onboarding, now: datetime, profile: CustomerProfile | None,
-                         rel: GdapRelationship | None, transfer: Transfer | None
-                         ) -> Iterator[Activity]:
+    def _apply_microsoft(
+        self,
+        ob: Onboarding,
+        now: datetime,
+        profile: CustomerProfile | None,
+        rel: GdapRelationship | None,
+        transfer: Transfer | None,
+    ) -> Iterator[Activity]:
         if profile and ob.reseller_status is ResellerStatus.IN_PROGRESS:
             yield ob.accept_reseller(now, SYSTEM_ACTOR, profile.tenant_id)
         if rel and ob.gdap and ob.gdap.relationship_id == rel.id:
@@ -726,23 +920,34 @@ class OnboardingService:
                 if rel.state is GdapState.ACTIVE:
                     yield ob.approve_gdap(now, SYSTEM_ACTOR, rel.ends_at)
                 elif rel.state in (GdapState.EXPIRED, GdapState.TERMINATED):
-                    yield ob.fail_gdap(now, SYSTEM_ACTOR, rel.detail or (
-                        "the request was not approved in time" if rel.state is GdapState.EXPIRED
-                        else "the request was rejected or terminated"))
+                    yield ob.fail_gdap(
+                        now,
+                        SYSTEM_ACTOR,
+                        rel.detail
+                        or (
+                            "the request was not approved in time"
+                            if rel.state is GdapState.EXPIRED
+                            else "the request was rejected or terminated"
+                        ),
+                    )
             elif ob.gdap_status is GdapStatus.ESTABLISHED:
                 if rel.state is GdapState.EXPIRED:
                     yield ob.expire_gdap(now, SYSTEM_ACTOR)
                 elif rel.state is GdapState.TERMINATED:
-                    yield ob.fail_gdap(now, SYSTEM_ACTOR, rel.detail or
-                                       "the admin relationship was terminated")
+                    yield ob.fail_gdap(
+                        now, SYSTEM_ACTOR, rel.detail or "the admin relationship was terminated"
+                    )
                 elif rel.ends_at and rel.ends_at != ob.gdap.ends_at:
                     ob.gdap.ends_at = rel.ends_at  # auto-extended; not worth a log line
         if ob.p2p_status is P2PStatus.PENDING:
             if transfer and transfer.state is TransferState.COMPLETED:
                 yield ob.complete_p2p(now, SYSTEM_ACTOR)
             elif transfer and transfer.state is TransferState.FAILED:
-                yield ob.fail_p2p(now, SYSTEM_ACTOR, transfer.detail or
-                                  "the current partner declined the transfer")
+                yield ob.fail_p2p(
+                    now,
+                    SYSTEM_ACTOR,
+                    transfer.detail or "the current partner declined the transfer",
+                )
             elif transfer and transfer.state is TransferState.CANCELLED:
                 yield ob.cancel_p2p(now, SYSTEM_ACTOR)
             elif ob.p2p and ob.p2p.expires_at and now >= ob.p2p.expires_at:
@@ -753,40 +958,51 @@ class OnboardingService:
     def sandbox(self, action: str, reference: str) -> CustomerCard:
         """Plays the customer or the current partner, then syncs as a webhook would."""
         if self.simulator is None:
-            raise NotAllowed("sandbox commands exist only while the sandbox Microsoft backend "
-                             "is in use (MICROSOFT_BACKEND=sandbox).")
+            raise NotAllowed(
+                "sandbox commands exist only while the sandbox Microsoft backend "
+                "is in use (MICROSOFT_BACKEND=sandbox)."
+            )
         with self.store.transaction() as tx:
             ob = self._resolve(tx, reference)
         sim = self.simulator
         gdap_id = ob.gdap.relationship_id if ob.gdap else None
         transfer_id = ob.p2p.transfer_id if ob.p2p else None
         if action == "accept-reseller":
-            self._check(ob.reseller_status is ResellerStatus.IN_PROGRESS,
-                        f"The reseller relationship with {ob.name} is already Established.")
+            self._check(
+                ob.reseller_status is ResellerStatus.IN_PROGRESS,
+                f"The reseller relationship with {ob.name} is already Established.",
+            )
             sim.accept_reseller(ob.domain, ob.name, ob.email, ob.country)
         elif action in ("approve-gdap", "expire-gdap"):
             wanted = GdapStatus.IN_PROGRESS if action == "approve-gdap" else GdapStatus.ESTABLISHED
-            self._check(ob.gdap_status is wanted and gdap_id is not None,
-                        f"GDAP access for {ob.name} is {ob.gdap_status}, not {wanted}.")
+            self._check(
+                ob.gdap_status is wanted and gdap_id is not None,
+                f"GDAP access for {ob.name} is {ob.gdap_status}, not {wanted}.",
+            )
             (sim.approve_gdap if action == "approve-gdap" else sim.expire_gdap)(gdap_id)
         elif action in ("accept-p2p", "fail-p2p"):
-            self._check(ob.p2p_status is P2PStatus.PENDING and transfer_id is not None,
-                        f"The P2P transfer for {ob.name} is {ob.p2p_status}, not Pending.")
+            self._check(
+                ob.p2p_status is P2PStatus.PENDING and transfer_id is not None,
+                f"The P2P transfer for {ob.name} is {ob.p2p_status}, not Pending.",
+            )
             if action == "accept-p2p":
                 sim.accept_transfer(transfer_id)
             else:
                 sim.fail_transfer(transfer_id, "the current partner declined the transfer")
         else:
-            raise ValidationError(f"Unknown sandbox action {action!r}. Use accept-reseller, "
-                                  "approve-gdap, expire-gdap, accept-p2p or fail-p2p.")
+            raise ValidationError(
+                f"Unknown sandbox action {action!r}. Use accept-reseller, "
+                "approve-gdap, expire-gdap, accept-p2p or fail-p2p."
+            )
         changes = self.sync(ob.id)
         return self._card_by_id(ob.id, " ".join(changes) or "Nothing changed.")
 
     # -- the delivery ledger ---------------------------------------------------------------
 
     def _enqueue_mail(self, tx: Transaction, key: str, mail: Mail, now: datetime) -> bool:
-        return tx.enqueue(Delivery(f"mail:{key}", self.mail_channel, asdict(mail), now,
-                                   mail.onboarding_id))
+        return tx.enqueue(
+            Delivery(f"mail:{key}", self.mail_channel, asdict(mail), now, mail.onboarding_id)
+        )
 
     def deliver_pending(self, limit: int = 500) -> int:
         """Sends what the ledger holds for mail and for every configured chat platform;
@@ -799,16 +1015,17 @@ class OnboardingService:
         the rest of that destination's notices too.
         """
         senders: dict[str, Callable[[dict], None]] = {
-            self.mail_channel: lambda payload: self.mailer.send(Mail(**payload))}
+            self.mail_channel: lambda payload: self.mailer.send(Mail(**payload))
+        }
         for notifier in self.notifiers:
-            senders[notifier.platform] = (
-                lambda payload, n=notifier: n.post(payload["destination"], payload))
+            senders[notifier.platform] = lambda payload, n=notifier: n.post(
+                payload["destination"], payload
+            )
         sent = 0
         while True:
             now = self.clock.now()
             with self.store.transaction() as tx:
-                batch = tx.claim_deliveries(now, limit, lease_seconds=300,
-                                            channels=list(senders))
+                batch = tx.claim_deliveries(now, limit, lease_seconds=300, channels=list(senders))
             if not batch:
                 return sent
             by_destination: dict[tuple[str, str], list[Delivery]] = {}
@@ -830,8 +1047,9 @@ class OnboardingService:
             self._pacer = Pacer(self.notice_burst, self.notice_every)
         return self._pacer
 
-    def _post_notices(self, where: tuple[str, str], notices: list[Delivery],
-                      send: Callable[[dict], None]) -> int:
+    def _post_notices(
+        self, where: tuple[str, str], notices: list[Delivery], send: Callable[[dict], None]
+    ) -> int:
         if len(notices) > self.notice_merge_over:
             wait = self.pacer.take(where)
             if wait:
@@ -848,7 +1066,7 @@ class OnboardingService:
             if failure is None:
                 sent += 1
             elif failure.retry_after:
-                self._defer(notices[i + 1:], failure.retry_after)
+                self._defer(notices[i + 1 :], failure.retry_after)
                 break
         return sent
 
@@ -868,11 +1086,17 @@ class OnboardingService:
             lines.append(f"… and {len(payloads) - MERGED_LINES} more (log CUSTOMER shows all).")
         tones = {p.get("tone") for p in payloads}
         merged = {
-            "destination": payloads[0].get("destination"), "kind": "merged",
-            "activity_id": None, "onboarding_id": None, "customer": "", "domain": "",
-            "tone": "error" if "error" in tones else "info", "actor": "onboarding bot",
+            "destination": payloads[0].get("destination"),
+            "kind": "merged",
+            "activity_id": None,
+            "onboarding_id": None,
+            "customer": "",
+            "domain": "",
+            "tone": "error" if "error" in tones else "info",
+            "actor": "onboarding bot",
             "text": f"{len(payloads)} updates:\n" + "\n".join(lines),
-            "at": self.clock.now().isoformat(), "merged": [n.key for n in notices],
+            "at": self.clock.now().isoformat(),
+            "merged": [n.key for n in notices],
         }
         try:
             send(merged)
@@ -885,8 +1109,9 @@ class OnboardingService:
                 tx.mark_delivered(delivery.id or 0, self.clock.now())
         return True
 
-    def _attempt(self, delivery: Delivery, send: Callable[[dict], None], *,
-                 atomic: bool = False) -> ProviderError | None:
+    def _attempt(
+        self, delivery: Delivery, send: Callable[[dict], None], *, atomic: bool = False
+    ) -> ProviderError | None:
         """Sends one delivery and records the outcome; returns the refusal, if any."""
         try:
             if atomic:
@@ -926,22 +1151,37 @@ class OnboardingService:
     def notify(self, place: Place | None, level: str | None, actor: Actor) -> str:
         """`notify here [all|failures|off]` for the channel or chat it is typed in."""
         if place is None:
-            raise NotAllowed("notify here works in a Slack channel or a Teams chat or channel: "
-                             "that is where the notices are posted.")
+            raise NotAllowed(
+                "notify here works in a Slack channel or a Teams chat or channel: "
+                "that is where the notices are posted."
+            )
         word = (level or "all").lower()
         where = place.label or "this conversation"
         with self.store.transaction() as tx:
             if word == "off":
                 removed = tx.remove_subscription(place.platform, place.destination)
-                return (f"Notices to {where} are off." if removed
-                        else f"{where} had no notices switched on.")
+                return (
+                    f"Notices to {where} are off."
+                    if removed
+                    else f"{where} had no notices switched on."
+                )
             if word not in (NoticeLevel.ALL.value, NoticeLevel.FAILURES.value):
                 raise ValidationError("Use: notify here [all|failures|off]")
-            tx.save_subscription(Subscription(place.platform, place.destination,
-                                              NoticeLevel(word), where, actor.label,
-                                              self.clock.now()))
-        what = ("every status change and reminder" if word == "all"
-                else "failures only (expired or failed GDAP and P2P)")
+            tx.save_subscription(
+                Subscription(
+                    place.platform,
+                    place.destination,
+                    NoticeLevel(word),
+                    where,
+                    actor.label,
+                    self.clock.now(),
+                )
+            )
+        what = (
+            "every status change and reminder"
+            if word == "all"
+            else "failures only (expired or failed GDAP and P2P)"
+        )
         return f"Notices to {where}: {what}. Stop them with: notify here off"
 
     def _announce_bulk(self, bulk: BulkImport, actor: Actor, count: int) -> None:
@@ -949,15 +1189,25 @@ class OnboardingService:
         if not count:
             return
         now = self.clock.now()
-        activity = Activity("", now, actor, "bulk.enrolled",
-                            f"{count} customers enrolled from {bulk.filename} by {actor.label}.",
-                            id=f"bulk-{bulk.id}")
+        activity = Activity(
+            "",
+            now,
+            actor,
+            "bulk.enrolled",
+            f"{count} customers enrolled from {bulk.filename} by {actor.label}.",
+            id=f"bulk-{bulk.id}",
+        )
         with self.store.transaction() as tx:
             for s in tx.subscriptions():
                 if s.level is NoticeLevel.ALL:
-                    tx.enqueue(Delivery(f"notice:{activity.id}:{s.platform}:{s.destination}",
-                                        s.platform, notice_payload(activity, None,
-                                                                   s.destination), now))
+                    tx.enqueue(
+                        Delivery(
+                            f"notice:{activity.id}:{s.platform}:{s.destination}",
+                            s.platform,
+                            notice_payload(activity, None, s.destination),
+                            now,
+                        )
+                    )
 
     # -- managers' digests -----------------------------------------------------------------
 
@@ -969,9 +1219,11 @@ class OnboardingService:
         if word == "now" and len(words) == 1:
             return self.digest_now(place)
         if place is None:
-            raise NotAllowed("Digests are posted in Slack or Teams: type this command in the "
-                             "channel or direct message that should get them. Here, digest "
-                             "now shows one.")
+            raise NotAllowed(
+                "Digests are posted in Slack or Teams: type this command in the "
+                "channel or direct message that should get them. Here, digest "
+                "now shows one."
+            )
         where = place.label or "this conversation"
         now = self.clock.now()
         if not words:
@@ -979,20 +1231,35 @@ class OnboardingService:
                 current = tx.get_digest(place.platform, place.destination)
             if current is None:
                 return f"No digest for {where}. {digests.USAGE}"
-            return (f"Digest for {where}: {digests.describe(current)}. "
-                    f"Next: {digests.when(current.next_due_at, current.timezone)}.")
+            return (
+                f"Digest for {where}: {digests.describe(current)}. "
+                f"Next: {digests.when(current.next_due_at, current.timezone)}."
+            )
         if word == "off" and len(words) == 1:
             with self.store.transaction() as tx:
                 removed = tx.remove_digest(place.platform, place.destination)
             return f"Digest for {where} is off." if removed else f"{where} had no digest."
         frequency, weekday, at, tz = digests.parse_schedule(words, place.timezone)
-        sub = DigestSubscription(place.platform, place.destination, where, place.direct,
-                                 frequency, f"{at:%H:%M}", tz, now, actor.label, now, weekday)
+        sub = DigestSubscription(
+            place.platform,
+            place.destination,
+            where,
+            place.direct,
+            frequency,
+            f"{at:%H:%M}",
+            tz,
+            now,
+            actor.label,
+            now,
+            weekday,
+        )
         sub.next_due_at = digests.next_due(sub, now)
         with self.store.transaction() as tx:
             tx.save_digest(sub)
-        return (f"Digest for {where}: {digests.describe(sub)}. First one: "
-                f"{digests.when(sub.next_due_at, tz)}. Stop it with: digest off")
+        return (
+            f"Digest for {where}: {digests.describe(sub)}. First one: "
+            f"{digests.when(sub.next_due_at, tz)}. Stop it with: digest off"
+        )
 
     def digest_now(self, place: Place | None) -> Digest | str:
         """At the console (no place to post to) the digest is the answer; in a chat it is
@@ -1003,13 +1270,25 @@ class OnboardingService:
                 return digests.console_digest(tx, now)
             sub = tx.get_digest(place.platform, place.destination)
             if sub is None:
-                sub = DigestSubscription(place.platform, place.destination,
-                                         place.label or "this conversation", place.direct,
-                                         DigestFrequency.DAILY, "00:00",
-                                         digests.zone_named(place.timezone or "UTC"), now,
-                                         "", now)
-            digests.send_digest(tx, sub, now, f"digest:{place.platform}:{place.destination}:"
-                                              f"now:{uuid.uuid4().hex}", None)
+                sub = DigestSubscription(
+                    place.platform,
+                    place.destination,
+                    place.label or "this conversation",
+                    place.direct,
+                    DigestFrequency.DAILY,
+                    "00:00",
+                    digests.zone_named(place.timezone or "UTC"),
+                    now,
+                    "",
+                    now,
+                )
+            digests.send_digest(
+                tx,
+                sub,
+                now,
+                f"digest:{place.platform}:{place.destination}:now:{uuid.uuid4().hex}",
+                None,
+            )
         self.deliver_pending()
         return f"Digest sent to {sub.label}."
 

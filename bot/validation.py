@@ -23,8 +23,15 @@ GDAP_NAME_MAX = 50
 _GDAP_NAME_CHARS = re.compile(r"^[A-Za-z0-9 ._-]+$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # RFC 2606 / RFC 6761 names: an unedited template row must not enroll anybody.
-_RESERVED_SUFFIXES = ("example", "test", "invalid", "localhost", "example.com", "example.net",
-                      "example.org")
+_RESERVED_SUFFIXES = (
+    "example",
+    "test",
+    "invalid",
+    "localhost",
+    "example.com",
+    "example.net",
+    "example.org",
+)
 # Common names that are not ISO 3166-1 alpha-2 codes, and what the user meant.
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "USA": "US", "UAE": "AE"}
 
@@ -60,8 +67,10 @@ def clean_domain(text: str) -> str:
     if not raw:
         raise ValueError("Domain name is required.")
     if "://" in raw or "/" in raw or "@" in raw or " " in raw:
-        raise ValueError(f'"{raw}" is not a domain name: give just the host name, '
-                         'like abctech.com (no https://, path, @ or spaces).')
+        raise ValueError(
+            f'"{raw}" is not a domain name: give just the host name, '
+            "like abctech.com (no https://, path, @ or spaces)."
+        )
     try:
         mapped = idna.uts46_remap(raw.rstrip("."), std3_rules=False)
     except idna.IDNAError as err:
@@ -69,16 +78,19 @@ def clean_domain(text: str) -> str:
     labels = [_ascii_label(label, raw) for label in mapped.split(".")]
     ascii_name = ".".join(labels)
     if len(labels) < 2:
-        raise ValueError(f'"{raw}" needs a top-level domain, like abctech.com or '
-                         "abctech.onmicrosoft.com.")
+        raise ValueError(
+            f'"{raw}" needs a top-level domain, like abctech.com or abctech.onmicrosoft.com.'
+        )
     if len(ascii_name) > 253:
-        raise ValueError(f'"{raw}" is {len(ascii_name)} characters long; a domain name can '
-                         "have at most 253.")
+        raise ValueError(
+            f'"{raw}" is {len(ascii_name)} characters long; a domain name can have at most 253.'
+        )
     if labels[-1].isdigit():
         raise ValueError(f'"{raw}" looks like an IP address, not a domain name.')
     if any(ascii_name == s or ascii_name.endswith("." + s) for s in _RESERVED_SUFFIXES):
-        raise ValueError(f'"{raw}" is a reserved example domain: replace it with the '
-                         "customer's real domain.")
+        raise ValueError(
+            f'"{raw}" is a reserved example domain: replace it with the customer\'s real domain.'
+        )
     return ascii_name
 
 
@@ -92,11 +104,15 @@ def _ascii_label(label: str, raw: str) -> str:
         except idna.IDNAError as err:
             raise ValueError(f'"{raw}" is not a valid domain name: {err}.') from None
     if len(label) > 63:
-        raise ValueError(f'The part "{label[:20]}…" of "{raw}" has {len(label)} characters; '
-                         "each part between dots can have at most 63.")
+        raise ValueError(
+            f'The part "{label[:20]}…" of "{raw}" has {len(label)} characters; '
+            "each part between dots can have at most 63."
+        )
     if not _LABEL.match(label):
-        raise ValueError(f'"{raw}" is not a valid domain name: the part "{label}" may use '
-                         "only letters, digits and inner hyphens.")
+        raise ValueError(
+            f'"{raw}" is not a valid domain name: the part "{label}" may use '
+            "only letters, digits and inner hyphens."
+        )
     return label
 
 
@@ -116,10 +132,10 @@ def clean_country(text: str) -> str:
             suggestion = None
     if suggestion:
         name = pycountry.countries.get(alpha_2=suggestion).name
-        raise ValueError(f'"{raw}" is not a two-letter country code: use "{suggestion}" '
-                         f"({name}).")
-    raise ValueError(f'"{raw}" is not an ISO 3166-1 alpha-2 country code; use two letters '
-                     "like US, IN, EG or CA.")
+        raise ValueError(f'"{raw}" is not a two-letter country code: use "{suggestion}" ({name}).')
+    raise ValueError(
+        f'"{raw}" is not an ISO 3166-1 alpha-2 country code; use two letters like US, IN, EG or CA.'
+    )
 
 
 def country_name(code: str) -> str:
@@ -147,12 +163,14 @@ def collect(checks: dict[str, tuple]) -> dict[str, object]:
 
 
 def validate_enrollment(name: str, email: str, domain: str, country: str) -> CustomerDetails:
-    values = collect({
-        "name": (clean_name, name),
-        "email": (clean_email, email),
-        "domain": (clean_domain, domain),
-        "country": (clean_country, country),
-    })
+    values = collect(
+        {
+            "name": (clean_name, name),
+            "email": (clean_email, email),
+            "domain": (clean_domain, domain),
+            "country": (clean_country, country),
+        }
+    )
     return CustomerDetails(**values)  # type: ignore[arg-type]
 
 
@@ -161,11 +179,15 @@ def clean_gdap_name(text: str) -> str:
     if not name:
         raise ValueError("Admin relationship name is required.")
     if len(name) > GDAP_NAME_MAX:
-        raise ValueError(f"Admin relationship name is {len(name)} characters long; Microsoft "
-                         f"allows at most {GDAP_NAME_MAX}.")
+        raise ValueError(
+            f"Admin relationship name is {len(name)} characters long; Microsoft "
+            f"allows at most {GDAP_NAME_MAX}."
+        )
     if not _GDAP_NAME_CHARS.match(name):
-        raise ValueError("Admin relationship name may use only letters A-Z, digits, spaces, "
-                         "dots, hyphens and underscores.")
+        raise ValueError(
+            "Admin relationship name may use only letters A-Z, digits, spaces, "
+            "dots, hyphens and underscores."
+        )
     return name
 
 
@@ -173,8 +195,9 @@ def clean_duration(text: str | int) -> int:
     try:
         days = int(str(text).strip().lower().removesuffix("days").removesuffix("d").strip())
     except ValueError:
-        raise ValueError(f'Duration "{text}" is not a whole number of days (1 to '
-                         f"{GDAP_MAX_DAYS}).") from None
+        raise ValueError(
+            f'Duration "{text}" is not a whole number of days (1 to {GDAP_MAX_DAYS}).'
+        ) from None
     if not 1 <= days <= GDAP_MAX_DAYS:
         raise ValueError(f"Duration must be between 1 and {GDAP_MAX_DAYS} days; got {days}.")
     return days
@@ -202,14 +225,18 @@ def clean_roles(values: list[str] | tuple[str, ...]) -> list[str]:
 def clean_tenant_id(text: str) -> str:
     raw = (text or "").strip()
     if not raw:
-        raise ValueError("Current partner Microsoft ID is required: the partner finds it in "
-                         "Partner Center under Account settings > Entra ID profile.")
+        raise ValueError(
+            "Current partner Microsoft ID is required: the partner finds it in "
+            "Partner Center under Account settings > Entra ID profile."
+        )
     try:
         return str(uuid.UUID(raw.strip("{}")))
     except ValueError:
-        raise ValueError(f'"{raw}" is not a Microsoft ID: it is a GUID like '
-                         "0e9b0b5f-0000-4a5d-9c1d-1234567890ab, found in Partner Center under "
-                         "Account settings > Entra ID profile.") from None
+        raise ValueError(
+            f'"{raw}" is not a Microsoft ID: it is a GUID like '
+            "0e9b0b5f-0000-4a5d-9c1d-1234567890ab, found in Partner Center under "
+            "Account settings > Entra ID profile."
+        ) from None
 
 
 def clean_optional(text: str, label: str, max_length: int = 256) -> str:
@@ -219,5 +246,3 @@ def clean_optional(text: str, label: str, max_length: int = 256) -> str:
     if _has_control_chars(value):
         raise ValueError(f"{label} contains control characters.")
     return value
-
-

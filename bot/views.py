@@ -197,8 +197,10 @@ class BulkReview:
 
     @property
     def summary(self) -> str:
-        return (f"{self.filename}: {len(self.valid)} of {self.total_rows} rows ready to enroll, "
-                f"{len(self.problems)} problems.")
+        return (
+            f"{self.filename}: {len(self.valid)} of {self.total_rows} rows ready to enroll, "
+            f"{len(self.problems)} problems."
+        )
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,10 @@ class BulkResult:
 
     @property
     def summary(self) -> str:
-        return (f"Bulk enrollment done: {len(self.enrolled)} enrolled, "
-                f"{len(self.problems)} not enrolled.")
+        return (
+            f"Bulk enrollment done: {len(self.enrolled)} enrolled, "
+            f"{len(self.problems)} not enrolled."
+        )
 
 
 @dataclass(frozen=True)
@@ -328,5 +332,19 @@ class Digest:
         return self.text
 
 
-Reply = (Notice | CustomerCard | ListPage | Form | Confirmation | BulkReview | BulkProgress
-         | BulkResult | ActivityLog | OutboxView | HelpView | FileReply | Pick | Digest)
+Reply = (
+    Notice
+    | CustomerCard
+    | ListPage
+    | Form
+    | Confirmation
+    | BulkReview
+    | BulkProgress
+    | BulkResult
+    | ActivityLog
+    | OutboxView
+    | HelpView
+    | FileReply
+    | Pick
+    | Digest
+)

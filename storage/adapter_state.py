@@ -26,8 +26,11 @@ class AdapterState:
 
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
         with joined(self.engine, write=False) as conn:
-            data = conn.execute(select(AdapterStateRow.data).where(
-                AdapterStateRow.kind == kind, AdapterStateRow.key == key)).scalar()
+            data = conn.execute(
+                select(AdapterStateRow.data).where(
+                    AdapterStateRow.kind == kind, AdapterStateRow.key == key
+                )
+            ).scalar()
         return dict(data) if data is not None else None
 
     def put(self, kind: str, key: str, data: dict[str, Any]) -> None:
@@ -36,14 +39,23 @@ class AdapterState:
             insert = sqlite.insert if is_sqlite(conn) else postgresql.insert
             now = datetime.now(UTC)
             stmt = insert(AdapterStateRow).values(kind=kind, key=key, data=data, updated_at=now)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=[AdapterStateRow.kind, AdapterStateRow.key],
-                set_={"data": data, "updated_at": now}))
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[AdapterStateRow.kind, AdapterStateRow.key],
+                    set_={"data": data, "updated_at": now},
+                )
+            )
 
     def all(self, kind: str) -> list[dict[str, Any]]:
         """In the order they were first put."""
         with joined(self.engine, write=False) as conn:
-            rows = conn.execute(select(AdapterStateRow.data)
-                                .where(AdapterStateRow.kind == kind)
-                                .order_by(AdapterStateRow.id)).scalars().all()
+            rows = (
+                conn.execute(
+                    select(AdapterStateRow.data)
+                    .where(AdapterStateRow.kind == kind)
+                    .order_by(AdapterStateRow.id)
+                )
+                .scalars()
+                .all()
+            )
         return [dict(data) for data in rows]

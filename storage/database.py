@@ -37,19 +37,24 @@ def normalise_url(url: str | URL) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ValueError("Database URL is not valid: use sqlite:///PATH or "
-                         "postgresql://USER@HOST:PORT/DB") from None
+        raise ValueError(
+            "Database URL is not valid: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+        ) from None
     backend = parsed.get_backend_name()
     if backend in ("postgres", "postgresql"):
         if parsed.drivername in ("postgres", "postgresql"):
             parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend == "sqlite":
         if parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed.query):
-            raise ValueError("An in-memory SQLite database cannot be shared between "
-                             "connections; use a file: sqlite:///PATH")
+            raise ValueError(
+                "An in-memory SQLite database cannot be shared between "
+                "connections; use a file: sqlite:///PATH"
+            )
     else:
-        raise ValueError(f"Unsupported database {backend!r}: use sqlite:///PATH or "
-                         "postgresql://USER@HOST:PORT/DB")
+        raise ValueError(
+            f"Unsupported database {backend!r}: use sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB"
+        )
     return parsed.render_as_string(hide_password=False)
 
 
@@ -80,8 +85,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        dbapi_connection.create_function("unicode_lower", 1, _unicode_lower,
-                                         deterministic=True)
+        dbapi_connection.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

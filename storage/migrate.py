@@ -26,8 +26,9 @@ def alembic_config() -> Config:
 def upgrade(engine_or_url: Engine | str) -> None:
     """Migrates to head in one transaction; safe when several replicas start at once
     (an advisory lock on PostgreSQL, the write lock on SQLite)."""
-    engine = (engine_or_url if isinstance(engine_or_url, Engine)
-              else create_engine_for(engine_or_url))
+    engine = (
+        engine_or_url if isinstance(engine_or_url, Engine) else create_engine_for(engine_or_url)
+    )
     try:
         with engine.begin() as connection:
             if not is_sqlite(connection):

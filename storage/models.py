@@ -123,19 +123,37 @@ class OnboardingRow(Base):
     __table_args__ = (
         # The database, not a check before the insert, keeps one open onboarding per domain:
         # two users enrolling the same customer at once cannot both succeed.
-        Index("uq_onboardings_open_domain", func.lower(domain), unique=True,
-              sqlite_where=OPEN, postgresql_where=OPEN),
-        Index("ix_onboardings_open_name", func.lower(name),
-              sqlite_where=OPEN, postgresql_where=OPEN),
+        Index(
+            "uq_onboardings_open_domain",
+            func.lower(domain),
+            unique=True,
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        Index(
+            "ix_onboardings_open_name", func.lower(name), sqlite_where=OPEN, postgresql_where=OPEN
+        ),
         Index("ix_onboardings_gdap_name", func.lower(gdap_relationship_name)),
         Index("ix_onboardings_dashboard", "lifecycle", "overall_status", "enrolled_at"),
         Index("ix_onboardings_lifecycle_enrolled_at", "lifecycle", "enrolled_at"),
-        Index("ix_onboardings_open_reseller_started_at", "reseller_started_at",
-              sqlite_where=OPEN, postgresql_where=OPEN),
-        Index("ix_onboardings_open_gdap_started_at", "gdap_started_at",
-              sqlite_where=OPEN, postgresql_where=OPEN),
-        Index("ix_onboardings_open_p2p_started_at", "p2p_started_at",
-              sqlite_where=OPEN, postgresql_where=OPEN),
+        Index(
+            "ix_onboardings_open_reseller_started_at",
+            "reseller_started_at",
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        Index(
+            "ix_onboardings_open_gdap_started_at",
+            "gdap_started_at",
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        Index(
+            "ix_onboardings_open_p2p_started_at",
+            "p2p_started_at",
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
     )
 
 
@@ -194,8 +212,12 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None]
 
     __table_args__ = (
-        Index("ix_deliveries_pending_next_attempt_at", "next_attempt_at",
-              sqlite_where=PENDING, postgresql_where=PENDING),
+        Index(
+            "ix_deliveries_pending_next_attempt_at",
+            "next_attempt_at",
+            sqlite_where=PENDING,
+            postgresql_where=PENDING,
+        ),
     )
 
 
@@ -303,8 +325,7 @@ class TimerRow(Base):
     outcome: Mapped[str | None]
 
     __table_args__ = (
-        Index("ix_timers_pending_due_at", "due_at", sqlite_where=PENDING,
-              postgresql_where=PENDING),
+        Index("ix_timers_pending_due_at", "due_at", sqlite_where=PENDING, postgresql_where=PENDING),
         Index("ix_timers_onboarding_id_kind", "onboarding_id", "kind"),
     )
 

@@ -45,13 +45,18 @@ def postgres_schema(base_url: str = POSTGRES_URL) -> Iterator[str]:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except OperationalError as err:
         admin.dispose()
-        _unreachable = (f"PostgreSQL is needed for these tests and {shown} cannot be reached "
-                        f"({str(err.orig).strip().splitlines()[0]}). Start it, or point "
-                        "TEST_POSTGRES_URL at a server where you may create schemas.")
+        _unreachable = (
+            f"PostgreSQL is needed for these tests and {shown} cannot be reached "
+            f"({str(err.orig).strip().splitlines()[0]}). Start it, or point "
+            "TEST_POSTGRES_URL at a server where you may create schemas."
+        )
         raise PostgresUnavailable(_unreachable) from None
     try:
-        yield make_url(base_url).update_query_dict(
-            {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        yield (
+            make_url(base_url)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

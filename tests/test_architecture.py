@@ -6,9 +6,26 @@ import ast
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-FORBIDDEN = ("slack_bolt", "slack_sdk", "botbuilder", "botframework", "sqlalchemy", "alembic",
-             "httpx", "requests", "aiohttp", "msal", "apscheduler", "psycopg", "adapters",
-             "storage", "app", "settings", "pydantic", "pydantic_settings")
+FORBIDDEN = (
+    "slack_bolt",
+    "slack_sdk",
+    "botbuilder",
+    "botframework",
+    "sqlalchemy",
+    "alembic",
+    "httpx",
+    "requests",
+    "aiohttp",
+    "msal",
+    "apscheduler",
+    "psycopg",
+    "adapters",
+    "storage",
+    "app",
+    "settings",
+    "pydantic",
+    "pydantic_settings",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -27,8 +44,10 @@ def test_bot_imports_nothing_from_the_outside_world():
     assert len(files) >= 8, "bot/ should hold the product's modules"
     offenders = {
         f"{path.relative_to(BOT.parent)}: {name}"
-        for path in files for name in imported_modules(path)
+        for path in files
+        for name in imported_modules(path)
         if name.split(".")[0] in FORBIDDEN
     }
     assert not offenders, "bot/ must talk to the world through bot/ports.py only:\n" + "\n".join(
-        sorted(offenders))
+        sorted(offenders)
+    )

@@ -13,9 +13,17 @@ BOT_FRAMEWORK = ("botbuilder", "botframework", "msrest")
 
 def test_only_adapters_teams_imports_the_bot_framework():
     skip = (".venv", ".cache", "tests", "node_modules")
-    files = [p for p in ROOT.rglob("*.py") if not set(p.relative_to(ROOT).parts) & set(skip)
-             and p.relative_to(ROOT).parts[:2] != ("adapters", "teams")]
-    offenders = sorted(f"{p.relative_to(ROOT)}: {name}" for p in files
-                       for name in imported_modules(p) if name.split(".")[0] in BOT_FRAMEWORK)
+    files = [
+        p
+        for p in ROOT.rglob("*.py")
+        if not set(p.relative_to(ROOT).parts) & set(skip)
+        and p.relative_to(ROOT).parts[:2] != ("adapters", "teams")
+    ]
+    offenders = sorted(
+        f"{p.relative_to(ROOT)}: {name}"
+        for p in files
+        for name in imported_modules(p)
+        if name.split(".")[0] in BOT_FRAMEWORK
+    )
     assert not offenders, "\n".join(offenders)
     assert any((ROOT / "adapters" / "teams").glob("*.py"))

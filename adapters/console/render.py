@@ -37,9 +37,19 @@ _MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.WARNING: "! ", Tone.ERROR: "E
 
 def wrap(text: str, indent: str = "") -> str:
     """Fills to 80 columns; a link is never split, so it stays clickable."""
-    return "\n".join(textwrap.fill(p, WIDTH, initial_indent=indent, subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False)
-                     if p else "" for p in text.split("\n"))
+    return "\n".join(
+        textwrap.fill(
+            p,
+            WIDTH,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        if p
+        else ""
+        for p in text.split("\n")
+    )
 
 
 def _cut(text: str, width: int) -> str:
@@ -83,8 +93,14 @@ def _(reply: HelpView) -> str:
     return "\n".join(lines)
 
 
-_COLUMNS = (("Customer", 19), ("Reseller", 11), ("GDAP", 11), ("MSP Hub", 11), ("P2P", 11),
-            ("Enrolled", 11))
+_COLUMNS = (
+    ("Customer", 19),
+    ("Reseller", 11),
+    ("GDAP", 11),
+    ("MSP Hub", 11),
+    ("P2P", 11),
+    ("Enrolled", 11),
+)
 
 
 @render_text.register
@@ -97,21 +113,30 @@ def _(reply: ListPage) -> str:
         head += f'   (search "{reply.search}")'
     lines = [head]
     if not reply.rows:
-        lines.append("No customers match." if (reply.search or reply.status_filter)
-                     else "No customers in onboarding yet. Enroll one with: enroll")
+        lines.append(
+            "No customers match."
+            if (reply.search or reply.status_filter)
+            else "No customers in onboarding yet. Enroll one with: enroll"
+        )
         return "\n".join(lines)
     lines.append(" ".join(name.ljust(w) for name, w in _COLUMNS).rstrip())
     for row in reply.rows:
         cells = (row.name, row.reseller, row.gdap, row.hub, row.p2p, row.enrolled)
-        lines.append(" ".join(_cut(v, w).ljust(w) for v, (_, w) in
-                              zip(cells, _COLUMNS, strict=True)).rstrip())
+        lines.append(
+            " ".join(
+                _cut(v, w).ljust(w) for v, (_, w) in zip(cells, _COLUMNS, strict=True)
+            ).rstrip()
+        )
         extra = [f"{a.label.lower()}: {a.line}" for a in row.actions if a.label != "Show"]
-        lines.append(_cut(f"  {row.overall} · id {row.id}" +
-                          (" · " + " · ".join(extra) if extra else ""), WIDTH))
+        lines.append(
+            _cut(
+                f"  {row.overall} · id {row.id}" + (" · " + " · ".join(extra) if extra else ""),
+                WIDTH,
+            )
+        )
     first, last = reply.offset + 1, reply.offset + len(reply.rows)
     footer = f"{first}–{last} of {reply.total}"
-    nav = [f"{a.label.lower()}: {a.line}" for a in reply.actions
-           if a.label in ("Next", "Previous")]
+    nav = [f"{a.label.lower()}: {a.line}" for a in reply.actions if a.label in ("Next", "Previous")]
     lines.append(_cut(" · ".join([footer, *nav]), WIDTH))
     return "\n".join(lines)
 
@@ -124,8 +149,9 @@ def _(reply: CustomerCard) -> str:
     if reply.headline:
         lines.append(wrap("✓ " + reply.headline))
     lines.append(wrap(f"{r.name} ({r.domain}) — {state}"))
-    lines.append(wrap(f"Email {reply.email} · Country {reply.country} · Enrolled "
-                       f"{r.enrolled} · id {r.id}"))
+    lines.append(
+        wrap(f"Email {reply.email} · Country {reply.country} · Enrolled {r.enrolled} · id {r.id}")
+    )
     for step in reply.steps:
         lines.append(f"  {step.title.ljust(22)} {step.status}")
         if step.detail:
@@ -161,8 +187,10 @@ def _problems(problems: tuple[RowProblem, ...]) -> list[str]:
 
 @render_text.register
 def _(reply: BulkReview) -> str:
-    lines = [f"Review of {reply.filename}: {reply.total_rows} rows, {len(reply.valid)} ready to "
-             f"enroll, {len(reply.problems)} problem{'s' if len(reply.problems) != 1 else ''}."]
+    lines = [
+        f"Review of {reply.filename}: {reply.total_rows} rows, {len(reply.valid)} ready to "
+        f"enroll, {len(reply.problems)} problem{'s' if len(reply.problems) != 1 else ''}."
+    ]
     if reply.problems:
         lines.append("Not enrolled (fix and upload again):")
         lines += _problems(reply.problems)
@@ -198,8 +226,10 @@ def _(reply: ActivityLog) -> str:
 
 @render_text.register
 def _(reply: OutboxView) -> str:
-    lines = [f"Outbox{' of ' + reply.customer if reply.customer else ''}: "
-             f"{len(reply.mails)} mail{'s' if len(reply.mails) != 1 else ''}"]
+    lines = [
+        f"Outbox{' of ' + reply.customer if reply.customer else ''}: "
+        f"{len(reply.mails)} mail{'s' if len(reply.mails) != 1 else ''}"
+    ]
     for m in reply.mails:
         lines.append(wrap(f"{m.at:%Y-%m-%d %H:%M} UTC  to {m.to}", "  "))
         lines.append(wrap(m.subject, "    "))

@@ -47,9 +47,16 @@ def read_local_file(path: str) -> tuple[bytes, str]:
 
 
 class Console:
-    def __init__(self, dispatcher: Dispatcher, *, stdin: TextIO = sys.stdin,
-                 stdout: TextIO = sys.stdout, json_mode: bool = False,
-                 actor: Actor | None = None, save_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        json_mode: bool = False,
+        actor: Actor | None = None,
+        save_dir: Path | None = None,
+    ) -> None:
         self.dispatcher = dispatcher
         self.stdin = stdin
         self.stdout = stdout
@@ -87,7 +94,8 @@ class Console:
     def _info(self, text: str) -> None:
         indent = text[: len(text) - len(text.lstrip())]
         (self.prompt_out if self.json_mode else self.stdout).write(
-            wrap(text.strip(), indent) + "\n")
+            wrap(text.strip(), indent) + "\n"
+        )
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -227,8 +235,9 @@ class Console:
                 self._info(f"  {group}:")
             mark = "x" if choice.value in chosen else " "
             self._info(f"   [{mark}] {i:2}) {choice.label}")
-        self._info(f"  {field.help} Type numbers to add (+12) or remove (-3), or a full list "
-                   "(1,2,5).")
+        self._info(
+            f"  {field.help} Type numbers to add (+12) or remove (-3), or a full list (1,2,5)."
+        )
         answer = self._read(f"{field.label} [{len(chosen)} selected]: ").strip()
         if answer == CANCEL_WORD:
             return None
@@ -255,7 +264,7 @@ def _save_history(write: Callable[[Path], None]) -> None:
 
 
 def _apply_selection(answer: str, field: FormField, chosen: list[str]) -> list[str]:
-    """"+12 -3" edits the selection; "1,2,5" replaces it; names work instead of numbers."""
+    """ "+12 -3" edits the selection; "1,2,5" replaces it; names work instead of numbers."""
     tokens = [t.strip() for t in answer.replace(";", ",").split(",") if t.strip()]
     if len(tokens) == 1 and (" +" in answer or " -" in answer):
         tokens = answer.split()

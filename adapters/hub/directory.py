@@ -39,28 +39,47 @@ class LocalHubDirectory:
             if holder is None:
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(HubCustomerRow).values(
-                            id=hub_id, created_at=now, company_name=customer.company_name,
-                            domain=customer.domain, email=customer.email,
-                            country=customer.country, first_name=customer.first_name,
-                            last_name=customer.last_name, phone=customer.phone,
-                            address_line1=customer.address_line1, city=customer.city,
-                            state=customer.state, postal_code=customer.postal_code,
-                            tenant_id=customer.tenant_id))
+                        conn.execute(
+                            insert(HubCustomerRow).values(
+                                id=hub_id,
+                                created_at=now,
+                                company_name=customer.company_name,
+                                domain=customer.domain,
+                                email=customer.email,
+                                country=customer.country,
+                                first_name=customer.first_name,
+                                last_name=customer.last_name,
+                                phone=customer.phone,
+                                address_line1=customer.address_line1,
+                                city=customer.city,
+                                state=customer.state,
+                                postal_code=customer.postal_code,
+                                tenant_id=customer.tenant_id,
+                            )
+                        )
                     return hub_id
                 except IntegrityError:  # created by someone else since we looked
                     holder = self._holder(conn, customer.domain)
                     if holder is None:
                         raise
-        raise ProviderError(f"The MSP Hub already has a customer with the domain "
-                            f"{holder.domain}: {holder.company_name} (hub id {holder.id}).")
+        raise ProviderError(
+            f"The MSP Hub already has a customer with the domain "
+            f"{holder.domain}: {holder.company_name} (hub id {holder.id})."
+        )
 
     def is_confirmed(self, hub_customer_id: str) -> bool:
         with joined(self.engine, write=False) as conn:
-            return conn.execute(select(HubCustomerRow.id)
-                                .where(HubCustomerRow.id == hub_customer_id)).first() is not None
+            return (
+                conn.execute(
+                    select(HubCustomerRow.id).where(HubCustomerRow.id == hub_customer_id)
+                ).first()
+                is not None
+            )
 
     @staticmethod
     def _holder(conn: Connection, domain: str) -> Row[Any] | None:
-        return conn.execute(select(HubCustomerRow).where(
-            func.lower(HubCustomerRow.domain) == domain.strip().lower())).first()
+        return conn.execute(
+            select(HubCustomerRow).where(
+                func.lower(HubCustomerRow.domain) == domain.strip().lower()
+            )
+        ).first()

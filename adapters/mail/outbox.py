@@ -21,9 +21,17 @@ class OutboxMailer:
 
     def send(self, mail: Mail) -> None:
         with joined(self.engine, write=True) as conn:
-            conn.execute(insert(OutboxMailRow).values(
-                at=self.clock.now(), to_address=mail.to, subject=mail.subject, body=mail.body,
-                link=mail.link, onboarding_id=mail.onboarding_id, kind=mail.kind))
+            conn.execute(
+                insert(OutboxMailRow).values(
+                    at=self.clock.now(),
+                    to_address=mail.to,
+                    subject=mail.subject,
+                    body=mail.body,
+                    link=mail.link,
+                    onboarding_id=mail.onboarding_id,
+                    kind=mail.kind,
+                )
+            )
 
     def list(self, onboarding_id: str | None = None, limit: int = 50) -> list[SentMail]:
         """Newest first; only one customer's mail when `onboarding_id` is given."""
@@ -33,5 +41,10 @@ class OutboxMailer:
         stmt = stmt.order_by(OutboxMailRow.at.desc(), OutboxMailRow.id.desc()).limit(limit)
         with joined(self.engine, write=False) as conn:
             rows = conn.execute(stmt).all()
-        return [SentMail(row.at, Mail(row.to_address, row.subject, row.body, row.link,
-                                      row.onboarding_id, row.kind)) for row in rows]
+        return [
+            SentMail(
+                row.at,
+                Mail(row.to_address, row.subject, row.body, row.link, row.onboarding_id, row.kind),
+            )
+            for row in rows
+        ]

@@ -24,10 +24,14 @@ from bot.ports import (
     TransferState,
 )
 
-APPROVAL_URL = ("https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/"
-                "granularAdminRelationships/{id}")
-INVITATION_URL = ("https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"
-                  "&partnerId={partner}&msppId=0&DAP=false#/BillingAccounts/partner-invitation")
+APPROVAL_URL = (
+    "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/"
+    "granularAdminRelationships/{id}"
+)
+INVITATION_URL = (
+    "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"
+    "&partnerId={partner}&msppId=0&DAP=false#/BillingAccounts/partner-invitation"
+)
 
 
 class KeyValue(Protocol):
@@ -59,19 +63,36 @@ class SandboxMicrosoft:
         data = self.state.get("customer", domain.lower())
         return CustomerProfile(**data) if data else None
 
-    def create_gdap_relationship(self, *, name: str, duration_days: int, role_ids: list[str],
-                                 auto_extend: bool, customer_tenant_id: str | None,
-                                 customer_name: str) -> GdapRelationship:
+    def create_gdap_relationship(
+        self,
+        *,
+        name: str,
+        duration_days: int,
+        role_ids: list[str],
+        auto_extend: bool,
+        customer_tenant_id: str | None,
+        customer_name: str,
+    ) -> GdapRelationship:
         if any(r["name"].casefold() == name.casefold() for r in self.state.all("gdap")):
             raise ProviderError(f'409 Conflict: a relationship named "{name}" already exists.')
         if auto_extend and GLOBAL_ADMINISTRATOR_ID in role_ids:
-            raise ProviderError("400 Bad Request: auto-extend is not allowed with the Global "
-                                "Administrator role.")
+            raise ProviderError(
+                "400 Bad Request: auto-extend is not allowed with the Global Administrator role."
+            )
         rel_id = f"{uuid.uuid4()}-{uuid.uuid4()}"
-        self.state.put("gdap", rel_id, {"id": rel_id, "name": name, "state": "pending",
-                                        "duration_days": duration_days, "ends_at": None,
-                                        "customer_tenant_id": customer_tenant_id,
-                                        "auto_extend": auto_extend})
+        self.state.put(
+            "gdap",
+            rel_id,
+            {
+                "id": rel_id,
+                "name": name,
+                "state": "pending",
+                "duration_days": duration_days,
+                "ends_at": None,
+                "customer_tenant_id": customer_tenant_id,
+                "auto_extend": auto_extend,
+            },
+        )
         return self.get_gdap_relationship(rel_id)
 
     def get_gdap_relationship(self, relationship_id: str) -> GdapRelationship:
@@ -86,16 +107,33 @@ class SandboxMicrosoft:
             else:
                 data = {**data, "state": "expired"}
             self.state.put("gdap", relationship_id, data)
-        return GdapRelationship(data["id"], GdapState(data["state"]),
-                                APPROVAL_URL.format(id=data["id"]), _ts(data["ends_at"]))
+        return GdapRelationship(
+            data["id"],
+            GdapState(data["state"]),
+            APPROVAL_URL.format(id=data["id"]),
+            _ts(data["ends_at"]),
+        )
 
-    def create_transfer(self, *, customer_tenant_id: str, partner_tenant_id: str,
-                        partner_name: str, customer_email: str) -> Transfer:
+    def create_transfer(
+        self,
+        *,
+        customer_tenant_id: str,
+        partner_tenant_id: str,
+        partner_name: str,
+        customer_email: str,
+    ) -> Transfer:
         transfer_id = str(uuid.uuid4())
-        self.state.put("transfer", transfer_id, {"id": transfer_id, "state": "pending",
-                                                 "customer_tenant_id": customer_tenant_id,
-                                                 "source_partner": partner_tenant_id,
-                                                 "detail": ""})
+        self.state.put(
+            "transfer",
+            transfer_id,
+            {
+                "id": transfer_id,
+                "state": "pending",
+                "customer_tenant_id": customer_tenant_id,
+                "source_partner": partner_tenant_id,
+                "detail": "",
+            },
+        )
         return self.get_transfer(customer_tenant_id, transfer_id)
 
     def get_transfer(self, customer_tenant_id: str, transfer_id: str) -> Transfer:
@@ -105,39 +143,56 @@ class SandboxMicrosoft:
     def cancel_transfer(self, customer_tenant_id: str, transfer_id: str) -> None:
         data = self._get("transfer", transfer_id)
         if data["state"] != "pending":
-            raise ProviderError(f"400 Bad Request: transfer {transfer_id} is {data['state']}; "
-                                "only a pending transfer can be cancelled.")
+            raise ProviderError(
+                f"400 Bad Request: transfer {transfer_id} is {data['state']}; "
+                "only a pending transfer can be cancelled."
+            )
         self.state.put("transfer", transfer_id, {**data, "state": "cancelled"})
 
     # -- CustomerSimulator -----------------------------------------------------------------
 
-    def accept_reseller(self, domain: str, company_name: str, email: str,
-                        country: str) -> None:
+    def accept_reseller(self, domain: str, company_name: str, email: str, country: str) -> None:
         first, _, last = email.split("@")[0].replace("_", ".").partition(".")
-        self.state.put("customer", domain.lower(), {
-            "tenant_id": str(uuid.uuid4()), "company_name": company_name, "domain": domain,
-            "email": email, "country": country, "first_name": first.capitalize(),
-            "last_name": last.replace(".", " ").title(),
-        })
+        self.state.put(
+            "customer",
+            domain.lower(),
+            {
+                "tenant_id": str(uuid.uuid4()),
+                "company_name": company_name,
+                "domain": domain,
+                "email": email,
+                "country": country,
+                "first_name": first.capitalize(),
+                "last_name": last.replace(".", " ").title(),
+            },
+        )
 
     def approve_gdap(self, relationship_id: str) -> None:
         data = self._get("gdap", relationship_id)
         ends = self.clock.now() + timedelta(days=data["duration_days"])
-        self.state.put("gdap", relationship_id, {**data, "state": "active",
-                                                 "ends_at": ends.isoformat()})
+        self.state.put(
+            "gdap", relationship_id, {**data, "state": "active", "ends_at": ends.isoformat()}
+        )
 
     def expire_gdap(self, relationship_id: str) -> None:
         data = self._get("gdap", relationship_id)
-        self.state.put("gdap", relationship_id, {**data, "state": "expired",
-                                                 "ends_at": self.clock.now().isoformat()})
+        self.state.put(
+            "gdap",
+            relationship_id,
+            {**data, "state": "expired", "ends_at": self.clock.now().isoformat()},
+        )
 
     def accept_transfer(self, transfer_id: str) -> None:
-        self.state.put("transfer", transfer_id, {**self._get("transfer", transfer_id),
-                                                 "state": "completed"})
+        self.state.put(
+            "transfer", transfer_id, {**self._get("transfer", transfer_id), "state": "completed"}
+        )
 
     def fail_transfer(self, transfer_id: str, reason: str) -> None:
-        self.state.put("transfer", transfer_id, {**self._get("transfer", transfer_id),
-                                                 "state": "failed", "detail": reason})
+        self.state.put(
+            "transfer",
+            transfer_id,
+            {**self._get("transfer", transfer_id), "state": "failed", "detail": reason},
+        )
 
     def _get(self, kind: str, key: str) -> dict[str, Any]:
         data = self.state.get(kind, key)

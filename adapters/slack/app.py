@@ -75,9 +75,11 @@ def opens_modal(line: str) -> bool:
     except ValidationError:
         return False
     verb, args = (words[0].lstrip("/"), words[1:]) if words else ("", [])
-    return ((verb in ("enroll", "bulk") and not args)
-            or (verb in ("gdap", "hub") and bool(args))
-            or (verb == "p2p" and bool(args) and args[0] != "cancel"))
+    return (
+        (verb in ("enroll", "bulk") and not args)
+        or (verb in ("gdap", "hub") and bool(args))
+        or (verb == "p2p" and bool(args) and args[0] != "cancel")
+    )
 
 
 class SeenDeliveries:
@@ -91,8 +93,9 @@ class SeenDeliveries:
 
     def first_time(self, key: str) -> bool:
         now = time.monotonic()
-        while self._seen and (len(self._seen) > self.most
-                              or next(iter(self._seen.values())) < now - self.keep_for):
+        while self._seen and (
+            len(self._seen) > self.most or next(iter(self._seen.values())) < now - self.keep_for
+        ):
             self._seen.popitem(last=False)
         if key in self._seen:
             return False
@@ -125,14 +128,20 @@ class Where:
             return None
         direct = self.channel_id.startswith("D") or self.channel_name == "directmessage"
         named = self.channel_name not in (None, "", "privategroup", "directmessage")
-        label = "a direct message" if direct else (
-            f"#{self.channel_name}" if named else "this channel")
+        label = (
+            "a direct message" if direct else (f"#{self.channel_name}" if named else "this channel")
+        )
         return Place("slack", self.channel_id, label, direct)
 
     @classmethod
     def of_command(cls, body: dict[str, Any]) -> Where:
-        return cls(body.get("user_id", ""), body.get("user_name", ""), body.get("channel_id"),
-                   body.get("channel_name"), body.get("response_url"))
+        return cls(
+            body.get("user_id", ""),
+            body.get("user_name", ""),
+            body.get("channel_id"),
+            body.get("channel_name"),
+            body.get("response_url"),
+        )
 
     @classmethod
     def of_action(cls, body: dict[str, Any]) -> Where:
@@ -141,11 +150,17 @@ class Where:
         container = body.get("container") or {}
         channel = body.get("channel") or {}
         source, ref = ([*action.get("block_id", "").split(":"), "", ""])[:2]
-        where = cls(user.get("id", ""), user.get("username") or user.get("name", ""),
-                    channel.get("id") or container.get("channel_id"), channel.get("name"),
-                    body.get("response_url"), source=source or "message", ref=ref,
-                    confirmed=action.get("action_id", "").startswith("run!"),
-                    ephemeral=bool(container.get("is_ephemeral")))
+        where = cls(
+            user.get("id", ""),
+            user.get("username") or user.get("name", ""),
+            channel.get("id") or container.get("channel_id"),
+            channel.get("name"),
+            body.get("response_url"),
+            source=source or "message",
+            ref=ref,
+            confirmed=action.get("action_id", "").startswith("run!"),
+            ephemeral=bool(container.get("is_ephemeral")),
+        )
         if container.get("type") == "message" and not where.ephemeral:
             where.message_ts = container.get("message_ts")
         view = body.get("view")
@@ -161,18 +176,24 @@ class Where:
     @classmethod
     def of_modal(cls, body: dict[str, Any], meta: modals.ModalMeta) -> Where:
         user = body.get("user") or {}
-        return cls(user.get("id", ""), user.get("username") or user.get("name", ""),
-                   meta.channel, None, meta.response_url,
-                   source="card" if meta.replace else ("home" if meta.home else "modal"),
-                   ref=meta.context.get("onboarding", ""))
+        return cls(
+            user.get("id", ""),
+            user.get("username") or user.get("name", ""),
+            meta.channel,
+            None,
+            meta.response_url,
+            source="card" if meta.replace else ("home" if meta.home else "modal"),
+            ref=meta.context.get("onboarding", ""),
+        )
 
 
 def _replaces(reply: Reply, where: Where) -> bool:
     """Whether the answer takes the place of the message that was clicked."""
     if where.source in ("confirm", "pick", "review"):
         return True
-    return ((where.source == "card" and isinstance(reply, CustomerCard))
-            or (where.source == "list" and isinstance(reply, ListPage)))
+    return (where.source == "card" and isinstance(reply, CustomerCard)) or (
+        where.source == "list" and isinstance(reply, ListPage)
+    )
 
 
 def _share_line(reply: Reply, line: str) -> str | None:
@@ -184,9 +205,16 @@ def _share_line(reply: Reply, line: str) -> str | None:
 
 
 class SlackFrontEnd:
-    def __init__(self, dispatcher: Dispatcher, service: OnboardingService, *, token: str,
-                 signing_secret: str | None, api_url: str = files.DEFAULT_API_URL,
-                 state: AdapterState) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        service: OnboardingService,
+        *,
+        token: str,
+        signing_secret: str | None,
+        api_url: str = files.DEFAULT_API_URL,
+        state: AdapterState,
+    ) -> None:
         self.dispatcher = dispatcher
         self.service = service
         self.notifier = SlackNotifier(web_client(token, api_url), state, self.card_for)
@@ -195,9 +223,12 @@ class SlackFrontEnd:
         self.file_hosts = files.file_hosts(api_url)
         self.seen = SeenDeliveries()
         self._signing_secret = signing_secret
-        self.app = AsyncApp(client=self.client, signing_secret=signing_secret,
-                            request_verification_enabled=signing_secret is not None,
-                            name="onboarding-bot")
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            request_verification_enabled=signing_secret is not None,
+            name="onboarding-bot",
+        )
         self._register()
 
     # -- how requests arrive -----------------------------------------------------------------
@@ -234,18 +265,17 @@ class SlackFrontEnd:
         app.options(modals.VALUE_ACTION)(self._on_options)
         app.event("app_home_opened")(self._on_home_opened)
 
-    async def _drop_retries(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
-                            ) -> Any:
+    async def _drop_retries(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         """Slack retries an event it thinks we missed, and Bolt does not drop duplicates."""
         key = body.get("event_id") or (
-            body.get("trigger_id") if body.get("type") != "block_suggestion" else None)
+            body.get("trigger_id") if body.get("type") != "block_suggestion" else None
+        )
         if key and not self.seen.first_time(str(key)):
             log.info("dropped a repeated Slack delivery %s", key)
             return BoltResponse(status=200, body="")
         return await next()
 
-    async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]
-                          ) -> None:
+    async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         await ack()
         where = Where.of_command(body)
         await self._guard(self._run(body.get("text", ""), where, body.get("trigger_id")), where)
@@ -267,13 +297,13 @@ class SlackFrontEnd:
         if where.response_url:
             await self._respond(where.response_url, render(reply), in_channel=True)
 
-    async def _on_dismiss(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]
-                          ) -> None:
+    async def _on_dismiss(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         await ack()
         where = Where.of_action(body)
         if where.response_url:
-            await AsyncWebhookClient(where.response_url).send(delete_original=True,
-                                                              text="Nothing was done.")
+            await AsyncWebhookClient(where.response_url).send(
+                delete_original=True, text="Nothing was done."
+            )
 
     async def _on_field(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         """A choice with `fills` changed in a modal (P2P: a known partner was picked)."""
@@ -287,11 +317,12 @@ class SlackFrontEnd:
         form = await self._handle(meta.line, Where.of_action(body))
         if isinstance(form, Form):
             await self.client.views_update(
-                view_id=view["id"], hash=view.get("hash"),
-                view=modals.fill(view, form, meta, action["block_id"].split(":")[1], picked))
+                view_id=view["id"],
+                hash=view.get("hash"),
+                view=modals.fill(view, form, meta, action["block_id"].split(":")[1], picked),
+            )
 
-    async def _on_options(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]
-                          ) -> None:
+    async def _on_options(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         await ack(options=modals.country_options(body.get("value", "")))
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
@@ -307,48 +338,69 @@ class SlackFrontEnd:
             await ack()
             await self._guard(self._bulk_upload(values.get("file") or [], where), where)
             return
-        task = asyncio.ensure_future(asyncio.to_thread(
-            self.dispatcher.submit, meta.kind, meta.context, values, self._context(where)))
+        task = asyncio.ensure_future(
+            asyncio.to_thread(
+                self.dispatcher.submit, meta.kind, meta.context, values, self._context(where)
+            )
+        )
         done, _ = await asyncio.wait({task}, timeout=SUBMIT_WAIT)
         if done and isinstance(task.exception(), ValidationError):
             # Shown on the fields; Slack keeps what the user typed.
-            await ack(response_action="errors",
-                      errors=modals.field_errors(view, task.exception()))  # type: ignore[arg-type]
+            await ack(response_action="errors", errors=modals.field_errors(view, task.exception()))  # type: ignore[arg-type]
             return
         if done:
             await ack()  # closes the modal
         else:
-            await ack(response_action="update", view=modals.message_view(
-                "Working…", "Working on it: the answer is posted when it is done."))
+            await ack(
+                response_action="update",
+                view=modals.message_view(
+                    "Working…", "Working on it: the answer is posted when it is done."
+                ),
+            )
         await self._guard(self._after_submit(task, view, meta, where, slow=not done), where)
 
-    async def _after_submit(self, task: asyncio.Future[Reply], view: dict[str, Any],
-                            meta: modals.ModalMeta, where: Where, slow: bool) -> None:
+    async def _after_submit(
+        self,
+        task: asyncio.Future[Reply],
+        view: dict[str, Any],
+        meta: modals.ModalMeta,
+        where: Where,
+        slow: bool,
+    ) -> None:
         try:
             reply = await task
         except ValidationError as err:  # too late for Slack's field errors: the form again
             form = await self._handle(meta.line, where)
             if isinstance(form, Form):
                 meta.rev += 1
-                await self.client.views_update(view_id=view["id"], view=modals.form_view(
-                    form, meta, modals.values_of(view), str(err)))
+                await self.client.views_update(
+                    view_id=view["id"],
+                    view=modals.form_view(form, meta, modals.values_of(view), str(err)),
+                )
             return
         if slow:
-            await self.client.views_update(view_id=view["id"], view=modals.message_view(
-                "Done", getattr(reply, "summary", "Done.")))
+            await self.client.views_update(
+                view_id=view["id"],
+                view=modals.message_view("Done", getattr(reply, "summary", "Done.")),
+            )
         await self._answer(reply, where, meta.line)
         if meta.home:
             await self.publish_home(where.user_id)
 
     # -- running a line ----------------------------------------------------------------------
 
-    def _context(self, where: Where, read_file: Callable[[str], tuple[bytes, str]] | None = None,
-                 progress: Callable[[BulkProgress], None] | None = None) -> Context:
+    def _context(
+        self,
+        where: Where,
+        read_file: Callable[[str], tuple[bytes, str]] | None = None,
+        progress: Callable[[BulkProgress], None] | None = None,
+    ) -> Context:
         return Context(where.actor, where.place, read_file, progress)
 
     async def _handle(self, line: str, where: Where, **context: Any) -> Reply:
-        return await asyncio.to_thread(self.dispatcher.handle, line,
-                                       self._context(where, **context))
+        return await asyncio.to_thread(
+            self.dispatcher.handle, line, self._context(where, **context)
+        )
 
     async def _guard(self, work: Awaitable[None], where: Where) -> None:
         """Anything unexpected after the ack becomes a message with an error id, not silence."""
@@ -357,9 +409,12 @@ class SlackFrontEnd:
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("Slack request failed (error %s)", ref)
-            notice = Notice(f"Something went wrong on our side (error {ref}). What was saved "
-                            "before stays saved; try again, or give this error id to your "
-                            "admin.", Tone.ERROR)
+            notice = Notice(
+                f"Something went wrong on our side (error {ref}). What was saved "
+                "before stays saved; try again, or give this error id to your "
+                "admin.",
+                Tone.ERROR,
+            )
             try:
                 await self._send(where, render(notice))
             except Exception:
@@ -375,18 +430,28 @@ class SlackFrontEnd:
         await self._answer(reply, where, line)
 
     async def _run_in_modal(self, line: str, where: Where, trigger_id: str) -> None:
-        meta = modals.ModalMeta("", line, channel=where.channel_id,
-                                response_url=where.response_url,
-                                replace=where.source == "card", home=where.source == "home")
-        opened = await self.client.views_open(trigger_id=trigger_id, view=modals.message_view(
-            "Loading…", ":hourglass_flowing_sand: Loading…", meta))
+        meta = modals.ModalMeta(
+            "",
+            line,
+            channel=where.channel_id,
+            response_url=where.response_url,
+            replace=where.source == "card",
+            home=where.source == "home",
+        )
+        opened = await self.client.views_open(
+            trigger_id=trigger_id,
+            view=modals.message_view("Loading…", ":hourglass_flowing_sand: Loading…", meta),
+        )
         view_id = opened["view"]["id"]
         reply = await self._handle(line, where)
         if isinstance(reply, Form):
             meta.kind, meta.context = reply.kind, dict(reply.context)
             view = modals.form_view(reply, meta)
-        elif isinstance(reply, Notice) and reply.tone is not Tone.ERROR and line.strip().lower(
-                ).lstrip("/") == "bulk":
+        elif (
+            isinstance(reply, Notice)
+            and reply.tone is not Tone.ERROR
+            and line.strip().lower().lstrip("/") == "bulk"
+        ):
             view = modals.bulk_view(reply, meta)
         else:
             view = modals.message_view("Not now", render(reply).text)
@@ -416,13 +481,13 @@ class SlackFrontEnd:
         except OnboardingError as err:
             await self._send(where, render(Notice(str(err), Tone.ERROR)))
             return
-        reply = await self._handle(f"bulk {uploaded[0]['id']}", where,
-                                   read_file=lambda _ref: (data, name))
+        reply = await self._handle(
+            f"bulk {uploaded[0]['id']}", where, read_file=lambda _ref: (data, name)
+        )
         if isinstance(reply, BulkReview):
             channel = await self._post(where, render(reply))  # real: progress updates it
             if len(reply.problems) > PROBLEMS_SHOWN:
-                await files.upload(self.client, files.problems_file(reply), channel,
-                                   where.user_id)
+                await files.upload(self.client, files.problems_file(reply), channel, where.user_id)
         else:
             await self._send(where, render(reply))
 
@@ -440,8 +505,12 @@ class SlackFrontEnd:
         share = _share_line(reply, line) if where.ephemeral else None
         replace = _replaces(reply, where)
         await self._send(where, render(reply, share), replace=replace)
-        if (where.source == "card" and not replace and isinstance(reply, Notice | Pick)
-                and getattr(reply, "tone", Tone.ERROR) is Tone.ERROR):
+        if (
+            where.source == "card"
+            and not replace
+            and isinstance(reply, Notice | Pick)
+            and getattr(reply, "tone", Tone.ERROR) is Tone.ERROR
+        ):
             await self._refresh_card(where)  # a stale button: show the card as it is now
 
     async def _refresh_card(self, where: Where) -> None:
@@ -467,12 +536,16 @@ class SlackFrontEnd:
         returns the conversation it went to."""
         if where.channel_id:
             try:
-                posted = await self.client.chat_postMessage(channel=where.channel_id,
-                                                            **message.payload())
+                posted = await self.client.chat_postMessage(
+                    channel=where.channel_id, **message.payload()
+                )
                 return str(posted["channel"])
             except SlackApiError as err:
-                log.info("posting in %s refused (%s); using the DM", where.channel_id,
-                         err.response.get("error"))
+                log.info(
+                    "posting in %s refused (%s); using the DM",
+                    where.channel_id,
+                    err.response.get("error"),
+                )
         posted = await self.client.chat_postMessage(channel=where.user_id, **message.payload())
         return str(posted["channel"])
 
@@ -480,23 +553,28 @@ class SlackFrontEnd:
         """chat.update for a real message (no limit), else the response_url (5 uses)."""
         if where.message_ts and where.channel_id:
             try:
-                await self.client.chat_update(channel=where.channel_id, ts=where.message_ts,
-                                              **message.payload())
+                await self.client.chat_update(
+                    channel=where.channel_id, ts=where.message_ts, **message.payload()
+                )
                 return
             except SlackApiError as err:
                 if not where.response_url:
                     raise
-                log.info("chat.update refused (%s); using the response_url",
-                         err.response.get("error"))
+                log.info(
+                    "chat.update refused (%s); using the response_url", err.response.get("error")
+                )
         if where.response_url:
             await self._respond(where.response_url, message, replace=True)
 
     @staticmethod
-    async def _respond(url: str, message: Message, *, replace: bool = False,
-                       in_channel: bool = False) -> None:
+    async def _respond(
+        url: str, message: Message, *, replace: bool = False, in_channel: bool = False
+    ) -> None:
         answer = await AsyncWebhookClient(url).send(
-            **message.payload(), replace_original=replace,
-            response_type="in_channel" if in_channel else "ephemeral")
+            **message.payload(),
+            replace_original=replace,
+            response_type="in_channel" if in_channel else "ephemeral",
+        )
         if answer.status_code != 200:
             log.warning("response_url answered %s: %s", answer.status_code, answer.body)
 
@@ -504,8 +582,9 @@ class SlackFrontEnd:
 
     async def publish_home(self, user_id: str) -> None:
         where = Where(user_id, user_id, source="home")
-        everyone, failed = await asyncio.gather(self._handle("status", where),
-                                                self._handle("status failed", where))
+        everyone, failed = await asyncio.gather(
+            self._handle("status", where), self._handle("status failed", where)
+        )
         if isinstance(everyone, ListPage) and isinstance(failed, ListPage):
             await self.client.views_publish(user_id=user_id, view=home_view(everyone, failed))
 
@@ -520,12 +599,18 @@ def card_for(service: OnboardingService, onboarding_id: str) -> CustomerCard | N
         return presenters.customer_card(ob, tx.activities(ob.id), service.clock.now())
 
 
-def slack_front_end(settings: Any, dispatcher: Dispatcher, service: OnboardingService,
-                    state: AdapterState) -> SlackFrontEnd | None:
+def slack_front_end(
+    settings: Any, dispatcher: Dispatcher, service: OnboardingService, state: AdapterState
+) -> SlackFrontEnd | None:
     """The Slack front end when `settings` turn it on, else None."""
     if not settings.slack_enabled:
         return None
     secret = settings.slack_signing_secret
-    return SlackFrontEnd(dispatcher, service, token=settings.slack_bot_token.get_secret_value(),
-                         signing_secret=secret.get_secret_value() if secret else None,
-                         api_url=settings.slack_api_url, state=state)
+    return SlackFrontEnd(
+        dispatcher,
+        service,
+        token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=secret.get_secret_value() if secret else None,
+        api_url=settings.slack_api_url,
+        state=state,
+    )

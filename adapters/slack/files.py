@@ -44,8 +44,9 @@ def checked_url(url: str, hosts: frozenset[str]) -> str:
     return url
 
 
-async def download(client: AsyncWebClient, file_id: str, hosts: frozenset[str]
-                   ) -> tuple[bytes, str]:
+async def download(
+    client: AsyncWebClient, file_id: str, hosts: frozenset[str]
+) -> tuple[bytes, str]:
     """The uploaded file's bytes and name, by `files.info` then its private download URL."""
     try:
         info = (await client.files_info(file=file_id))["file"]
@@ -57,28 +58,40 @@ async def download(client: AsyncWebClient, file_id: str, hosts: frozenset[str]
     url = checked_url(info.get("url_private_download") or info.get("url_private") or "", hosts)
     headers = {"Authorization": f"Bearer {client.token}"}
     timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(
-            url, headers=headers, allow_redirects=False) as answer:
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.get(url, headers=headers, allow_redirects=False) as answer,
+    ):
         if answer.status != 200 or answer.content_type == "text/html":
-            raise ProviderError(f"Slack's file host answered {answer.status}; the file could "
-                                "not be read (the app needs the files:read scope).")
+            raise ProviderError(
+                f"Slack's file host answered {answer.status}; the file could "
+                "not be read (the app needs the files:read scope)."
+            )
         data = await answer.content.read(READ_LIMIT)
     return data, name
 
 
-async def upload(client: AsyncWebClient, reply: FileReply, channel: str | None,
-                 user_id: str) -> None:
+async def upload(
+    client: AsyncWebClient, reply: FileReply, channel: str | None, user_id: str
+) -> None:
     """Uploads into the conversation the command came from, or the user's DM with the app
     when the app is not in that conversation (or there is none, as in App Home)."""
-    args = {"filename": reply.filename, "content": reply.content, "title": reply.filename,
-            "initial_comment": reply.text}
+    args = {
+        "filename": reply.filename,
+        "content": reply.content,
+        "title": reply.filename,
+        "initial_comment": reply.text,
+    }
     if channel:
         try:
             await client.files_upload_v2(channel=channel, **args)
             return
         except SlackApiError as err:
-            if err.response.get("error") not in ("not_in_channel", "channel_not_found",
-                                                 "access_denied"):
+            if err.response.get("error") not in (
+                "not_in_channel",
+                "channel_not_found",
+                "access_denied",
+            ):
                 raise
     dm = await client.conversations_open(users=user_id)
     await client.files_upload_v2(channel=dm["channel"]["id"], **args)
@@ -91,6 +104,9 @@ def problems_file(review: BulkReview) -> FileReply:
     writer.writerow(["Row", "Column", "Problem"])
     writer.writerows((p.row, p.column, p.reason) for p in review.problems)
     stem = review.filename.rsplit(".", 1)[0] or "upload"
-    return FileReply(f"{stem}-problems.csv", out.getvalue().encode("utf-8-sig"), "text/csv",
-                     f"Every problem in {review.filename} ({len(review.problems):,}), by row "
-                     "and column.")
+    return FileReply(
+        f"{stem}-problems.csv",
+        out.getvalue().encode("utf-8-sig"),
+        "text/csv",
+        f"Every problem in {review.filename} ({len(review.problems):,}), by row and column.",
+    )

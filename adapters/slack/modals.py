@@ -56,8 +56,16 @@ class ModalMeta:
     rev: int = 0
 
     def dump(self) -> str:
-        data = {"k": self.kind, "l": self.line, "c": self.context, "ch": self.channel,
-                "u": self.response_url, "r": self.replace, "h": self.home, "v": self.rev}
+        data = {
+            "k": self.kind,
+            "l": self.line,
+            "c": self.context,
+            "ch": self.channel,
+            "u": self.response_url,
+            "r": self.replace,
+            "h": self.home,
+            "v": self.rev,
+        }
         text = json.dumps(data, separators=(",", ":"))
         if len(text) > 3000:  # never expected; a shorter answer path beats a refused modal
             data["u"], data["r"] = None, False
@@ -67,8 +75,16 @@ class ModalMeta:
     @classmethod
     def load(cls, text: str) -> ModalMeta:
         d = json.loads(text or "{}")
-        return cls(d.get("k", ""), d.get("l", ""), d.get("c") or {}, d.get("ch"), d.get("u"),
-                   bool(d.get("r")), bool(d.get("h")), int(d.get("v", 0)))
+        return cls(
+            d.get("k", ""),
+            d.get("l", ""),
+            d.get("c") or {},
+            d.get("ch"),
+            d.get("u"),
+            bool(d.get("r")),
+            bool(d.get("h")),
+            int(d.get("v", 0)),
+        )
 
 
 def _title(text: str) -> str:
@@ -84,17 +100,25 @@ def _element(f: FormField) -> Any:
     if f.kind is FieldKind.EMAIL:
         return EmailInputElement(action_id=VALUE_ACTION, initial_value=str(default) or None)
     if f.kind is FieldKind.NUMBER:
-        return NumberInputElement(action_id=VALUE_ACTION, is_decimal_allowed=False,
-                                  initial_value=str(default) or None, min_value=f.min_value,
-                                  max_value=f.max_value)
+        return NumberInputElement(
+            action_id=VALUE_ACTION,
+            is_decimal_allowed=False,
+            initial_value=str(default) or None,
+            min_value=f.min_value,
+            max_value=f.max_value,
+        )
     if f.kind is FieldKind.CHOICE:
         initial = next((option(c) for c in f.choices if c.value == default), None)
         if len(f.choices) > STATIC_OPTIONS_MAX:  # Slack's cap: typed search instead
-            return ExternalDataSelectElement(action_id=VALUE_ACTION, min_query_length=0,
-                                             initial_option=initial,
-                                             placeholder="Type to search")
-        return StaticSelectElement(action_id=VALUE_ACTION, options=[option(c) for c in f.choices],
-                                   initial_option=initial)
+            return ExternalDataSelectElement(
+                action_id=VALUE_ACTION,
+                min_query_length=0,
+                initial_option=initial,
+                placeholder="Type to search",
+            )
+        return StaticSelectElement(
+            action_id=VALUE_ACTION, options=[option(c) for c in f.choices], initial_option=initial
+        )
     if f.kind is FieldKind.MULTI_CHOICE:
         chosen = set(default if isinstance(default, tuple) else (default,))
         initial = [option(c) for c in f.choices if c.value in chosen] or None
@@ -103,22 +127,33 @@ def _element(f: FormField) -> Any:
             groups.setdefault(c.group, []).append(option(c))
         if len(groups) > 1 or "" not in groups:
             return StaticMultiSelectElement(
-                action_id=VALUE_ACTION, initial_options=initial,
-                option_groups=[OptionGroup(label=cut(name or "Other", 75), options=opts)
-                               for name, opts in groups.items()])
-        return StaticMultiSelectElement(action_id=VALUE_ACTION, initial_options=initial,
-                                        options=[option(c) for c in f.choices])
-    return PlainTextInputElement(action_id=VALUE_ACTION, initial_value=str(default) or None,
-                                 max_length=f.max_length)
+                action_id=VALUE_ACTION,
+                initial_options=initial,
+                option_groups=[
+                    OptionGroup(label=cut(name or "Other", 75), options=opts)
+                    for name, opts in groups.items()
+                ],
+            )
+        return StaticMultiSelectElement(
+            action_id=VALUE_ACTION, initial_options=initial, options=[option(c) for c in f.choices]
+        )
+    return PlainTextInputElement(
+        action_id=VALUE_ACTION, initial_value=str(default) or None, max_length=f.max_length
+    )
 
 
-def form_view(form: Form, meta: ModalMeta, values: dict[str, Any] | None = None,
-              problem: str = "") -> View:
+def form_view(
+    form: Form, meta: ModalMeta, values: dict[str, Any] | None = None, problem: str = ""
+) -> View:
     """The modal of a form; `values` (what the user typed) replace the defaults."""
     if values:
-        form = replace(form, fields=tuple(
-            replace(f, default=_as_default(values[f.name])) if f.name in values else f
-            for f in form.fields))
+        form = replace(
+            form,
+            fields=tuple(
+                replace(f, default=_as_default(values[f.name])) if f.name in values else f
+                for f in form.fields
+            ),
+        )
     blocks: list[Block] = []
     if len(form.title) > TITLE_MAX:
         blocks.append(section(f"*{mrkdwn(form.title)}*"))
@@ -126,13 +161,25 @@ def form_view(form: Form, meta: ModalMeta, values: dict[str, Any] | None = None,
         blocks.append(section(":x: " + mrkdwn(problem)))
     blocks += [context(mrkdwn(note)) for note in form.notes]
     for f in form.fields:
-        blocks.append(InputBlock(
-            block_id=f"f:{f.name}:{meta.rev}", label=cut(f.label, 2000), element=_element(f),
-            hint=cut(f.help, 2000) if f.help else None, optional=not f.required,
-            dispatch_action=True if f.fills else None))
-    return View(type="modal", callback_id=FORM_CALLBACK, title=_title(form.title),
-                submit=_title(form.submit_label), close="Cancel", blocks=blocks,
-                private_metadata=meta.dump())
+        blocks.append(
+            InputBlock(
+                block_id=f"f:{f.name}:{meta.rev}",
+                label=cut(f.label, 2000),
+                element=_element(f),
+                hint=cut(f.help, 2000) if f.help else None,
+                optional=not f.required,
+                dispatch_action=True if f.fills else None,
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=FORM_CALLBACK,
+        title=_title(form.title),
+        submit=_title(form.submit_label),
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=meta.dump(),
+    )
 
 
 def _as_default(value: Any) -> str | tuple[str, ...]:
@@ -175,8 +222,7 @@ def field_errors(view: dict[str, Any], err: ValidationError) -> dict[str, str]:
     return errors
 
 
-def fill(view: dict[str, Any], form: Form, meta: ModalMeta, field_name: str,
-         picked: str) -> View:
+def fill(view: dict[str, Any], form: Form, meta: ModalMeta, field_name: str, picked: str) -> View:
     """A choice with `fills` was picked: its other fields take the choice's values."""
     values = values_of(view)
     values[field_name] = picked
@@ -189,9 +235,14 @@ def fill(view: dict[str, Any], form: Form, meta: ModalMeta, field_name: str,
 
 def message_view(title: str, text: str, meta: ModalMeta | None = None) -> View:
     """A modal that only says something (a refusal, "working…"), with a Close button."""
-    return View(type="modal", callback_id="message", title=_title(title), close="Close",
-                blocks=[section(mrkdwn(text))],
-                private_metadata=meta.dump() if meta else None)
+    return View(
+        type="modal",
+        callback_id="message",
+        title=_title(title),
+        close="Close",
+        blocks=[section(mrkdwn(text))],
+        private_metadata=meta.dump() if meta else None,
+    )
 
 
 def bulk_view(notice: Notice, meta: ModalMeta) -> View:
@@ -200,14 +251,23 @@ def bulk_view(notice: Notice, meta: ModalMeta) -> View:
     blocks: list[Block] = [
         SectionBlock(text=md(mrkdwn(notice.text))),
         *action_rows(notice.actions, "modal"),
-        InputBlock(block_id=FILE_BLOCK, label="Customers CSV file",
-                   element=FileInputElement(action_id=VALUE_ACTION, filetypes=["csv", "txt"],
-                                            max_files=1),
-                   hint="Header: Customer Name, Email Address, Domain Name, Country Code. "
-                        "Up to 10,000 rows."),
+        InputBlock(
+            block_id=FILE_BLOCK,
+            label="Customers CSV file",
+            element=FileInputElement(action_id=VALUE_ACTION, filetypes=["csv", "txt"], max_files=1),
+            hint="Header: Customer Name, Email Address, Domain Name, Country Code. "
+            "Up to 10,000 rows.",
+        ),
     ]
-    return View(type="modal", callback_id=FORM_CALLBACK, title="Bulk enrollment",
-                submit="Review", close="Cancel", blocks=blocks, private_metadata=meta.dump())
+    return View(
+        type="modal",
+        callback_id=FORM_CALLBACK,
+        title="Bulk enrollment",
+        submit="Review",
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=meta.dump(),
+    )
 
 
 def country_options(query: str, limit: int = STATIC_OPTIONS_MAX) -> list[dict[str, Any]]:

@@ -35,8 +35,9 @@ def web_client(token: str, api_url: str) -> WebClient:
 class SlackNotifier:
     platform = "slack"
 
-    def __init__(self, client: WebClient, state: AdapterState,
-                 card_for: Callable[[str], CustomerCard | None]) -> None:
+    def __init__(
+        self, client: WebClient, state: AdapterState, card_for: Callable[[str], CustomerCard | None]
+    ) -> None:
         self.client = client
         self.state = state
         self.card_for = card_for
@@ -46,15 +47,17 @@ class SlackNotifier:
             if payload.get("onboarding_id"):
                 self._post_in_thread(destination, payload)
             else:
-                self.client.chat_postMessage(channel=destination,
-                                             **render.notice_reply(payload).payload())
+                self.client.chat_postMessage(
+                    channel=destination, **render.notice_reply(payload).payload()
+                )
         except SlackApiError as err:
             status = err.response.status_code
             retry_after = None
             if status == 429:
                 retry_after = float(err.response.headers.get("Retry-After", "30"))
-            raise ProviderError(f"Slack refused the notice: {err.response.get('error')}",
-                                retry_after=retry_after) from None
+            raise ProviderError(
+                f"Slack refused the notice: {err.response.get('error')}", retry_after=retry_after
+            ) from None
 
     def _post_in_thread(self, channel: str, payload: dict[str, Any]) -> None:
         key = f"{channel}:{payload['onboarding_id']}"
@@ -76,8 +79,11 @@ class SlackNotifier:
             ts = self.client.chat_postMessage(channel=channel, **head.payload())["ts"]
             self.state.put(THREAD_KIND, key, {"ts": ts, "posted": posted})
         reply = render.notice_reply(payload)
-        self.client.chat_postMessage(channel=channel, thread_ts=ts,
-                                     reply_broadcast=payload.get("tone") == Tone.ERROR.value,
-                                     **reply.payload())
+        self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=ts,
+            reply_broadcast=payload.get("tone") == Tone.ERROR.value,
+            **reply.payload(),
+        )
         posted = [*posted, str(payload.get("activity_id"))][-REMEMBERED:]
         self.state.put(THREAD_KIND, key, {"ts": ts, "posted": posted})

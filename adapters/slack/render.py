@@ -58,8 +58,12 @@ VALUE_MAX = 2000
 SHARE_ACTION = "share"
 DISMISS_ACTION = "dismiss"
 PROBLEMS_SHOWN = 100  # a review lists this many problems; all of them go in a file beside it
-MARK = {Tone.INFO: "", Tone.SUCCESS: ":white_check_mark: ", Tone.WARNING: ":warning: ",
-        Tone.ERROR: ":x: "}
+MARK = {
+    Tone.INFO: "",
+    Tone.SUCCESS: ":white_check_mark: ",
+    Tone.WARNING: ":warning: ",
+    Tone.ERROR: ":x: ",
+}
 
 
 @dataclass(frozen=True)
@@ -123,22 +127,31 @@ def sections(lines: Iterable[str], limit_blocks: int = 20) -> list[SectionBlock]
 def button(action: Action, n: int) -> ButtonElement:
     confirm = None
     if action.confirm:
-        confirm = ConfirmObject(title=cut(action.label, 100),
-                                text=PlainTextObject(text=cut(action.confirm, 300), emoji=False),
-                                confirm=cut(action.label, 30), deny="Keep it",
-                                style="danger" if action.style == "danger" else None)
-    return ButtonElement(text=cut(action.label, BUTTON_TEXT_MAX),
-                         action_id=f"run{'!' if confirm else ''}:{n}",
-                         value=action.line[:VALUE_MAX], style=action.style, confirm=confirm)
+        confirm = ConfirmObject(
+            title=cut(action.label, 100),
+            text=PlainTextObject(text=cut(action.confirm, 300), emoji=False),
+            confirm=cut(action.label, 30),
+            deny="Keep it",
+            style="danger" if action.style == "danger" else None,
+        )
+    return ButtonElement(
+        text=cut(action.label, BUTTON_TEXT_MAX),
+        action_id=f"run{'!' if confirm else ''}:{n}",
+        value=action.line[:VALUE_MAX],
+        style=action.style,
+        confirm=confirm,
+    )
 
 
-def action_rows(actions: Sequence[Action], source: str, ref: str = "",
-                extra: Sequence[ButtonElement] = ()) -> list[ActionsBlock]:
+def action_rows(
+    actions: Sequence[Action], source: str, ref: str = "", extra: Sequence[ButtonElement] = ()
+) -> list[ActionsBlock]:
     elements: list[ButtonElement] = [button(a, n) for n, a in enumerate(actions)]
     elements.extend(extra)
-    return [ActionsBlock(block_id=f"{source}:{ref}:{k}",
-                         elements=elements[i:i + BUTTONS_PER_ROW])
-            for k, i in enumerate(range(0, len(elements), BUTTONS_PER_ROW))]
+    return [
+        ActionsBlock(block_id=f"{source}:{ref}:{k}", elements=elements[i : i + BUTTONS_PER_ROW])
+        for k, i in enumerate(range(0, len(elements), BUTTONS_PER_ROW))
+    ]
 
 
 def share_button(line: str) -> ButtonElement:
@@ -168,14 +181,18 @@ def _(reply: HelpView, share: str | None = None) -> Message:
     blocks: list[Block] = [header("Onboarding bot commands"), *sections(lines)]
     if reply.intro:
         blocks.append(context(mrkdwn(reply.intro)))
-    return Message("Onboarding bot commands: " + ", ".join(
-        c.usage.split(" ", 1)[0] for c in reply.commands), tuple(blocks))
+    return Message(
+        "Onboarding bot commands: " + ", ".join(c.usage.split(" ", 1)[0] for c in reply.commands),
+        tuple(blocks),
+    )
 
 
 def _row_text(row: CustomerRow) -> str:
-    return (f"*{mrkdwn(row.name)}* ({mrkdwn(row.domain)}) · {row.overall}\n"
-            f"Reseller: {row.reseller} · GDAP: {row.gdap} · MSP Hub: {row.hub} · "
-            f"P2P: {row.p2p} · Enrolled {row.enrolled}")
+    return (
+        f"*{mrkdwn(row.name)}* ({mrkdwn(row.domain)}) · {row.overall}\n"
+        f"Reseller: {row.reseller} · GDAP: {row.gdap} · MSP Hub: {row.hub} · "
+        f"P2P: {row.p2p} · Enrolled {row.enrolled}"
+    )
 
 
 def counts_text(page: ListPage) -> str:
@@ -192,9 +209,13 @@ def _(reply: ListPage, share: str | None = None) -> Message:
         head += f"\nSearch: “{mrkdwn(reply.search)}”"
     blocks: list[Block] = [section(head)]
     if not reply.rows:
-        blocks.append(section("No customers match." if (reply.search or reply.status_filter)
-                              else "No customers in onboarding yet. Enroll one with "
-                                   "`/onboard enroll`."))
+        blocks.append(
+            section(
+                "No customers match."
+                if (reply.search or reply.status_filter)
+                else "No customers in onboarding yet. Enroll one with `/onboard enroll`."
+            )
+        )
     # Each row gets its buttons when they fit Slack's 50 blocks; else only "Show" beside it;
     # a page longer still is text (PAGE_SIZE goes up to 50), each row with its id.
     room = MAX_BLOCKS - 5
@@ -218,16 +239,21 @@ def _(reply: ListPage, share: str | None = None) -> Message:
     return Message(escape(text), tuple(blocks))
 
 
-def card_blocks(card: CustomerCard, share: str | None = None,
-                with_actions: bool = True) -> list[Block]:
+def card_blocks(
+    card: CustomerCard, share: str | None = None, with_actions: bool = True
+) -> list[Block]:
     r = card.row
     state = card.closed.capitalize() if card.closed else r.overall
     blocks: list[Block] = []
     if card.headline:
         blocks.append(section(":white_check_mark: " + mrkdwn(card.headline)))
     blocks.append(header(f"{r.name} ({r.domain}) — {state}"))
-    blocks.append(context(f"{mrkdwn(card.email)} · Country {mrkdwn(card.country)} · "
-                          f"Enrolled {r.enrolled} · id `{r.id}`"))
+    blocks.append(
+        context(
+            f"{mrkdwn(card.email)} · Country {mrkdwn(card.country)} · "
+            f"Enrolled {r.enrolled} · id `{r.id}`"
+        )
+    )
     fields = []
     for step in card.steps:
         text = f"*{step.title}*\n{step.status}"
@@ -240,8 +266,9 @@ def card_blocks(card: CustomerCard, share: str | None = None,
     if card.recovery_hint:
         blocks.append(section(f"*To recover:* {mrkdwn(card.recovery_hint)}"))
     if card.events:
-        blocks.append(context(*(f"{e.when} · {mrkdwn(e.actor)}: {mrkdwn(e.message)}"
-                                for e in card.events)))
+        blocks.append(
+            context(*(f"{e.when} · {mrkdwn(e.actor)}: {mrkdwn(e.message)}" for e in card.events))
+        )
     if with_actions:
         extra = [share_button(share)] if share else []
         blocks += action_rows(card.actions, "card", r.id, extra)
@@ -255,15 +282,18 @@ def _(reply: CustomerCard, share: str | None = None) -> Message:
 
 @render.register
 def _(reply: Confirmation, share: str | None = None) -> Message:
-    confirm = Action(reply.confirm_label, reply.confirm_line,
-                     "danger" if reply.danger else "primary")
+    confirm = Action(
+        reply.confirm_label, reply.confirm_line, "danger" if reply.danger else "primary"
+    )
     elements = [button(confirm, 0)]
     if reply.cancel_line:
         elements.append(button(Action("Cancel", reply.cancel_line), 1))
     else:
         elements.append(ButtonElement(text="Cancel", action_id=DISMISS_ACTION, value="cancel"))
-    blocks: list[Block] = [section(":warning: " + mrkdwn(reply.text)),
-                           ActionsBlock(block_id="confirm::0", elements=elements)]
+    blocks: list[Block] = [
+        section(":warning: " + mrkdwn(reply.text)),
+        ActionsBlock(block_id="confirm::0", elements=elements),
+    ]
     return Message(escape(reply.text), tuple(blocks))
 
 
@@ -283,18 +313,24 @@ def _(reply: BulkReview, share: str | None = None) -> Message:
     n_problems = len(reply.problems)
     blocks: list[Block] = [
         header(f"Review of {reply.filename}"),
-        section(f"{reply.total_rows} rows: *{len(reply.valid)} ready to enroll*, "
-                f"{n_problems} problem{'s' if n_problems != 1 else ''}. Nobody is enrolled "
-                "until you confirm."),
+        section(
+            f"{reply.total_rows} rows: *{len(reply.valid)} ready to enroll*, "
+            f"{n_problems} problem{'s' if n_problems != 1 else ''}. Nobody is enrolled "
+            "until you confirm."
+        ),
     ]
     if reply.valid:
         blocks += sections(["*Ready to enroll:*", *_enrolled_lines(reply.valid)], 4)
     if reply.problems:
-        lines = ["*Not enrolled (fix and upload again):*",
-                 *problem_lines(reply.problems[:PROBLEMS_SHOWN])]
+        lines = [
+            "*Not enrolled (fix and upload again):*",
+            *problem_lines(reply.problems[:PROBLEMS_SHOWN]),
+        ]
         if n_problems > PROBLEMS_SHOWN:
-            lines.append(f"… and {n_problems - PROBLEMS_SHOWN:,} more: every problem is in "
-                         "the file posted with this review.")
+            lines.append(
+                f"… and {n_problems - PROBLEMS_SHOWN:,} more: every problem is in "
+                "the file posted with this review."
+            )
         blocks += sections(lines, 30)
     if reply.confirmation:
         c = reply.confirmation
@@ -314,10 +350,13 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
 
 @render.register
 def _(reply: BulkProgress, share: str | None = None) -> Message:
-    return Message(reply.summary, (
-        section(f":hourglass_flowing_sand: *Enrolling…* {reply.done:,} of {reply.total:,}"),
-        context(f"`{progress_bar(reply.done, reply.total)}`  import `{reply.import_id}`"),
-    ))
+    return Message(
+        reply.summary,
+        (
+            section(f":hourglass_flowing_sand: *Enrolling…* {reply.done:,} of {reply.total:,}"),
+            context(f"`{progress_bar(reply.done, reply.total)}`  import `{reply.import_id}`"),
+        ),
+    )
 
 
 @render.register
@@ -333,10 +372,14 @@ def _(reply: BulkResult, share: str | None = None) -> Message:
 
 @render.register
 def _(reply: ActivityLog, share: str | None = None) -> Message:
-    lines = [f"`{e.at:%Y-%m-%d %H:%M}` UTC · {mrkdwn(e.actor)}: {mrkdwn(e.message)}"
-             for e in reply.events]
-    blocks: list[Block] = [header(f"Activity log of {reply.customer} ({reply.domain})"),
-                           *sections(lines or ["No events."], 40)]
+    lines = [
+        f"`{e.at:%Y-%m-%d %H:%M}` UTC · {mrkdwn(e.actor)}: {mrkdwn(e.message)}"
+        for e in reply.events
+    ]
+    blocks: list[Block] = [
+        header(f"Activity log of {reply.customer} ({reply.domain})"),
+        *sections(lines or ["No events."], 40),
+    ]
     return Message(escape(reply.summary), tuple(blocks))
 
 
@@ -349,15 +392,19 @@ def _(reply: OutboxView, share: str | None = None) -> Message:
         if m.link:
             line += f"\n{escape(m.link)}"
         lines.append(line)
-    blocks: list[Block] = [header(f"{title}: {len(reply.mails)} mails"),
-                           *sections(lines or ["No mails."], 40)]
+    blocks: list[Block] = [
+        header(f"{title}: {len(reply.mails)} mails"),
+        *sections(lines or ["No mails."], 40),
+    ]
     return Message(escape(reply.summary), tuple(blocks))
 
 
 @render.register
 def _(reply: Pick, share: str | None = None) -> Message:
-    blocks: list[Block] = [section(":point_right: " + mrkdwn(reply.text)),
-                           *action_rows(reply.options, "pick")]
+    blocks: list[Block] = [
+        section(":point_right: " + mrkdwn(reply.text)),
+        *action_rows(reply.options, "pick"),
+    ]
     return Message(escape(reply.text), tuple(blocks))
 
 
@@ -373,8 +420,10 @@ def notice_reply(payload: dict[str, Any]) -> Message:
     """A notice (from `bot.notices`) as a thread reply, or a plain post when it has no customer."""
     tone = Tone(payload.get("tone", "info"))
     text = str(payload.get("text", ""))
-    return Message(escape(text), (section(MARK[tone] + mrkdwn(text)),
-                                  context(f"{mrkdwn(str(payload.get('actor', '')))}")))
+    return Message(
+        escape(text),
+        (section(MARK[tone] + mrkdwn(text)), context(f"{mrkdwn(str(payload.get('actor', '')))}")),
+    )
 
 
 def card_message(card: CustomerCard) -> Message:
@@ -386,30 +435,47 @@ def closed_card_message(payload: dict[str, Any]) -> Message:
     customer = str(payload.get("customer", ""))
     domain = str(payload.get("domain", ""))
     text = str(payload.get("text", ""))
-    return Message(escape(text), (header(f"{customer} ({domain})"), section(mrkdwn(text)),
-                                  context("No longer in onboarding; `/onboard log "
-                                          f"{mrkdwn(domain)}` shows its history.")))
+    return Message(
+        escape(text),
+        (
+            header(f"{customer} ({domain})"),
+            section(mrkdwn(text)),
+            context(f"No longer in onboarding; `/onboard log {mrkdwn(domain)}` shows its history."),
+        ),
+    )
 
 
 # -- App Home -----------------------------------------------------------------------------
 
 
-HOME_ACTIONS = (Action("Enroll customer", "enroll", "primary"),
-                Action("Bulk enroll", "bulk"), Action("Download template", "template"))
+HOME_ACTIONS = (
+    Action("Enroll customer", "enroll", "primary"),
+    Action("Bulk enroll", "bulk"),
+    Action("Download template", "template"),
+)
 
 
 def home_view(everyone: ListPage, failed: ListPage) -> View:
     """The dashboard: counts, customers that need attention, the newest enrollments."""
-    blocks: list[Block] = [header("Customer onboarding"), section(counts_text(everyone)),
-                           *action_rows(HOME_ACTIONS, "home"), DividerBlock(),
-                           section("*Needs attention*")]
+    blocks: list[Block] = [
+        header("Customer onboarding"),
+        section(counts_text(everyone)),
+        *action_rows(HOME_ACTIONS, "home"),
+        DividerBlock(),
+        section("*Needs attention*"),
+    ]
 
     def rows(page: ListPage, part: int) -> list[Block]:
         out: list[Block] = []
         for row in page.rows:  # a failed customer can be in both parts: ids stay unique
             show = next((a for a in row.actions if a.label == "Show"), None)
-            out.append(SectionBlock(block_id=f"home:{row.id}:{part}", text=md(_row_text(row)),
-                                    accessory=button(show, 0) if show else None))
+            out.append(
+                SectionBlock(
+                    block_id=f"home:{row.id}:{part}",
+                    text=md(_row_text(row)),
+                    accessory=button(show, 0) if show else None,
+                )
+            )
         return out
 
     blocks += rows(failed, 1) or [context("Nothing failed. :tada:")]

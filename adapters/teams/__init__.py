@@ -54,10 +54,18 @@ class TeamsFrontEnd:
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         if not self.authenticated and not is_local(request.remote):
-            log.warning("refused /api/messages from %s: set MICROSOFT_APP_ID and "
-                        "MICROSOFT_APP_PASSWORD to accept Teams from outside", request.remote)
-            return web.json_response({"error": "Bot Framework credentials are not configured; "
-                                               "only local clients are accepted."}, status=401)
+            log.warning(
+                "refused /api/messages from %s: set MICROSOFT_APP_ID and "
+                "MICROSOFT_APP_PASSWORD to accept Teams from outside",
+                request.remote,
+            )
+            return web.json_response(
+                {
+                    "error": "Bot Framework credentials are not configured; "
+                    "only local clients are accepted."
+                },
+                status=401,
+            )
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "Expected an activity as JSON."}, status=415)
         try:
@@ -68,11 +76,18 @@ class TeamsFrontEnd:
 
     async def _on_turn_error(self, turn_context: TurnContext, error: Exception) -> None:
         ref = uuid.uuid4().hex[:8]
-        log.error("Teams turn failed (error %s): %s", ref, type(error).__name__,
-                  exc_info=error)
+        log.error("Teams turn failed (error %s): %s", ref, type(error).__name__, exc_info=error)
         try:
-            await turn_context.send_activity(card_activity(cards.render(Notice(
-                f"Something went wrong on our side (error {ref}). What was saved before stays "
-                "saved; try again, or give this error id to your admin.", Tone.ERROR))))
+            await turn_context.send_activity(
+                card_activity(
+                    cards.render(
+                        Notice(
+                            f"Something went wrong on our side (error {ref}). What was saved "
+                            "before stays saved; try again, or give this error id to your admin.",
+                            Tone.ERROR,
+                        )
+                    )
+                )
+            )
         except Exception:  # the conversation itself may be what failed
             log.warning("could not tell the user about error %s", ref)

@@ -36,9 +36,12 @@ class BotConfig:
 
 
 def bot_config(settings: Settings) -> BotConfig:
-    return BotConfig(settings.microsoft_app_id,
-                     settings.microsoft_app_password.get_secret_value(),
-                     settings.teams_app_type, settings.microsoft_app_tenant_id)
+    return BotConfig(
+        settings.microsoft_app_id,
+        settings.microsoft_app_password.get_secret_value(),
+        settings.teams_app_type,
+        settings.microsoft_app_tenant_id,
+    )
 
 
 def authentication_enabled(settings: Settings) -> bool:

@@ -84,8 +84,13 @@ def place_of(activity: Activity) -> Place:
     if kind == "channel":
         team = (data.get("team") or {}).get("name")
         channel = (data.get("channel") or {}).get("name")
-        label = (f"{team} > {channel}" if team and channel else
-                 f"channel {channel}" if channel else "this Teams channel")
+        label = (
+            f"{team} > {channel}"
+            if team and channel
+            else f"channel {channel}"
+            if channel
+            else "this Teams channel"
+        )
     elif kind == "groupChat":
         label = f"group chat {conversation.name}" if conversation.name else "this group chat"
     else:
@@ -100,8 +105,13 @@ def card_activity(card: dict) -> Activity:
 
 
 class OnboardingTeamsBot(TeamsActivityHandler):
-    def __init__(self, dispatcher: Dispatcher, references: ConversationReferences,
-                 app_id: str = "", http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        references: ConversationReferences,
+        app_id: str = "",
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
         self.dispatcher = dispatcher
         self.references = references
         self.app_id = app_id
@@ -112,11 +122,20 @@ class OnboardingTeamsBot(TeamsActivityHandler):
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        removed = (activity.type == ActivityTypes.installation_update
-                   and (activity.action or "").startswith("remove"))
-        if activity.conversation and not removed and activity.type in (
-                ActivityTypes.message, ActivityTypes.invoke, ActivityTypes.installation_update,
-                ActivityTypes.conversation_update):
+        removed = activity.type == ActivityTypes.installation_update and (
+            activity.action or ""
+        ).startswith("remove")
+        if (
+            activity.conversation
+            and not removed
+            and activity.type
+            in (
+                ActivityTypes.message,
+                ActivityTypes.invoke,
+                ActivityTypes.installation_update,
+                ActivityTypes.conversation_update,
+            )
+        ):
             reference = TurnContext.get_conversation_reference(activity)
             await asyncio.to_thread(self.references.remember, reference)
         await super().on_turn(turn_context)
@@ -125,6 +144,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         activity = turn_context.activity
         data = cards.SubmitData.read(activity.value)
         if data is not None or isinstance(activity.value, dict):
+
             async def replace(card: dict) -> None:
                 await self._replace(turn_context, card)
 
@@ -153,32 +173,53 @@ class OnboardingTeamsBot(TeamsActivityHandler):
 
         card = await self._clicked(turn_context, cards.SubmitData.read(value), value, replace)
         if card is None:  # the answer went out as a message; the card stays as it is
-            return InvokeResponse(status=200, body=_InvokeAnswer(
-                status_code=200, type="application/vnd.microsoft.activity.message",
-                value="Done"))
-        return InvokeResponse(status=200, body=_InvokeAnswer(
-            status_code=200, type="application/vnd.microsoft.card.adaptive", value=card))
+            return InvokeResponse(
+                status=200,
+                body=_InvokeAnswer(
+                    status_code=200, type="application/vnd.microsoft.activity.message", value="Done"
+                ),
+            )
+        return InvokeResponse(
+            status=200,
+            body=_InvokeAnswer(
+                status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
+            ),
+        )
 
-    async def on_members_added_activity(self, members_added: list[ChannelAccount],
-                                        turn_context: TurnContext) -> None:
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else ""
         if any(m.id == bot_id for m in members_added):
-            await turn_context.send_activity(card_activity(cards.render(Notice(
-                "Hi! I onboard Microsoft cloud customers: enroll, reseller invitation, GDAP, "
-                "MSP Hub, P2P transfer, reminders. Type help for the commands, or notify here "
-                "to get status changes in this conversation.", Tone.INFO,
-                (Action("Help", "help"), Action("Dashboard", "status"),
-                 Action("Enroll a customer", "enroll"))))))
+            await turn_context.send_activity(
+                card_activity(
+                    cards.render(
+                        Notice(
+                            "Hi! I onboard Microsoft cloud customers: enroll, reseller invitation, "
+                            "GDAP, MSP Hub, P2P transfer, reminders. Type help for the commands, "
+                            "or notify here to get status changes in this conversation.",
+                            Tone.INFO,
+                            (
+                                Action("Help", "help"),
+                                Action("Dashboard", "status"),
+                                Action("Enroll a customer", "enroll"),
+                            ),
+                        )
+                    )
+                )
+            )
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
-        await asyncio.to_thread(self.references.forget,
-                                destination_of(turn_context.activity))
+        await asyncio.to_thread(self.references.forget, destination_of(turn_context.activity))
 
     # -- what a user does -------------------------------------------------------------------
 
-    def _context(self, turn_context: TurnContext,
-                 read_file: Callable[[str], tuple[bytes, str]] | None = None,
-                 progress: Callable[[BulkProgress], None] | None = None) -> Context:
+    def _context(
+        self,
+        turn_context: TurnContext,
+        read_file: Callable[[str], tuple[bytes, str]] | None = None,
+        progress: Callable[[BulkProgress], None] | None = None,
+    ) -> Context:
         activity = turn_context.activity
         return Context(actor_of(activity), place_of(activity), read_file, progress)
 
@@ -192,11 +233,22 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             if isinstance(reply, Notice) and reply.tone is not Tone.ERROR:
                 await self._send(turn_context, cards.bulk_paste_card(reply))
                 return
-        elif words and words[0].lower() == "bulk" and len(words) > 1 and words[1].lower() \
-                not in ("confirm", "discard"):
-            await self._send(turn_context, cards.render(Notice(
-                "Send the CSV file to the bot as an attachment in a personal chat, or type "
-                "bulk and paste it.", Tone.ERROR)))
+        elif (
+            words
+            and words[0].lower() == "bulk"
+            and len(words) > 1
+            and words[1].lower() not in ("confirm", "discard")
+        ):
+            await self._send(
+                turn_context,
+                cards.render(
+                    Notice(
+                        "Send the CSV file to the bot as an attachment in a personal chat, or type "
+                        "bulk and paste it.",
+                        Tone.ERROR,
+                    )
+                ),
+            )
             return
         reply = await self._run(line, self._context(turn_context))
         await self._send(turn_context, cards.render(reply))
@@ -207,19 +259,34 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         url = content.get("downloadUrl") if isinstance(content, dict) else None
         name = attachment.name or "upload.csv"
         if not url:
-            await self._send(turn_context, cards.render(Notice(
-                "That file cannot be read: send it again in the personal chat with the bot.",
-                Tone.ERROR)))
+            await self._send(
+                turn_context,
+                cards.render(
+                    Notice(
+                        "That file cannot be read: send it again in the personal chat with "
+                        "the bot.",
+                        Tone.ERROR,
+                    )
+                ),
+            )
             return
         try:
             data = await self._download(url)
         except (httpx.HTTPError, ValueError) as err:
             log.warning("Teams file download failed: %s", type(err).__name__)
-            await self._send(turn_context, cards.render(Notice(
-                f"Could not download {name} from Teams ({err}). Send it again.", Tone.ERROR)))
+            await self._send(
+                turn_context,
+                cards.render(
+                    Notice(
+                        f"Could not download {name} from Teams ({err}). Send it again.", Tone.ERROR
+                    )
+                ),
+            )
             return
-        reply = await self._run(f"bulk {_quote(name)}", self._context(
-            turn_context, read_file=lambda _name: (data, name)))
+        reply = await self._run(
+            f"bulk {_quote(name)}",
+            self._context(turn_context, read_file=lambda _name: (data, name)),
+        )
         await self._send(turn_context, cards.render(reply))
 
     async def _download(self, url: str) -> bytes:
@@ -239,55 +306,82 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             if client is not self.http:
                 await client.aclose()
 
-    async def _clicked(self, turn_context: TurnContext, data: cards.SubmitData | None,
-                       value: dict, replace: Replace) -> dict | None:
+    async def _clicked(
+        self,
+        turn_context: TurnContext,
+        data: cards.SubmitData | None,
+        value: dict,
+        replace: Replace,
+    ) -> dict | None:
         """A button on one of our cards. Returns the card that replaces it, if any; other
         answers are sent as new messages."""
         if data is None or data.version != cards.DATA_VERSION:
-            await self._send(turn_context, cards.render(Notice(
-                "This card is from an earlier version of the bot and its buttons no longer "
-                "work. Type the command again (help lists them).", Tone.WARNING)))
+            await self._send(
+                turn_context,
+                cards.render(
+                    Notice(
+                        "This card is from an earlier version of the bot and its buttons no longer "
+                        "work. Type the command again (help lists them).",
+                        Tone.WARNING,
+                    )
+                ),
+            )
             return None
         if data.dismiss:
             back = data.context.get("onboarding")
-            return cards.render(Notice(
-                "Form closed; nothing was saved." if data.dismiss == "form"
-                else "Not confirmed; nothing was changed.", Tone.INFO,
-                (Action("Show customer", f"show {back}"),) if back else ()))
+            return cards.render(
+                Notice(
+                    "Form closed; nothing was saved."
+                    if data.dismiss == "form"
+                    else "Not confirmed; nothing was changed.",
+                    Tone.INFO,
+                    (Action("Show customer", f"show {back}"),) if back else (),
+                )
+            )
         if data.form:
             return await self._submitted(turn_context, data, cards.inputs_of(value))
         if not data.line:
             return None
         words = _words(data.line)
         if words[:2] == ["bulk", "confirm"] and len(words) == 3:
-            await replace(cards.render(Notice(
-                "Enrolling the reviewed customers… this card shows the progress, then the "
-                "summary.")))
+            await replace(
+                cards.render(
+                    Notice(
+                        "Enrolling the reviewed customers… this card shows the progress, then the "
+                        "summary."
+                    )
+                )
+            )
             self._start_bulk(turn_context, data.line)
             return None
         reply = await self._run(data.line, self._context(turn_context))
         return await self._answer(turn_context, data.card, reply)
 
-    async def _answer(self, turn_context: TurnContext, card_kind: str,
-                      reply: Reply) -> dict | None:
+    async def _answer(self, turn_context: TurnContext, card_kind: str, reply: Reply) -> dict | None:
         error = isinstance(reply, Notice) and reply.tone is Tone.ERROR
         if not error and isinstance(reply, _IN_PLACE.get(card_kind, ())):
             return cards.render(reply)
         await self._send(turn_context, cards.render(reply))
         return None
 
-    async def _submitted(self, turn_context: TurnContext, data: cards.SubmitData,
-                         inputs: dict[str, Any]) -> dict | None:
+    async def _submitted(
+        self, turn_context: TurnContext, data: cards.SubmitData, inputs: dict[str, Any]
+    ) -> dict | None:
         if data.form == "bulk":
             text = str(inputs.get("csv") or "")
-            reply = await self._run(f"bulk {PASTED_NAME}", self._context(
-                turn_context, read_file=lambda _name: (text.encode("utf-8"), PASTED_NAME)))
+            reply = await self._run(
+                f"bulk {PASTED_NAME}",
+                self._context(
+                    turn_context, read_file=lambda _name: (text.encode("utf-8"), PASTED_NAME)
+                ),
+            )
             return await self._answer(turn_context, "form", reply)
         values = cards.form_values(data, inputs)
         ctx = self._context(turn_context)
         try:
-            reply = await asyncio.to_thread(self.dispatcher.submit, data.form, data.context,
-                                            values, ctx)
+            reply = await asyncio.to_thread(
+                self.dispatcher.submit, data.form, data.context, values, ctx
+            )
         except ValidationError as err:
             line = f"{data.form} {data.context.get('onboarding', '')}".strip()
             form = await self._run(line, self._context(turn_context))
@@ -313,6 +407,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             async def proactive(card: dict) -> None:
                 async def logic(context: TurnContext) -> None:
                     await replace_card(context, card_id, card)
+
                 await adapter.continue_conversation(reference, logic, app_id)
 
             def progress(p: BulkProgress) -> None:
@@ -323,8 +418,10 @@ class OnboardingTeamsBot(TeamsActivityHandler):
                 reply = await asyncio.to_thread(self.dispatcher.handle, line, ctx)
                 card = cards.render(reply)
                 if isinstance(reply, Notice) and reply.tone is Tone.ERROR:
+
                     async def logic(context: TurnContext) -> None:
                         await context.send_activity(card_activity(card))
+
                     await adapter.continue_conversation(reference, logic, app_id)
                 else:
                     await proactive(card)
@@ -355,7 +452,8 @@ class _InvokeAnswer(Model):
     _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
         "status_code": {"key": "statusCode", "type": "int"},
         "type": {"key": "type", "type": "str"},
-        "value": {"key": "value", "type": "object"}}
+        "value": {"key": "value", "type": "object"},
+    }
 
     def __init__(self, *, status_code: int, type: str, value: Any) -> None:
         super().__init__()

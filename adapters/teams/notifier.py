@@ -24,8 +24,11 @@ SEND_TIMEOUT = 30.0
 
 
 def notice_view(payload: dict[str, Any]) -> Notice:
-    actions = ((Action("Show customer", f"show {payload['onboarding_id']}"),)
-               if payload.get("onboarding_id") else ())
+    actions = (
+        (Action("Show customer", f"show {payload['onboarding_id']}"),)
+        if payload.get("onboarding_id")
+        else ()
+    )
     return Notice(str(payload.get("text", "")), Tone(payload.get("tone", "info")), actions)
 
 
@@ -48,8 +51,9 @@ def provider_error(err: Exception) -> ProviderError:
 class TeamsNotifier:
     platform = "teams"
 
-    def __init__(self, adapter: CloudAdapterBase, references: ConversationReferences,
-                 app_id: str) -> None:
+    def __init__(
+        self, adapter: CloudAdapterBase, references: ConversationReferences, app_id: str
+    ) -> None:
         self.adapter = adapter
         self.references = references
         self.app_id = app_id
@@ -62,14 +66,18 @@ class TeamsNotifier:
     def post(self, destination: str, payload: dict[str, Any]) -> None:
         reference = self.references.get(destination)
         if reference is None:
-            raise ProviderError("The bot is not in that Teams conversation any more (or never "
-                                "was): add it there and type notify here again.")
+            raise ProviderError(
+                "The bot is not in that Teams conversation any more (or never "
+                "was): add it there and type notify here again."
+            )
         card = render(notice_view(payload))
         loop = self.loop
         if loop is not None and loop.is_running():
             if getattr(loop, "_thread_id", None) == threading.get_ident():
-                raise ProviderError("Notice posted from the event loop's thread; retried "
-                                    "from a worker.", retry_after=1)
+                raise ProviderError(
+                    "Notice posted from the event loop's thread; retried from a worker.",
+                    retry_after=1,
+                )
             future = asyncio.run_coroutine_threadsafe(self.send(reference, card), loop)
             try:
                 future.result(timeout=SEND_TIMEOUT)
@@ -95,6 +103,9 @@ class TeamsNotifier:
         except Exception as err:
             failures.append(err)
         if failures:
-            log.warning("Teams notice to %s failed: %s", reference.conversation.id,
-                        type(failures[0]).__name__)
+            log.warning(
+                "Teams notice to %s failed: %s",
+                reference.conversation.id,
+                type(failures[0]).__name__,
+            )
             raise provider_error(failures[0]) from failures[0]

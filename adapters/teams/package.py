@@ -20,12 +20,13 @@ from bot.commands import COMMANDS
 from settings import Settings
 
 MANIFEST_VERSION = "1.19"
-SCHEMA = (f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/"
-          "MicrosoftTeams.schema.json")
+SCHEMA = (
+    f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/"
+    "MicrosoftTeams.schema.json"
+)
 ACCENT = (0x25, 0x63, 0xEB)  # the colour icon's background, and the manifest's accentColor
 # Teams shows at most 10 commands per menu: the ones a partner team reaches for first.
-MENU = ("help", "status", "search", "show", "enroll", "bulk", "gdap", "remind", "notify",
-        "log")
+MENU = ("help", "status", "search", "show", "enroll", "bulk", "gdap", "remind", "notify", "log")
 _APP_NAMESPACE = uuid.UUID("7b0f5b8e-3c1e-4e53-9d57-0b5c1f7a4e21")
 
 
@@ -41,14 +42,18 @@ def teams_app_id(settings: Settings) -> str:
 
 def bot_commands() -> list[dict[str, str]]:
     by_name = {c.name: c for c in COMMANDS}
-    return [{"title": name, "description": f"{by_name[name].usage}: {by_name[name].summary}"
-             [:128]} for name in MENU]
+    return [
+        {"title": name, "description": f"{by_name[name].usage}: {by_name[name].summary}"[:128]}
+        for name in MENU
+    ]
 
 
 def manifest(settings: Settings) -> dict[str, Any]:
     if not settings.microsoft_app_id:
-        raise PackageError("Set MICROSOFT_APP_ID to the Azure Bot's Microsoft App ID first: "
-                           "the package names the bot by it.")
+        raise PackageError(
+            "Set MICROSOFT_APP_ID to the Azure Bot's Microsoft App ID first: "
+            "the package names the bot by it."
+        )
     name = settings.teams_bot_name
     site = settings.teams_website_url.rstrip("/")
     return {
@@ -56,28 +61,36 @@ def manifest(settings: Settings) -> dict[str, Any]:
         "manifestVersion": MANIFEST_VERSION,
         "version": settings.teams_app_version,
         "id": teams_app_id(settings),
-        "developer": {"name": settings.teams_developer_name or settings.partner_name,
-                      "websiteUrl": site, "privacyUrl": f"{site}/privacy",
-                      "termsOfUseUrl": f"{site}/terms"},
+        "developer": {
+            "name": settings.teams_developer_name or settings.partner_name,
+            "websiteUrl": site,
+            "privacyUrl": f"{site}/privacy",
+            "termsOfUseUrl": f"{site}/terms",
+        },
         "name": {"short": name[:30], "full": f"{name} – customer onboarding"[:100]},
         "description": {
             "short": "Onboard Microsoft cloud customers from Teams"[:80],
-            "full": ("Enroll customers, send the reseller invitation, request GDAP access, "
-                     "create them in the MSP Hub, move billing with a P2P transfer, chase "
-                     "them with reminders and finish: the Customer Onboarding page, as a "
-                     "chat. Type help for the commands; notify here posts status changes "
-                     "to a channel or chat."),
+            "full": (
+                "Enroll customers, send the reseller invitation, request GDAP access, "
+                "create them in the MSP Hub, move billing with a P2P transfer, chase "
+                "them with reminders and finish: the Customer Onboarding page, as a "
+                "chat. Type help for the commands; notify here posts status changes "
+                "to a channel or chat."
+            ),
         },
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": "#{:02X}{:02X}{:02X}".format(*ACCENT),
-        "bots": [{
-            "botId": settings.microsoft_app_id,
-            "scopes": ["personal", "team", "groupChat"],
-            "supportsFiles": True,
-            "isNotificationOnly": False,
-            "commandLists": [{"scopes": ["personal", "team", "groupChat"],
-                              "commands": bot_commands()}],
-        }],
+        "bots": [
+            {
+                "botId": settings.microsoft_app_id,
+                "scopes": ["personal", "team", "groupChat"],
+                "supportsFiles": True,
+                "isNotificationOnly": False,
+                "commandLists": [
+                    {"scopes": ["personal", "team", "groupChat"], "commands": bot_commands()}
+                ],
+            }
+        ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [],
     }
@@ -104,12 +117,20 @@ def png(width: int, height: int, pixel: Any) -> bytes:
         raw.write(b"".join(bytes(pixel(x, y)) for x in range(width)))
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw.getvalue(), 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw.getvalue(), 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _mark(u: float, v: float) -> bool:
@@ -117,22 +138,30 @@ def _mark(u: float, v: float) -> bool:
     du, dv = u - 0.5, v - 0.5
     r = (du * du + dv * dv) ** 0.5
     ring = 0.34 <= r <= 0.42
+
     # the check: two strokes, (0.32,0.52)->(0.45,0.65) and (0.45,0.65)->(0.70,0.38)
     def near(ax: float, ay: float, bx: float, by: float) -> bool:
         px, py = bx - ax, by - ay
         t = max(0.0, min(1.0, ((u - ax) * px + (v - ay) * py) / (px * px + py * py)))
         return ((u - ax - t * px) ** 2 + (v - ay - t * py) ** 2) ** 0.5 <= 0.045
+
     return ring or near(0.32, 0.52, 0.45, 0.65) or near(0.45, 0.65, 0.70, 0.38)
 
 
 def color_icon(size: int = 192) -> bytes:
     """Full-bleed accent background with a white mark, as Teams wants the colour icon."""
     white, accent = (255, 255, 255, 255), (*ACCENT, 255)
-    return png(size, size, lambda x, y: white if _mark((x + .5) / size, (y + .5) / size)
-               else accent)
+    return png(
+        size, size, lambda x, y: white if _mark((x + 0.5) / size, (y + 0.5) / size) else accent
+    )
 
 
 def outline_icon(size: int = 32) -> bytes:
     """White on transparent, as Teams wants the outline icon."""
-    return png(size, size, lambda x, y: (255, 255, 255, 255)
-               if _mark((x + .5) / size, (y + .5) / size) else (0, 0, 0, 0))
+    return png(
+        size,
+        size,
+        lambda x, y: (
+            (255, 255, 255, 255) if _mark((x + 0.5) / size, (y + 0.5) / size) else (0, 0, 0, 0)
+        ),
+    )

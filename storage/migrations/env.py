@@ -39,8 +39,11 @@ def run_online() -> None:
     if connection is not None:
         run_on(connection)
         return
-    url = (context.get_x_argument(as_dictionary=True).get("url")
-           or os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    url = (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or os.environ.get("DATABASE_URL")
+        or DEFAULT_URL
+    )
     engine = create_engine_for(url)
     try:
         with engine.connect() as conn:

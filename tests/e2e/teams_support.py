@@ -22,8 +22,7 @@ import jsonschema
 import pytest
 from aiohttp import web
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "schemas" / \
-    "adaptive-card-1.6.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "adaptive-card-1.6.json"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 MAX_CARD_BYTES = 28 * 1024
 BOT_ID = "28:bot-onboarding"
@@ -43,7 +42,8 @@ def card_validator() -> jsonschema.Draft6Validator:
 def assert_valid_card(card: dict) -> None:
     errors = sorted(card_validator().iter_errors(card), key=lambda e: list(e.path))
     assert not errors, "card does not validate:\n" + "\n".join(
-        f"{list(e.path)}: {e.message[:300]}" for e in errors[:5])
+        f"{list(e.path)}: {e.message[:300]}" for e in errors[:5]
+    )
     assert card["version"] == "1.5"
     size = len(json.dumps(card, ensure_ascii=False).encode("utf-8"))
     assert size <= MAX_CARD_BYTES, f"card is {size} bytes, over Teams' 28 KB"
@@ -142,8 +142,9 @@ def button(card: dict, title: str) -> dict:
     for action in find_actions(card):
         if action.get("title") == title and action["type"] == "Action.Submit":
             return action["data"]
-    raise AssertionError(f"no button {title!r} in card; buttons: "
-                         f"{[a.get('title') for a in find_actions(card)]}")
+    raise AssertionError(
+        f"no button {title!r} in card; buttons: {[a.get('title') for a in find_actions(card)]}"
+    )
 
 
 @dataclass
@@ -171,8 +172,9 @@ class FakeConnector:
         self.headers_seen.append(dict(request.headers))
         if self.throttle and kind != "update":
             self.throttle -= 1
-            return web.json_response({"error": {"code": "Throttled"}}, status=429,
-                                     headers={"Retry-After": "7"})
+            return web.json_response(
+                {"error": {"code": "Throttled"}}, status=429, headers={"Retry-After": "7"}
+            )
         body = await request.json()
         self.sent.append(Sent(kind, request.match_info["conv"], activity_id, body))
         if self._changed:
@@ -206,11 +208,13 @@ class FakeConnector:
             self._changed = asyncio.Event()
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise AssertionError(f"expected {count} activities at the connector, got "
-                                     f"{len(self.sent)}: {[s.text[:80] for s in self.sent]}")
+                raise AssertionError(
+                    f"expected {count} activities at the connector, got "
+                    f"{len(self.sent)}: {[s.text[:80] for s in self.sent]}"
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
-        return self.sent[count - 1:]
+        return self.sent[count - 1 :]
 
 
 @asynccontextmanager
@@ -254,8 +258,13 @@ CHANNEL = Chat("19:channel-general@thread.tacv2", "channel", "General", "Partner
 class TeamsClient:
     """Sends activities to the bot over HTTP exactly as Teams does."""
 
-    def __init__(self, bot_url: str, connector: FakeConnector,
-                 session: aiohttp.ClientSession, user: TeamsUser | None = None) -> None:
+    def __init__(
+        self,
+        bot_url: str,
+        connector: FakeConnector,
+        session: aiohttp.ClientSession,
+        user: TeamsUser | None = None,
+    ) -> None:
         self.bot_url = bot_url
         self.connector = connector
         self.session = session
@@ -263,8 +272,12 @@ class TeamsClient:
         self.headers: dict[str, str] = {}
 
     def base(self, chat: Chat, kind: str) -> dict[str, Any]:
-        conversation: dict[str, Any] = {"id": chat.id, "conversationType": chat.kind,
-                                        "tenantId": TENANT, "isGroup": chat.kind != "personal"}
+        conversation: dict[str, Any] = {
+            "id": chat.id,
+            "conversationType": chat.kind,
+            "tenantId": TENANT,
+            "isGroup": chat.kind != "personal",
+        }
         if chat.name and chat.kind == "groupChat":
             conversation["name"] = chat.name
         channel_data: dict[str, Any] = {"tenant": {"id": TENANT}}
@@ -274,27 +287,47 @@ class TeamsClient:
             conversation["id"] = f"{chat.id};messageid=17{uuid.uuid4().int % 10**10}"
         now = datetime.now(UTC)
         return {
-            "type": kind, "id": f"1{uuid.uuid4().int % 10**12}",
+            "type": kind,
+            "id": f"1{uuid.uuid4().int % 10**12}",
             "timestamp": now.isoformat().replace("+00:00", "Z"),
-            "localTimestamp": now.isoformat(), "serviceUrl": self.connector.url + "/",
+            "localTimestamp": now.isoformat(),
+            "serviceUrl": self.connector.url + "/",
             "channelId": "msteams",
-            "from": {"id": self.user.id, "name": self.user.name,
-                     "aadObjectId": self.user.aad_object_id},
+            "from": {
+                "id": self.user.id,
+                "name": self.user.name,
+                "aadObjectId": self.user.aad_object_id,
+            },
             "conversation": conversation,
             "recipient": {"id": BOT_ID, "name": BOT_NAME},
-            "channelData": channel_data, "locale": "en-US",
-            "entities": [{"type": "clientInfo", "locale": "en-US", "country": "US",
-                          "platform": "Web", "timezone": "Europe/London"}],
+            "channelData": channel_data,
+            "locale": "en-US",
+            "entities": [
+                {
+                    "type": "clientInfo",
+                    "locale": "en-US",
+                    "country": "US",
+                    "platform": "Web",
+                    "timezone": "Europe/London",
+                }
+            ],
         }
 
     async def post(self, activity: dict[str, Any]) -> aiohttp.ClientResponse:
-        async with self.session.post(f"{self.bot_url}/api/messages", json=activity,
-                                     headers=self.headers) as response:
+        async with self.session.post(
+            f"{self.bot_url}/api/messages", json=activity, headers=self.headers
+        ) as response:
             await response.read()
             return response
 
-    async def say(self, chat: Chat, text: str, *, mention: bool | None = None,
-                  attachments: list[dict] | None = None) -> list[Sent]:
+    async def say(
+        self,
+        chat: Chat,
+        text: str,
+        *,
+        mention: bool | None = None,
+        attachments: list[dict] | None = None,
+    ) -> list[Sent]:
         """Types a message; in a channel or group chat the bot is @mentioned, as Teams needs."""
         before = len(self.connector.sent)
         activity = self.base(chat, "message")
@@ -302,8 +335,9 @@ class TeamsClient:
         if mention:
             tag = f"<at>{BOT_NAME}</at>"
             activity["text"] = f"{tag} {text}"
-            activity["entities"].append({"type": "mention", "text": tag,
-                                         "mentioned": {"id": BOT_ID, "name": BOT_NAME}})
+            activity["entities"].append(
+                {"type": "mention", "text": tag, "mentioned": {"id": BOT_ID, "name": BOT_NAME}}
+            )
         else:
             activity["text"] = text
         activity["textFormat"] = "plain"
@@ -313,8 +347,9 @@ class TeamsClient:
         assert response.status in (200, 201), response.status
         return self.connector.sent[before:]
 
-    async def click(self, chat: Chat, card_id: str, data: dict[str, Any],
-                    inputs: dict[str, Any] | None = None) -> list[Sent]:
+    async def click(
+        self, chat: Chat, card_id: str, data: dict[str, Any], inputs: dict[str, Any] | None = None
+    ) -> list[Sent]:
         """Action.Submit: a message activity whose value is the button's data plus inputs."""
         before = len(self.connector.sent)
         activity = self.base(chat, "message")
@@ -326,16 +361,20 @@ class TeamsClient:
         assert response.status in (200, 201), response.status
         return self.connector.sent[before:]
 
-    async def execute(self, chat: Chat, card_id: str, data: dict[str, Any]
-                      ) -> tuple[int, dict[str, Any]]:
+    async def execute(
+        self, chat: Chat, card_id: str, data: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         """Action.Execute: an `adaptiveCard/action` invoke; the answer comes in the response."""
         activity = self.base(chat, "invoke")
         activity["name"] = "adaptiveCard/action"
         activity["replyToId"] = card_id
-        activity["value"] = {"action": {"type": "Action.Execute", "verb": "run",
-                                        "data": data}, "trigger": "manual"}
-        async with self.session.post(f"{self.bot_url}/api/messages", json=activity,
-                                     headers=self.headers) as response:
+        activity["value"] = {
+            "action": {"type": "Action.Execute", "verb": "run", "data": data},
+            "trigger": "manual",
+        }
+        async with self.session.post(
+            f"{self.bot_url}/api/messages", json=activity, headers=self.headers
+        ) as response:
             return response.status, await response.json()
 
     async def event(self, chat: Chat, kind: str, **extra: Any) -> aiohttp.ClientResponse:

@@ -13,48 +13,85 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_console(tmp_path: Path, script: str, *args: str, db: str = "bot.db",
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_console(
+    tmp_path: Path, script: str, *args: str, db: str = "bot.db", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "PORT"))}
-    environment.update({"DATABASE_URL": f"sqlite:///{tmp_path / db}",
-                        "PARTNER_NAME": "Fabrikam Cloud", **(env or {})})
-    return subprocess.run([sys.executable, str(ROOT / "app.py"), "console", *args],
-                          input=script, capture_output=True, text=True, cwd=tmp_path,
-                          env=environment, timeout=120)
+    environment.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / db}",
+            "PARTNER_NAME": "Fabrikam Cloud",
+            **(env or {}),
+        }
+    )
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "console", *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
 
 
 def test_one_customer_from_enrollment_to_finish(tmp_path):
-    script = "\n".join([
-        "help",
-        # The enroll form, one field per line; the first email is wrong and asked again.
-        "enroll",
-        "ABC Technologies Inc.", "john.doe@abctech", "abctech.com", "United States",
-        "john.doe@abctech.com", "US",
-        'enroll "ABC Two" ops@abctech.com ABCTECH.com US',
-        "status",
-        "sandbox accept-reseller abctech.com",
-        "gdap abctech.com",
-        "", "400", "+23",  # default name, 400 days, add Global Administrator (choice 23)
-        "sandbox approve-gdap abctech.com",
-        "finish abctech.com",
-        "hub abctech.com",
-        "", "", "", "", "", "", "+1 555 0100", "1 Main St", "Redmond", "WA", "98052",
-        "p2p abctech.com",
-        "", "Old Partner Ltd", "not-a-guid", "transfers@oldpartner.com",
-        "0e9b0b5f-0000-4a5d-9c1d-1234567890ab",
-        "remind abctech.com p2p",
-        "sandbox accept-p2p abctech.com",
-        "status completed",
-        "finish abctech.com", "yes",
-        "status",
-        "log abctech.com",
-        "outbox",
-    ]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "help",
+                # The enroll form, one field per line; the first email is wrong and asked again.
+                "enroll",
+                "ABC Technologies Inc.",
+                "john.doe@abctech",
+                "abctech.com",
+                "United States",
+                "john.doe@abctech.com",
+                "US",
+                'enroll "ABC Two" ops@abctech.com ABCTECH.com US',
+                "status",
+                "sandbox accept-reseller abctech.com",
+                "gdap abctech.com",
+                "",
+                "400",
+                "+23",  # default name, 400 days, add Global Administrator (choice 23)
+                "sandbox approve-gdap abctech.com",
+                "finish abctech.com",
+                "hub abctech.com",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "+1 555 0100",
+                "1 Main St",
+                "Redmond",
+                "WA",
+                "98052",
+                "p2p abctech.com",
+                "",
+                "Old Partner Ltd",
+                "not-a-guid",
+                "transfers@oldpartner.com",
+                "0e9b0b5f-0000-4a5d-9c1d-1234567890ab",
+                "remind abctech.com p2p",
+                "sandbox accept-p2p abctech.com",
+                "status completed",
+                "finish abctech.com",
+                "yes",
+                "status",
+                "log abctech.com",
+                "outbox",
+            ]
+        )
+        + "\n"
+    )
     result = run_console(tmp_path, script)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     out = " ".join(result.stdout.split())  # phrases may wrap at 80 columns
-    assert "enroll | enroll \"NAME\" EMAIL DOMAIN COUNTRY" in out
+    assert 'enroll | enroll "NAME" EMAIL DOMAIN COUNTRY' in out
     assert "is not a valid email address" in out
     assert "Enrolled ABC Technologies Inc." in out
     assert "abctech.com is already in onboarding as ABC Technologies Inc." in out
@@ -67,8 +104,10 @@ def test_one_customer_from_enrollment_to_finish(tmp_path):
     assert "P2P transfer request sent to Old Partner Ltd." in out
     assert "Reminder sent: p2p → transfers@oldpartner.com." in out
     assert "Active 0 · Failed 0 · Completed 1 (showing Completed)" in out
-    assert ("The onboarding process is complete. The customer will be removed from the "
-            "onboarding system.") in out
+    assert (
+        "The onboarding process is complete. The customer will be removed from the "
+        "onboarding system."
+    ) in out
     assert "finished onboarding and was removed from the onboarding lists" in out
     assert "No customers in onboarding yet" in out
     assert "Onboarding finished" in out
@@ -81,11 +120,13 @@ def test_one_customer_from_enrollment_to_finish(tmp_path):
 
 def test_bulk_enroll_from_an_excel_csv(tmp_path):
     csv_file = tmp_path / "customers.csv"
-    rows = ["Customer Name;Email Address;Domain Name;Country Code",
-            "Société Générale;it@socgen.fr;socgen.fr;FR",
-            "Müller GmbH;it@mueller.de;mueller.de;DE",
-            "Broken;nope;broken.com;US",
-            "Twice;a@socgen.fr;SOCGEN.fr;FR"]
+    rows = [
+        "Customer Name;Email Address;Domain Name;Country Code",
+        "Société Générale;it@socgen.fr;socgen.fr;FR",
+        "Müller GmbH;it@mueller.de;mueller.de;DE",
+        "Broken;nope;broken.com;US",
+        "Twice;a@socgen.fr;SOCGEN.fr;FR",
+    ]
     csv_file.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1252"))
     result = run_console(tmp_path, f"bulk {csv_file}\nyes\nstatus\nbulk {csv_file}\n")
     out = " ".join(result.stdout.split())
@@ -102,8 +143,11 @@ def test_bulk_enroll_from_an_excel_csv(tmp_path):
 
 
 def test_json_mode_answers_one_object_per_line(tmp_path):
-    result = run_console(tmp_path, 'enroll "Fourth Coffee" it@fourthcoffee.com '
-                         'fourthcoffee.com CA\nstatus\nshow nobody\n', "--json")
+    result = run_console(
+        tmp_path,
+        'enroll "Fourth Coffee" it@fourthcoffee.com fourthcoffee.com CA\nstatus\nshow nobody\n',
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["type"] for a in answers] == ["CustomerCard", "ListPage", "Notice"]
@@ -117,7 +161,8 @@ def test_template_is_saved_and_a_wrong_setting_is_named(tmp_path):
     assert result.returncode == 0, result.stderr
     saved = tmp_path / "customer-onboarding-template.csv"
     assert saved.read_bytes().startswith(
-        b"\xef\xbb\xbfCustomer Name,Email Address,Domain Name,Country Code\r\n")
+        b"\xef\xbb\xbfCustomer Name,Email Address,Domain Name,Country Code\r\n"
+    )
     bad = run_console(tmp_path, "help\n", env={"PAGE_SIZE": "many"})
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("app.py: Setting PAGE_SIZE is wrong")

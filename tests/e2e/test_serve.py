@@ -21,23 +21,38 @@ def free_port() -> int:
 
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "MICROSOFT_APP", "DATABASE_", "PORT", "HOST"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "MICROSOFT_APP", "DATABASE_", "PORT", "HOST"))
+    }
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'bot.db'}", **extra})
     return env
 
 
 def test_migrate_then_serve_answers_healthz(tmp_path):
-    migrate = subprocess.run([sys.executable, str(ROOT / "app.py"), "migrate"], cwd=tmp_path,
-                             env=env_for(tmp_path), capture_output=True, text=True, timeout=60)
+    migrate = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "migrate"],
+        cwd=tmp_path,
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert migrate.returncode == 0, migrate.stderr
     assert "up to date" in migrate.stdout
     assert (tmp_path / "data" / "bot.db").exists()
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path,
-                              env=env_for(tmp_path, PORT=str(port)), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        env=env_for(tmp_path, PORT=str(port)),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -56,10 +71,16 @@ def test_migrate_then_serve_answers_healthz(tmp_path):
 
 
 def test_a_bad_port_setting_is_one_line(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "app.py")], cwd=tmp_path,
-                            env=env_for(tmp_path, PORT="99999"), capture_output=True,
-                            text=True, timeout=60, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        env=env_for(tmp_path, PORT="99999"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "app.py: Setting PORT is wrong: Input should be less than or equal to 65535 "
-        "(got '99999')."]
+        "app.py: Setting PORT is wrong: Input should be less than or equal to 65535 (got '99999')."
+    ]

@@ -24,8 +24,7 @@ def slowed(monkeypatch, name: str) -> None:
     monkeypatch.setattr(OnboardingService, name, slow)
 
 
-async def test_a_slow_command_is_acknowledged_at_once_and_answered_after(slack: Slack,
-                                                                         monkeypatch):
+async def test_a_slow_command_is_acknowledged_at_once_and_answered_after(slack: Slack, monkeypatch):
     slowed(monkeypatch, "dashboard")
     started = time.monotonic()
     sent = await slack.command("status")
@@ -54,8 +53,12 @@ async def test_a_slow_submission_says_working_then_answers(slack: Slack, monkeyp
     slowed(monkeypatch, "enroll")
     sent = await slack.command("enroll")
     view = await slack.modal()
-    typed = {"name": "Fourth Coffee", "email": "it@fourthcoffee.com",
-             "domain": "fourthcoffee.com", "country": "GB"}
+    typed = {
+        "name": "Fourth Coffee",
+        "email": "it@fourthcoffee.com",
+        "domain": "fourthcoffee.com",
+        "country": "GB",
+    }
     answer = (await slack.submit(view, typed)).json()
     assert answer["response_action"] == "update"
     assert "Working on it" in text_of(answer["view"]["blocks"])
@@ -71,8 +74,11 @@ async def test_a_slow_submission_says_working_then_answers(slack: Slack, monkeyp
     answer = (await slack.submit(view, {**typed, "email": "it@fourth.com"})).json()
     assert answer["response_action"] == "update"
     again = await slack.api.wait_for(
-        "views.update", lambda c: c["view"]["title"]["text"] == "Enroll customer",
-        after=after + 2, timeout=15)
+        "views.update",
+        lambda c: c["view"]["title"]["text"] == "Enroll customer",
+        after=after + 2,
+        timeout=15,
+    )
     shown = again[0]["view"]
     assert "fourthcoffee.com is already in onboarding" in text_of(shown["blocks"])
     assert inputs(shown)["email"]["element"]["initial_value"] == "it@fourth.com"

@@ -44,8 +44,9 @@ async def upload(slack: Slack, data: bytes, name: str = "customers.csv") -> dict
     file = slack.api.add_file(name, data)
     sent = await slack.submit(view, {"file": [file]})
     assert sent.status == 200 and sent.body == ""
-    posted = (await slack.api.wait_for("chat.postMessage", lambda c: c.result.get("ok"),
-                                       after=after))[0]
+    posted = (
+        await slack.api.wait_for("chat.postMessage", lambda c: c.result.get("ok"), after=after)
+    )[0]
     return {**posted.args, "ts": posted.result["ts"]}
 
 
@@ -71,8 +72,11 @@ async def test_review_then_confirm_with_progress_then_summary(slack: Slack, monk
     monkeypatch.setattr(bot.service, "BULK_CHUNK", 40)
     monkeypatch.setattr(slack_app, "PROGRESS_EVERY", 0.01)
     rows = [f"Customer {i},it@c{i}.com,c{i}.com,US" for i in range(150)]
-    rows += ["Bad Mail Inc,not-an-email,badmail.com,US", "No Country,it@nc.com,nc.com,USA",
-             "Twice Again,it@c1.com,c1.com,US"]
+    rows += [
+        "Bad Mail Inc,not-an-email,badmail.com,US",
+        "No Country,it@nc.com,nc.com,USA",
+        "Twice Again,it@c1.com,c1.com,US",
+    ]
     review = await upload(slack, csv_of(rows))
 
     download = slack.api.of("download")[0]
@@ -134,12 +138,16 @@ async def test_a_large_import_does_not_hold_up_other_users(slack: Slack, rows: i
     started = time.monotonic()
     answer = await slack.ask("status", user=BOB)
     waited = time.monotonic() - started
-    finished = [c for c in slack.api.calls[after:]
-                if c.method == "chat.update" and "Bulk enrollment done" in c["text"]]
+    finished = [
+        c
+        for c in slack.api.calls[after:]
+        if c.method == "chat.update" and "Bulk enrollment done" in c["text"]
+    ]
     assert "Active" in answer["text"]
     assert not finished, f"status waited {waited:.1f}s for the whole import"
-    await slack.api.wait_for("chat.update", lambda c: "Bulk enrollment done" in c["text"],
-                             after=after, timeout=60)
+    await slack.api.wait_for(
+        "chat.update", lambda c: "Bulk enrollment done" in c["text"], after=after, timeout=60
+    )
 
 
 async def test_every_problem_of_a_big_file_is_in_a_file_beside_the_review(slack: Slack):

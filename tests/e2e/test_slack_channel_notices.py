@@ -32,7 +32,10 @@ async def test_notices_go_in_one_thread_per_customer(slack: Slack):
     head_ts = abc_head.result["ts"]
     replies = [c for c in posts if c.get("thread_ts") == head_ts]
     assert [r["text"].split(": ", 1)[1][:24] for r in replies] == [
-        "Enrolled ABC Technologie", "Reminder email for Resel", "Reseller relationship Es"]
+        "Enrolled ABC Technologie",
+        "Reminder email for Resel",
+        "Reseller relationship Es",
+    ]
     assert all(r["text"] and r["blocks"] for r in replies)
     # The head is kept current: after the last notice it shows reseller Established.
     updates = [c for c in slack.api.of("chat.update") if c["ts"] == head_ts]
@@ -41,8 +44,9 @@ async def test_notices_go_in_one_thread_per_customer(slack: Slack):
     # A button on the channel's card works for anyone and refreshes that card in place.
     sent = await slack.click(updates[-1], "Cancel onboarding", ephemeral=False, ts=head_ts)
     assert sent.status == 200
-    await slack.api.wait_for("chat.update", lambda c: "cancelled" in c["text"] and
-                             c["ts"] == head_ts)
+    await slack.api.wait_for(
+        "chat.update", lambda c: "cancelled" in c["text"] and c["ts"] == head_ts
+    )
 
 
 async def test_failures_only_and_off(slack: Slack):
@@ -58,10 +62,12 @@ async def test_failures_only_and_off(slack: Slack):
     posts = posts_in(slack, ALERTS.id)
     replies = [c for c in posts if c.get("thread_ts")]
     assert [r["text"] for r in replies] == [
-        "ABC Technologies Inc.: GDAP access Expired: the admin relationship has ended."]
+        "ABC Technologies Inc.: GDAP access Expired: the admin relationship has ended."
+    ]
     assert replies[0]["reply_broadcast"] is True  # a failure is shown in the channel too
     assert "GDAP Access*\nExpired" in text_of(
-        next(c for c in posts if not c.get("thread_ts"))["blocks"])
+        next(c for c in posts if not c.get("thread_ts"))["blocks"]
+    )
 
     assert "are off" in (await slack.ask("notify here off", channel=ALERTS))["text"]
     before = len(slack.api.of("chat.postMessage"))

@@ -14,8 +14,14 @@ async def test_help_lists_every_command_ephemerally(slack: Slack):
         answer = await slack.ask(text)
         assert answer["response_type"] == "ephemeral"
         shown = text_of(answer["blocks"])
-        for usage in ("status [active|failed|completed]", "enroll", "bulk", "gdap CUSTOMER",
-                      "notify here [all|failures|off]", "remind CUSTOMER"):
+        for usage in (
+            "status [active|failed|completed]",
+            "enroll",
+            "bulk",
+            "gdap CUSTOMER",
+            "notify here [all|failures|off]",
+            "remind CUSTOMER",
+        ):
             assert usage in shown
         assert answer["text"].startswith("Onboarding bot commands")
 
@@ -30,7 +36,11 @@ async def test_enroll_by_modal_with_a_field_error_then_success(slack: Slack):
     assert view["submit"]["text"] == "Submit" and view["close"]["text"] == "Cancel"
     fields = inputs(view)
     assert [b["label"]["text"] for b in fields.values()] == [
-        "Customer Name", "Email Address", "Domain Name", "Country"]
+        "Customer Name",
+        "Email Address",
+        "Domain Name",
+        "Country",
+    ]
     assert fields["country"]["element"]["type"] == "external_select"
 
     # The country is found by typing; Slack caps a static menu at 100 options.
@@ -39,8 +49,12 @@ async def test_enroll_by_modal_with_a_field_error_then_success(slack: Slack):
     assert len(await slack.suggest(view, "country", "")) == 100
     assert (await slack.suggest(view, "country", "us"))[0]["value"] == "US"
 
-    typed = {"name": "ABC Technologies Inc.", "email": "john.doe@abctech.com",
-             "domain": "https://abctech", "country": "US"}
+    typed = {
+        "name": "ABC Technologies Inc.",
+        "email": "john.doe@abctech.com",
+        "domain": "https://abctech",
+        "country": "US",
+    }
     refused = await slack.submit(view, typed)
     assert refused.status == 200
     answer = refused.json()
@@ -59,8 +73,12 @@ async def test_enroll_by_modal_with_a_field_error_then_success(slack: Slack):
     assert "Reseller Relationship*\nIn Progress" in shown
     assert "GDAP Access*\nNot started" in shown
     assert "Enrolled just now" in shown or "Enrolled now" in shown
-    assert {"Send reminder email", "Start MSP Hub access", "Cancel onboarding",
-            "Share in channel"} <= set(button_labels(card["blocks"]))
+    assert {
+        "Send reminder email",
+        "Start MSP Hub access",
+        "Cancel onboarding",
+        "Share in channel",
+    } <= set(button_labels(card["blocks"]))
     assert card["text"]  # plain text beside the blocks
 
 
@@ -68,8 +86,17 @@ async def test_a_duplicate_domain_is_refused_on_the_domain_field(slack: Slack):
     await slack.ask('enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US')
     await slack.command("enroll", user=ALICE)
     view = await slack.modal()
-    answer = (await slack.submit(view, {"name": "ABC Again", "email": "it@abctech.com",
-                                        "domain": "ABCTECH.COM", "country": "US"})).json()
+    answer = (
+        await slack.submit(
+            view,
+            {
+                "name": "ABC Again",
+                "email": "it@abctech.com",
+                "domain": "ABCTECH.COM",
+                "country": "US",
+            },
+        )
+    ).json()
     assert answer["response_action"] == "errors"
     (message,) = answer["errors"].values()
     assert "abctech.com is already in onboarding as ABC Technologies Inc." in message
@@ -80,4 +107,5 @@ async def test_one_line_enroll_for_mobile(slack: Slack):
     assert "Fourth Coffee (fourthcoffee.com) — Active" in text_of(card["blocks"])
     refused = await slack.ask('enroll "Fifth Coffee" it@fifth.com fifth.com USA')
     assert ':x: Please fix: country: "USA" is not a two-letter country code' in text_of(
-        refused["blocks"])
+        refused["blocks"]
+    )

@@ -29,7 +29,8 @@ async def test_status_pages_and_filters_in_place_and_shares(slack: Slack):
     assert "*Active* 11   ·   *Failed* 1   ·   *Completed* 0" in shown
     assert "1–10 of 12" in shown
     assert {"Next", "Active", "Failed", "Completed", "Share in channel"} <= set(
-        button_labels(page["blocks"]))
+        button_labels(page["blocks"])
+    )
     assert page["text"].startswith("Active 11 · Failed 1 · Completed 0")
 
     sent = await slack.click(page, "Next")
@@ -82,16 +83,26 @@ async def test_app_home_dashboard_and_its_buttons(slack: Slack):
     assert "*Active* 1   ·   *Failed* 0   ·   *Completed* 0" in shown
     assert "Needs attention" in shown and "Nothing failed." in shown
     assert "*ABC Technologies Inc.* (abctech.com) · Active" in shown
-    assert button_labels(home["blocks"])[:3] == ["Enroll customer", "Bulk enroll",
-                                                 "Download template"]
+    assert button_labels(home["blocks"])[:3] == [
+        "Enroll customer",
+        "Bulk enroll",
+        "Download template",
+    ]
 
     # Enroll from Home: the modal opens; the card goes to the app's DM; Home is refreshed.
     home = {**home, "id": "VHOME"}
     after = len(slack.api.calls)
     await slack.click({}, "Enroll customer", view=home)
     view = await slack.modal(after)
-    await slack.submit(view, {"name": "Fourth Coffee", "email": "it@fourthcoffee.com",
-                              "domain": "fourthcoffee.com", "country": "GB"})
+    await slack.submit(
+        view,
+        {
+            "name": "Fourth Coffee",
+            "email": "it@fourthcoffee.com",
+            "domain": "fourthcoffee.com",
+            "country": "GB",
+        },
+    )
     dm = (await slack.api.wait_for("chat.postMessage", after=after))[0]
     assert dm["channel"] == ALICE.id
     assert "Enrolled Fourth Coffee." in text_of(dm["blocks"])

@@ -22,14 +22,20 @@ async def click_in_modal(slack: Slack, message: dict, label: str) -> tuple[dict,
     return await slack.modal(after), sent.response_url
 
 
-@pytest.mark.parametrize("slack", ["sqlite", pytest.param("postgresql",
-                                                         marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "slack", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_the_whole_onboarding_from_slack(slack: Slack):
     sent = await slack.command("enroll")
-    await slack.submit(await slack.modal(), {
-        "name": "ABC Technologies Inc.", "email": "john.doe@abctech.com",
-        "domain": "abctech.com", "country": "US"})
+    await slack.submit(
+        await slack.modal(),
+        {
+            "name": "ABC Technologies Inc.",
+            "email": "john.doe@abctech.com",
+            "domain": "abctech.com",
+            "country": "US",
+        },
+    )
     card = (await slack.api.answer_to(sent.response_url)).args
     assert "ABC Technologies Inc. (abctech.com) — Active" in text_of(card["blocks"])
     assert "Create GDAP request" not in button_labels(card["blocks"])  # reseller first
@@ -42,11 +48,11 @@ async def test_the_whole_onboarding_from_slack(slack: Slack):
     double = await slack.click(card, "Send reminder email")
     refusal = (await slack.api.answer_to(double.response_url)).args
     assert refusal["replace_original"] is False
-    assert "was sent to ABC Technologies Inc. less than a minute ago" in text_of(
-        refusal["blocks"])
+    assert "was sent to ABC Technologies Inc. less than a minute ago" in text_of(refusal["blocks"])
     refreshed = (await slack.api.answer_to(double.response_url, 2)).args
     assert refreshed["replace_original"] is True and "Send reminder email" in button_labels(
-        refreshed["blocks"])
+        refreshed["blocks"]
+    )
     mails = (await slack.ask("outbox abctech.com"))["text"]
     assert mails.startswith("2 mails")  # the invitation and one reminder, not two
 
@@ -56,8 +62,13 @@ async def test_the_whole_onboarding_from_slack(slack: Slack):
 
     await slack.ask("sandbox accept-reseller abctech.com")
     card = await slack.ask("show abctech.com")
-    assert {"Create GDAP request", "Start MSP Hub access", "Initiate P2P transfer",
-            "Cancel onboarding", "Share in channel"} <= set(button_labels(card["blocks"]))
+    assert {
+        "Create GDAP request",
+        "Start MSP Hub access",
+        "Initiate P2P transfer",
+        "Cancel onboarding",
+        "Share in channel",
+    } <= set(button_labels(card["blocks"]))
     stale_card = card
 
     # GDAP: name, 1–730 days, recommended roles pre-selected, more roles in the same menu.
@@ -69,7 +80,9 @@ async def test_the_whole_onboarding_from_slack(slack: Slack):
     assert fields["duration"]["element"]["max_value"] == "730"
     roles = fields["roles"]["element"]
     assert [g["label"]["text"] for g in roles["option_groups"]] == [
-        "Recommended roles", "Additional roles"]
+        "Recommended roles",
+        "Additional roles",
+    ]
     assert [o["value"] for o in roles["initial_options"]] == list(RECOMMENDED_ROLE_IDS)
     assert "auto-extends by 180 days" in text_of(view["blocks"])
     assert view["submit"]["text"] == "Create request"
@@ -78,8 +91,9 @@ async def test_the_whole_onboarding_from_slack(slack: Slack):
     assert refused["response_action"] == "errors"
     assert list(refused["errors"]) == [fields["duration"]["block_id"]]
 
-    done = await slack.submit(view, {
-        "duration": "400", "roles": [*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID]})
+    done = await slack.submit(
+        view, {"duration": "400", "roles": [*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID]}
+    )
     assert done.status == 200 and done.body == ""
     card = (await slack.api.answer_to(card_url)).args
     assert card["replace_original"] is True  # the card the button was on, refreshed
@@ -91,7 +105,8 @@ async def test_the_whole_onboarding_from_slack(slack: Slack):
     # A stale button: GDAP was requested since that card was shown.
     stale_view, stale_url = await click_in_modal(slack, stale_card, "Create GDAP request")
     assert "GDAP access for ABC Technologies Inc. is already In Progress" in text_of(
-        stale_view["blocks"])
+        stale_view["blocks"]
+    )
     refreshed = (await slack.api.answer_to(stale_url)).args
     assert refreshed["replace_original"] is True
     assert "Create GDAP request" not in button_labels(refreshed["blocks"])
@@ -116,13 +131,25 @@ async def test_the_whole_onboarding_from_slack(slack: Slack):
     fields = inputs(view)
     assert fields["partner"]["element"]["initial_option"]["value"] == "other"
     assert "expires in 30 days" in text_of(view["blocks"])
-    refused = (await slack.submit(view, {"partner_name": "Old Partner LLC",
-                                         "partner_tenant_id": "not-a-guid",
-                                         "partner_email": "billing@oldpartner.com"})).json()
+    refused = (
+        await slack.submit(
+            view,
+            {
+                "partner_name": "Old Partner LLC",
+                "partner_tenant_id": "not-a-guid",
+                "partner_email": "billing@oldpartner.com",
+            },
+        )
+    ).json()
     assert list(refused["errors"]) == [fields["partner_tenant_id"]["block_id"]]
-    await slack.submit(view, {"partner_name": "Old Partner LLC",
-                              "partner_tenant_id": "0f0e0d0c-0b0a-4000-8000-000000000042",
-                              "partner_email": "billing@oldpartner.com"})
+    await slack.submit(
+        view,
+        {
+            "partner_name": "Old Partner LLC",
+            "partner_tenant_id": "0f0e0d0c-0b0a-4000-8000-000000000042",
+            "partner_email": "billing@oldpartner.com",
+        },
+    )
     card = (await slack.api.answer_to(card_url)).args
     shown = text_of(card["blocks"])
     assert "P2P transfer request sent to Old Partner LLC." in shown
@@ -134,8 +161,13 @@ async def test_the_whole_onboarding_from_slack(slack: Slack):
     assert "ABC Technologies Inc. (abctech.com) — Completed" in text_of(card["blocks"])
 
     # Finish asks first (Slack's confirm dialog), then runs: no second question.
-    finish = next(e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
-                  if e["text"]["text"] == "Finish")
+    finish = next(
+        e
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "Finish"
+    )
     assert "will be removed from the onboarding system" in finish["confirm"]["text"]["text"]
     sent = await slack.click(card, "Finish")
     card = (await slack.api.answer_to(sent.response_url)).args
@@ -152,9 +184,14 @@ async def test_p2p_known_partner_fills_the_form(slack: Slack):
         await slack.ask(f"sandbox accept-reseller {domain}")
     await slack.command("p2p abctech.com")
     view = await slack.modal()
-    await slack.submit(view, {"partner_name": "Old Partner LLC",
-                              "partner_tenant_id": "0f0e0d0c-0b0a-4000-8000-000000000042",
-                              "partner_email": "billing@oldpartner.com"})
+    await slack.submit(
+        view,
+        {
+            "partner_name": "Old Partner LLC",
+            "partner_tenant_id": "0f0e0d0c-0b0a-4000-8000-000000000042",
+            "partner_email": "billing@oldpartner.com",
+        },
+    )
     await slack.api.wait_for("response_url")
 
     after = len(slack.api.calls)
@@ -163,7 +200,9 @@ async def test_p2p_known_partner_fills_the_form(slack: Slack):
     partner = inputs(view)["partner"]
     assert partner["dispatch_action"] is True
     assert [o["text"]["text"] for o in partner["element"]["options"]] == [
-        "Old Partner LLC", "Other (enter the partner's details)"]
+        "Old Partner LLC",
+        "Other (enter the partner's details)",
+    ]
     assert inputs(view)["partner_name"]["element"]["initial_value"] == "Old Partner LLC"
 
     after = len(slack.api.calls)
@@ -198,4 +237,4 @@ async def test_cancel_typed_as_a_command_asks_first(slack: Slack):
 
     stale = await slack.click(question, "Cancel onboarding")  # the same button once more
     refusal = (await slack.api.answer_to(stale.response_url)).args
-    assert 'No customer in onboarding matches' in text_of(refusal["blocks"])
+    assert "No customer in onboarding matches" in text_of(refusal["blocks"])

@@ -48,10 +48,15 @@ async def test_an_old_timestamp_is_401_even_when_signed(slack: Slack):
     assert sent.status == 401
     body = slack.command_body(ENROLL)
     ts = str(int(time.time()))
-    tampered = await slack.http.post("/slack/events", data=body.replace("abctech", "evil"),
-                                     headers={"X-Slack-Request-Timestamp": ts,
-                                              "X-Slack-Signature": signature(body, ts),
-                                              "Content-Type": "application/x-www-form-urlencoded"})
+    tampered = await slack.http.post(
+        "/slack/events",
+        data=body.replace("abctech", "evil"),
+        headers={
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature(body, ts),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert tampered.status == 401
     unsigned = await slack.http.post("/slack/events", data=body)
     assert unsigned.status == 401
@@ -70,9 +75,11 @@ async def test_the_event_url_handshake_is_answered_when_signed(slack: Slack):
 async def test_a_retried_delivery_changes_nothing_twice(slack: Slack):
     body = slack.command_body(ENROLL)
     first = await slack.send(body, "application/x-www-form-urlencoded")
-    again = await slack.send(body, "application/x-www-form-urlencoded",
-                             headers={"X-Slack-Retry-Num": "1",
-                                      "X-Slack-Retry-Reason": "http_timeout"})
+    again = await slack.send(
+        body,
+        "application/x-www-form-urlencoded",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
     assert first.status == again.status == 200
     await slack.api.wait_for("response_url")
     await slack.api.quiet()
@@ -127,11 +134,12 @@ async def test_the_token_goes_to_slacks_file_host_only():
         client = AsyncWebClient(token=TOKEN, base_url=api.api_url)
         uploaded = api.add_file("customers.csv", b"Customer Name\n")
         assert await files.download(client, uploaded["id"], files.file_hosts(api.api_url)) == (
-            b"Customer Name\n", "customers.csv")
+            b"Customer Name\n",
+            "customers.csv",
+        )
         assert api.of("download")[0].headers["Authorization"] == f"Bearer {TOKEN}"
         with pytest.raises(ProviderError):  # the real hosts only: loopback is not among them
-            await files.download(client, uploaded["id"],
-                                 files.file_hosts(files.DEFAULT_API_URL))
+            await files.download(client, uploaded["id"], files.file_hosts(files.DEFAULT_API_URL))
         assert len(api.of("download")) == 1
         assert files.file_hosts(files.DEFAULT_API_URL) == {"files.slack.com"}
         with pytest.raises(ProviderError):
@@ -144,11 +152,22 @@ async def test_the_real_process_serves_slack_events(tmp_path: Path):
     """`python app.py` with SLACK_* set: signed requests in, answers out to Slack's API."""
     api = await FakeSlack(TOKEN).start()
     port = free_port()
-    env = env_for(tmp_path, PORT=str(port), SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,
-                  SLACK_API_URL=api.api_url)
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    env = env_for(
+        tmp_path,
+        PORT=str(port),
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=api.api_url,
+    )
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         import aiohttp
 
@@ -168,10 +187,15 @@ async def test_the_real_process_serves_slack_events(tmp_path: Path):
             reply_to = api.response_url()
             body = fake.command_body(ENROLL, response_url=reply_to)
             ts = str(int(time.time()))
-            async with session.post(url, data=body, headers={
+            async with session.post(
+                url,
+                data=body,
+                headers={
                     "Content-Type": "application/x-www-form-urlencoded",
                     "X-Slack-Request-Timestamp": ts,
-                    "X-Slack-Signature": signature(body, ts)}) as answer:
+                    "X-Slack-Signature": signature(body, ts),
+                },
+            ) as answer:
                 assert answer.status == 200
         card = await api.answer_to(reply_to)
         assert "ABC Technologies Inc. (abctech.com) — Active" in text_of(card["blocks"])
@@ -189,8 +213,11 @@ def test_slack_is_on_only_when_configured_and_socket_mode_opens_no_url(tmp_path:
     from settings import Settings
 
     def routes(**slack_settings: str) -> tuple[object, set[str]]:
-        bot = build(Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'b.db'}",
-                             **slack_settings))
+        bot = build(
+            Settings(
+                _env_file=None, database_url=f"sqlite:///{tmp_path / 'b.db'}", **slack_settings
+            )
+        )
         paths = {r.resource.canonical for r in make_web_app(bot).router.routes()}
         bot.engine.dispose()
         return bot, paths

@@ -21,16 +21,23 @@ __all__ = ["loopback_only"]
 
 
 @pytest.fixture
-async def secured(tmp_path: Path, loopback_only: list[str]
-                  ) -> AsyncIterator[tuple[TeamsClient, FakeConnector, list[str]]]:
-    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-                        microsoft_app_id="00000000-0000-0000-0000-00000000b07a",
-                        microsoft_app_password="not-a-real-secret",
-                        microsoft_app_tenant_id="00000000-0000-0000-0000-0000000007e7")
+async def secured(
+    tmp_path: Path, loopback_only: list[str]
+) -> AsyncIterator[tuple[TeamsClient, FakeConnector, list[str]]]:
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        microsoft_app_id="00000000-0000-0000-0000-00000000b07a",
+        microsoft_app_password="not-a-real-secret",
+        microsoft_app_tenant_id="00000000-0000-0000-0000-0000000007e7",
+    )
     bot = build(settings)
     connector = FakeConnector()
-    async with serving(connector.app()) as connector_url, \
-            serving(make_web_app(bot)) as bot_url, aiohttp.ClientSession() as session:
+    async with (
+        serving(connector.app()) as connector_url,
+        serving(make_web_app(bot)) as bot_url,
+        aiohttp.ClientSession() as session,
+    ):
         connector.url = connector_url
         yield TeamsClient(bot_url, connector, session), connector, loopback_only
     listing = bot.dispatcher.service.dashboard()
@@ -41,19 +48,32 @@ async def secured(tmp_path: Path, loopback_only: list[str]
 def forged_token(issuer: str) -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
-    return jwt.encode({"iss": issuer, "aud": "00000000-0000-0000-0000-00000000b07a",
-                       "iat": now, "nbf": now, "exp": now + 600,
-                       "serviceurl": "http://127.0.0.1"}, key, algorithm="RS256",
-                      headers={"kid": "forged"})
+    return jwt.encode(
+        {
+            "iss": issuer,
+            "aud": "00000000-0000-0000-0000-00000000b07a",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+            "serviceurl": "http://127.0.0.1",
+        },
+        key,
+        algorithm="RS256",
+        headers={"kid": "forged"},
+    )
 
 
-@pytest.mark.parametrize("authorization", [
-    None,
-    "Bearer",
-    "Bearer not-a-token",
-    "Basic dXNlcjpwYXNz",
-    f"Bearer {forged_token('https://attacker.example.com')}",
-], ids=["missing", "empty", "garbage", "basic", "foreign-issuer"])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer not-a-token",
+        "Basic dXNlcjpwYXNz",
+        f"Bearer {forged_token('https://attacker.example.com')}",
+    ],
+    ids=["missing", "empty", "garbage", "basic", "foreign-issuer"],
+)
 async def test_request_without_a_valid_token_is_refused(secured, authorization):
     client, connector, off_machine = secured
     if authorization:
@@ -74,8 +94,12 @@ async def test_without_credentials_only_local_clients_are_accepted(tmp_path: Pat
 
 
 def test_password_is_never_shown():
-    settings = Settings(_env_file=None, microsoft_app_id="app", microsoft_app_password="s3cr3t",
-                        microsoft_app_tenant_id="tenant")
+    settings = Settings(
+        _env_file=None,
+        microsoft_app_id="app",
+        microsoft_app_password="s3cr3t",
+        microsoft_app_tenant_id="tenant",
+    )
     from adapters.teams.auth import bot_config
 
     assert "s3cr3t" not in repr(settings) and "s3cr3t" not in repr(bot_config(settings))

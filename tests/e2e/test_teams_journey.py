@@ -43,8 +43,7 @@ class World:
 
 
 def settings_for(database_url: str, **extra: str) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, microsoft_app_id="",
-                    **extra)
+    return Settings(_env_file=None, database_url=database_url, microsoft_app_id="", **extra)
 
 
 @pytest.fixture
@@ -52,8 +51,11 @@ async def world(tmp_path: Path, loopback_only: list[str]) -> AsyncIterator[World
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     bot = build(settings_for(url))
     connector = FakeConnector()
-    async with serving(connector.app()) as connector_url, \
-            serving(make_web_app(bot)) as bot_url, aiohttp.ClientSession() as session:
+    async with (
+        serving(connector.app()) as connector_url,
+        serving(make_web_app(bot)) as bot_url,
+        aiohttp.ClientSession() as session,
+    ):
         connector.url = connector_url
         yield World(bot, connector, TeamsClient(bot_url, connector, session), url)
     for card in connector.cards():  # every card the bot sent or updated, whatever the test
@@ -63,8 +65,9 @@ async def world(tmp_path: Path, loopback_only: list[str]) -> AsyncIterator[World
 
 
 async def enroll_abc(w: World) -> str:
-    sent = await w.teams.say(PERSONAL, 'enroll "ABC Technologies Inc." john.doe@abctech.com '
-                                       "abctech.com US")
+    sent = await w.teams.say(
+        PERSONAL, 'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US'
+    )
     card = last_card(sent)
     assert "✓ Enrolled ABC Technologies Inc." in card.text
     return card.activity_id
@@ -74,8 +77,12 @@ async def test_help_lists_every_command_in_a_card(world: World):
     sent = await world.teams.say(PERSONAL, "help")
     assert len(sent) == 1 and sent[0].kind == "reply"
     text = sent[0].text
-    for usage in ("status [active|failed|completed] [page N]", "notify here [all|failures|off]",
-                  "gdap CUSTOMER", "bulk FILE | bulk confirm ID | bulk discard ID"):
+    for usage in (
+        "status [active|failed|completed] [page N]",
+        "notify here [all|failures|off]",
+        "gdap CUSTOMER",
+        "bulk FILE | bulk confirm ID | bulk discard ID",
+    ):
         assert usage in text
 
 
@@ -87,8 +94,10 @@ async def test_channel_message_with_mention_and_dashboard(world: World):
     assert "Customer onboarding" in card.text
     assert "1\nActive" in card.text and "0\nFailed" in card.text
     assert "**ABC Technologies Inc.** (abctech.com)" in card.text
-    assert "Reseller In Progress · GDAP Not started · MSP Hub Not started · P2P Not started" \
+    assert (
+        "Reseller In Progress · GDAP Not started · MSP Hub Not started · P2P Not started"
         in card.text
+    )
 
 
 async def test_full_journey_with_forms_updates_in_place_and_finish(world: World):
@@ -98,22 +107,42 @@ async def test_full_journey_with_forms_updates_in_place_and_finish(world: World)
     country = next(e for e in form.card["body"] if e.get("id") == "country")
     assert country["style"] == "filtered" and len(country["choices"]) >= 249
     # a bad field comes back on the same form, with what was typed kept
-    sent = await w.teams.click(chat, form.activity_id, button(form.card, "Submit"), {
-        "name": "ABC Technologies Inc.", "email": "john.doe@abctech", "domain": "abctech.com",
-        "country": "US"})
+    sent = await w.teams.click(
+        chat,
+        form.activity_id,
+        button(form.card, "Submit"),
+        {
+            "name": "ABC Technologies Inc.",
+            "email": "john.doe@abctech",
+            "domain": "abctech.com",
+            "country": "US",
+        },
+    )
     again = last_card(sent)
     assert again.kind == "update" and again.activity_id == form.activity_id
     email = next(e for e in again.card["body"] if e.get("id") == "email")
     assert email["value"] == "john.doe@abctech"
     assert "Please fix the fields marked below." in again.text
-    sent = await w.teams.click(chat, form.activity_id, button(again.card, "Submit"), {
-        "name": "ABC Technologies Inc.", "email": "john.doe@abctech.com",
-        "domain": "abctech.com", "country": "US"})
+    sent = await w.teams.click(
+        chat,
+        form.activity_id,
+        button(again.card, "Submit"),
+        {
+            "name": "ABC Technologies Inc.",
+            "email": "john.doe@abctech.com",
+            "domain": "abctech.com",
+            "country": "US",
+        },
+    )
     card = last_card(sent)
     assert card.kind == "update" and "✓ Enrolled ABC Technologies Inc." in card.text
     assert "Enrolled: now" in card.text or "Enrolled: just now" in card.text
-    for step, status in (("Reseller Relationship", "In Progress"), ("GDAP Access", "Not started"),
-                         ("MSP Hub Access", "Not started"), ("P2P Transfer", "Not started")):
+    for step, status in (
+        ("Reseller Relationship", "In Progress"),
+        ("GDAP Access", "Not started"),
+        ("MSP Hub Access", "Not started"),
+        ("P2P Transfer", "Not started"),
+    ):
         assert f"{step}\n{status}" in card.text
     card_id = form.activity_id
 
@@ -131,45 +160,79 @@ async def test_full_journey_with_forms_updates_in_place_and_finish(world: World)
     assert toggles and toggles[0]["title"] == "Show additional roles"
     submit = button(gdap.card, "Create request")
     # duration out of range: the error is shown under the field, input kept
-    bad = last_card(await w.teams.click(chat, card_id, submit, {
-        "name": "ABC Technologies Inc. GDAP", "duration": "999", "roles": roles["value"],
-        "roles__1": ""}))
+    bad = last_card(
+        await w.teams.click(
+            chat,
+            card_id,
+            submit,
+            {
+                "name": "ABC Technologies Inc. GDAP",
+                "duration": "999",
+                "roles": roles["value"],
+                "roles__1": "",
+            },
+        )
+    )
     assert bad.kind == "update" and "730" in bad.text
     assert next(e for e in bad.card["body"] if e.get("id") == "duration")["value"] == 999
-    done = last_card(await w.teams.click(chat, card_id, button(bad.card, "Create request"), {
-        "name": "ABC Technologies Inc. GDAP", "duration": "400", "roles": roles["value"],
-        "roles__1": "62e90394-69f5-4237-9190-012177145e10"}))
+    done = last_card(
+        await w.teams.click(
+            chat,
+            card_id,
+            button(bad.card, "Create request"),
+            {
+                "name": "ABC Technologies Inc. GDAP",
+                "duration": "400",
+                "roles": roles["value"],
+                "roles__1": "62e90394-69f5-4237-9190-012177145e10",
+            },
+        )
+    )
     assert done.kind == "update" and "GDAP request sent to john.doe@abctech.com" in done.text
     assert "It will not auto-extend: Global Administrator is among the roles." in done.text
     assert "GDAP Access\nIn Progress" in done.text
 
     # a stale card: the form submitted again is refused with a clear answer, card kept
-    stale = await w.teams.click(chat, card_id, button(bad.card, "Create request"), {
-        "name": "Other name", "duration": "400", "roles": roles["value"]})
+    stale = await w.teams.click(
+        chat,
+        card_id,
+        button(bad.card, "Create request"),
+        {"name": "Other name", "duration": "400", "roles": roles["value"]},
+    )
     assert [s.kind for s in stale] == ["reply"]
     assert "already In Progress" in stale[0].text
 
     await w.teams.say(chat, "sandbox approve-gdap abctech.com")
     shown = last_card(await w.teams.say(chat, "show abctech.com"))
     card_id = shown.activity_id
-    hub = last_card(await w.teams.click(chat, card_id, button(shown.card,
-                                                               "Start MSP Hub access")))
+    hub = last_card(await w.teams.click(chat, card_id, button(shown.card, "Start MSP Hub access")))
     values = {e["id"]: e.get("value", "") for e in hub.card["body"] if "id" in e}
     assert values["company_name"] == "ABC Technologies Inc." and values["domain"] == "abctech.com"
     assert "Pre-filled from Partner Center" in hub.text
     values.update(first_name="John", last_name="Doe")
-    hubbed = last_card(await w.teams.click(chat, card_id, button(hub.card, "Create customer"),
-                                           values))
+    hubbed = last_card(
+        await w.teams.click(chat, card_id, button(hub.card, "Create customer"), values)
+    )
     assert "MSP Hub Access\nCompleted" in hubbed.text
 
     # P2P: current partner "Other", details typed
-    p2p = last_card(await w.teams.click(chat, card_id, button(hubbed.card,
-                                                               "Initiate P2P transfer")))
+    p2p = last_card(
+        await w.teams.click(chat, card_id, button(hubbed.card, "Initiate P2P transfer"))
+    )
     assert "Other (enter the partner's details)" in str(p2p.card)
-    transferred = last_card(await w.teams.click(chat, card_id, button(p2p.card, "Submit"), {
-        "partner": "other", "partner_name": "Northwind Reseller",
-        "partner_tenant_id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
-        "partner_email": "billing@northwind.example.com"}))
+    transferred = last_card(
+        await w.teams.click(
+            chat,
+            card_id,
+            button(p2p.card, "Submit"),
+            {
+                "partner": "other",
+                "partner_name": "Northwind Reseller",
+                "partner_tenant_id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+                "partner_email": "billing@northwind.example.com",
+            },
+        )
+    )
     assert "P2P Transfer\nPending" in transferred.text
     await w.teams.say(chat, "sandbox accept-p2p abctech.com")
 
@@ -195,27 +258,32 @@ def _actions(card: dict) -> list[dict]:
 async def test_cancel_asks_first_and_not_now_changes_nothing(world: World):
     card_id = await enroll_abc(world)
     enrolled = world.connector.sent[-1].card
-    ask = last_card(await world.teams.click(PERSONAL, card_id,
-                                            button(enrolled, "Cancel onboarding")))
+    ask = last_card(
+        await world.teams.click(PERSONAL, card_id, button(enrolled, "Cancel onboarding"))
+    )
     assert ask.kind == "update" and "Cancel the onboarding of ABC Technologies Inc." in ask.text
     kept = last_card(await world.teams.click(PERSONAL, card_id, button(ask.card, "Not now")))
     assert "Not confirmed; nothing was changed." in kept.text
     listing = last_card(await world.teams.say(PERSONAL, "status active"))
     assert "ABC Technologies Inc." in listing.text
     # the destructive button is styled as such
-    assert any(a.get("style") == "destructive" and a["title"] == "Cancel onboarding"
-               for a in _actions(enrolled))
+    assert any(
+        a.get("style") == "destructive" and a["title"] == "Cancel onboarding"
+        for a in _actions(enrolled)
+    )
 
 
 async def test_action_execute_invoke_answers_with_the_card(world: World):
     card_id = await enroll_abc(world)
-    status, body = await world.teams.execute(PERSONAL, card_id, {
-        "onboard": {"v": 1, "card": "customer", "line": "remind abctech.com reseller"}})
+    status, body = await world.teams.execute(
+        PERSONAL,
+        card_id,
+        {"onboard": {"v": 1, "card": "customer", "line": "remind abctech.com reseller"}},
+    )
     assert status == 200
     assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
     assert_valid_card(body["value"])
-    assert "Reminder sent: reseller → john.doe@abctech.com." in "\n".join(
-        _texts(body["value"]))
+    assert "Reminder sent: reseller → john.doe@abctech.com." in "\n".join(_texts(body["value"]))
 
 
 def _texts(card: dict) -> list[str]:
@@ -228,8 +296,11 @@ async def test_refusals_are_clear_and_change_nothing(world: World):
     w = world
     unknown = last_card(await w.teams.say(PERSONAL, "frobnicate"))
     assert 'Unknown command "frobnicate"' in unknown.text
-    bad = last_card(await w.teams.say(PERSONAL, 'enroll "Fourth Coffee" it@fourthcoffee.com '
-                                                "fourthcoffee.com USA"))
+    bad = last_card(
+        await w.teams.say(
+            PERSONAL, 'enroll "Fourth Coffee" it@fourthcoffee.com fourthcoffee.com USA'
+        )
+    )
     assert '"USA" is not a two-letter country code: use "US"' in bad.text
     assert any(b.get("color") == "attention" for b in bad.card["body"])
     missing = last_card(await w.teams.say(PERSONAL, "show nobody.example.com"))
@@ -255,26 +326,41 @@ async def test_ambiguous_customer_gets_a_choice(world: World):
         await w.teams.say(PERSONAL, f'enroll "Contoso" it@{domain} {domain} GB')
     pick = last_card(await w.teams.say(PERSONAL, "show contoso"))
     assert "matches 2 customers" in pick.text
-    chosen = last_card(await w.teams.click(PERSONAL, pick.activity_id,
-                                           button(pick.card, "Contoso (contoso.co.uk)")))
+    chosen = last_card(
+        await w.teams.click(
+            PERSONAL, pick.activity_id, button(pick.card, "Contoso (contoso.co.uk)")
+        )
+    )
     assert chosen.kind == "update" and "Contoso (contoso.co.uk)" in chosen.text
 
 
-CSV = ("Customer Name,Email Address,Domain Name,Country Code\r\n"
-       "Fabrikam Inc,it@fabrikam.com,fabrikam.com,US\r\n"
-       "Tailspin Toys,ops@tailspin.com,tailspin.com,GB\r\n"
-       "Bad Row,not-an-email,badrow.com,US\r\n")
+CSV = (
+    "Customer Name,Email Address,Domain Name,Country Code\r\n"
+    "Fabrikam Inc,it@fabrikam.com,fabrikam.com,US\r\n"
+    "Tailspin Toys,ops@tailspin.com,tailspin.com,GB\r\n"
+    "Bad Row,not-an-email,badrow.com,US\r\n"
+)
 
 
 async def test_bulk_from_a_file_in_personal_chat(world: World):
     w = world
     w.connector.files["customers.csv"] = CSV.encode("utf-8-sig")
-    sent = await w.teams.say(PERSONAL, "", attachments=[{
-        "contentType": "application/vnd.microsoft.teams.file.download.info",
-        "contentUrl": "https://contoso.sharepoint.com/personal/alice/customers.csv",
-        "name": "customers.csv",
-        "content": {"downloadUrl": f"{w.connector.url}/files/customers.csv",
-                    "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C9D", "fileType": "csv"}}])
+    sent = await w.teams.say(
+        PERSONAL,
+        "",
+        attachments=[
+            {
+                "contentType": "application/vnd.microsoft.teams.file.download.info",
+                "contentUrl": "https://contoso.sharepoint.com/personal/alice/customers.csv",
+                "name": "customers.csv",
+                "content": {
+                    "downloadUrl": f"{w.connector.url}/files/customers.csv",
+                    "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C9D",
+                    "fileType": "csv",
+                },
+            }
+        ],
+    )
     review = last_card(sent)
     assert "Review of customers.csv" in review.text
     assert "Ready to enroll: 2" in review.text and "Problems: 1" in review.text
@@ -298,11 +384,13 @@ async def test_bulk_pasted_into_the_form_in_a_channel(world: World):
     w = world
     form = last_card(await w.teams.say(CHANNEL, "bulk"))
     assert any(e.get("id") == "csv" and e.get("isMultiline") for e in form.card["body"])
-    review = last_card(await w.teams.click(CHANNEL, form.activity_id,
-                                           button(form.card, "Review"), {"csv": CSV}))
+    review = last_card(
+        await w.teams.click(CHANNEL, form.activity_id, button(form.card, "Review"), {"csv": CSV})
+    )
     assert review.kind == "update" and "Review of pasted.csv" in review.text
-    discard = last_card(await w.teams.click(CHANNEL, form.activity_id,
-                                            button(review.card, "Not now")))
+    discard = last_card(
+        await w.teams.click(CHANNEL, form.activity_id, button(review.card, "Not now"))
+    )
     assert "discarded: nobody was enrolled" in discard.text
 
 
@@ -317,17 +405,22 @@ async def test_notices_go_to_the_channel_and_survive_a_restart(world: World, tmp
     assert notices  # to the channel itself, a new post, not into the thread it was typed in
     assert "ABC Technologies Inc.: Enrolled ABC Technologies Inc." in notices[-1].text
     assert button(notices[-1].card, "Show customer")["onboard"]["line"].startswith("show ")
-    assert not [s for s in w.connector.sent if s.conversation == GROUP.id
-                and "Enrolled" in s.text]
+    assert not [s for s in w.connector.sent if s.conversation == GROUP.id and "Enrolled" in s.text]
 
     # another process (the console), started after this one, still reaches the channel
     count = len(w.connector.sent)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MICROSOFT_APP", "SLACK_"))}
     env["DATABASE_URL"] = w.database_url
     result = await asyncio.to_thread(  # the connector answers on this loop meanwhile
-        subprocess.run, [sys.executable, str(ROOT / "app.py"), "console"], cwd=tmp_path,
-        env=env, input="sandbox accept-reseller abctech.com\n", capture_output=True,
-        text=True, timeout=60)
+        subprocess.run,
+        [sys.executable, str(ROOT / "app.py"), "console"],
+        cwd=tmp_path,
+        env=env,
+        input="sandbox accept-reseller abctech.com\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     posted = await w.connector.wait(count + 1)
     assert [s.conversation for s in posted] == [CHANNEL.id], [s.text for s in posted]
@@ -342,15 +435,19 @@ async def test_throttled_notice_is_retried_later(world: World):
     with w.bot.engine.connect() as conn:
         from sqlalchemy import text
 
-        rows = conn.execute(text("SELECT state, last_error FROM deliveries "
-                                 "WHERE channel = 'teams'")).all()
+        rows = conn.execute(
+            text("SELECT state, last_error FROM deliveries WHERE channel = 'teams'")
+        ).all()
     assert rows and rows[0][0] == "pending" and "429" in rows[0][1]
 
 
 async def test_bot_added_to_a_team_says_hello_and_uninstall_forgets(world: World):
     w = world
-    response = await w.teams.event(CHANNEL, "conversationUpdate", membersAdded=[
-        {"id": "28:bot-onboarding", "name": "Onboarding"}])
+    response = await w.teams.event(
+        CHANNEL,
+        "conversationUpdate",
+        membersAdded=[{"id": "28:bot-onboarding", "name": "Onboarding"}],
+    )
     assert response.status in (200, 201)
     hello = w.connector.sent[-1]
     assert "Type help for the commands" in hello.text
@@ -367,13 +464,21 @@ def test_teams_package_is_built_from_settings(tmp_path: Path):
     import zipfile
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MICROSOFT_APP", "TEAMS_"))}
-    env.update(MICROSOFT_APP_ID="11111111-2222-3333-4444-555555555555",
-               MICROSOFT_APP_PASSWORD="secret", TEAMS_BOT_NAME="Fabrikam Onboarding",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
+    env.update(
+        MICROSOFT_APP_ID="11111111-2222-3333-4444-555555555555",
+        MICROSOFT_APP_PASSWORD="secret",
+        TEAMS_BOT_NAME="Fabrikam Onboarding",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+    )
     out = tmp_path / "pkg" / "app.zip"
-    result = subprocess.run([sys.executable, str(ROOT / "app.py"), "teams-package", "--output",
-                             str(out)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "teams-package", "--output", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "secret" not in result.stdout + result.stderr
     with zipfile.ZipFile(out) as package:
@@ -382,6 +487,12 @@ def test_teams_package_is_built_from_settings(tmp_path: Path):
     assert manifest["name"]["short"] == "Fabrikam Onboarding"
     assert manifest["bots"][0]["botId"] == "11111111-2222-3333-4444-555555555555"
     del env["MICROSOFT_APP_ID"], env["MICROSOFT_APP_PASSWORD"]
-    refused = subprocess.run([sys.executable, str(ROOT / "app.py"), "teams-package"],
-                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "teams-package"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 2 and "MICROSOFT_APP_ID" in refused.stderr

@@ -37,15 +37,32 @@ def installed() -> Path:
         return package_dir
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
-        pytest.fail("The Teams playground test needs Node.js and npm (apt-get install nodejs "
-                    "npm).", pytrace=False)
+        pytest.fail(
+            "The Teams playground test needs Node.js and npm (apt-get install nodejs npm).",
+            pytrace=False,
+        )
     CACHE.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--no-save",
-                             "--prefix", str(CACHE), f"{PACKAGE}@{VERSION}"],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            npm,
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--no-save",
+            "--prefix",
+            str(CACHE),
+            f"{PACKAGE}@{VERSION}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0 or not (package_dir / "dist").is_dir():
-        pytest.fail(f"npm could not install {PACKAGE}@{VERSION} into {CACHE} (is the npm "
-                    f"registry reachable?):\n{result.stderr.strip()[-1500:]}", pytrace=False)
+        pytest.fail(
+            f"npm could not install {PACKAGE}@{VERSION} into {CACHE} (is the npm "
+            f"registry reachable?):\n{result.stderr.strip()[-1500:]}",
+            pytrace=False,
+        )
     return package_dir
 
 
@@ -78,24 +95,48 @@ def stop(process: subprocess.Popen) -> None:
 def playground(tmp_path: Path) -> Iterator[str]:
     package_dir = installed()
     bot_port, port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MICROSOFT_APP", "SLACK_", "DATABASE_", "PORT", "HOST"))}
-    bot = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path,
-                           env={**env, "PORT": str(bot_port),
-                                "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"},
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MICROSOFT_APP", "SLACK_", "DATABASE_", "PORT", "HOST"))
+    }
+    bot = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path,
+        env={**env, "PORT": str(bot_port), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     client = None
     try:
         wait_http(f"http://127.0.0.1:{bot_port}/healthz", bot, "app.py")
         client = subprocess.Popen(
-            ["node", str(WRAPPER), "-e", f"http://127.0.0.1:{bot_port}/api/messages",
-             "-c", "msteams", "--dt", "-p", str(port),
-             "--service-url", f"http://127.0.0.1:{port}/_connector"],
-            cwd=CACHE, env={**env, "PLAYGROUND_PKG_DIR": str(package_dir),
-                            "M365_AGENTS_PLAYGROUND_CONVERSATION_ID": CHAT},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
+            [
+                "node",
+                str(WRAPPER),
+                "-e",
+                f"http://127.0.0.1:{bot_port}/api/messages",
+                "-c",
+                "msteams",
+                "--dt",
+                "-p",
+                str(port),
+                "--service-url",
+                f"http://127.0.0.1:{port}/_connector",
+            ],
+            cwd=CACHE,
+            env={
+                **env,
+                "PLAYGROUND_PKG_DIR": str(package_dir),
+                "M365_AGENTS_PLAYGROUND_CONVERSATION_ID": CHAT,
+            },
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         wait_http(f"http://127.0.0.1:{port}/_debug/ping", client, "the playground")
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -140,22 +181,35 @@ def card_of(message: dict[str, Any]) -> dict[str, Any]:
 
 async def test_a_message_typed_in_the_playground_gets_the_bots_card_and_buttons_work(stream):
     session, events = stream
-    typed = await session.post(f"/_conversation/v1/conversations/{CHAT}/messages", json={
-        "from": USER, "text": "help", "textFormat": "plain"})
+    typed = await session.post(
+        f"/_conversation/v1/conversations/{CHAT}/messages",
+        json={"from": USER, "text": "help", "textFormat": "plain"},
+    )
     assert typed.status == 200
     helped = card_of(await events.next("createMessage"))
     assert "notify here [all|failures|off]" in card_text(helped)
 
-    await session.post(f"/_conversation/v1/conversations/{CHAT}/messages", json={
-        "from": USER, "textFormat": "plain",
-        "text": 'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US'})
+    await session.post(
+        f"/_conversation/v1/conversations/{CHAT}/messages",
+        json={
+            "from": USER,
+            "textFormat": "plain",
+            "text": 'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US',
+        },
+    )
     message = await events.next("createMessage")
     enrolled = card_of(message)
     assert "✓ Enrolled ABC Technologies Inc." in card_text(enrolled)
 
-    clicked = await session.post("/_conversation/v1/submit", json={
-        "conversation": {"id": CHAT}, "from": USER, "replyToId": message["messageId"],
-        "value": button(enrolled, "Send reminder email")})
+    clicked = await session.post(
+        "/_conversation/v1/submit",
+        json={
+            "conversation": {"id": CHAT},
+            "from": USER,
+            "replyToId": message["messageId"],
+            "value": button(enrolled, "Send reminder email"),
+        },
+    )
     assert clicked.status == 200
     updated = await events.next("updateMessage")
     assert updated["messageId"] == message["messageId"]  # the card changed in place

@@ -11,14 +11,23 @@ from tests.e2e.test_serve import ROOT, env_for
 
 
 def app(tmp_path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=tmp_path,
-                          env=env_for(tmp_path, LOG_LEVEL="WARNING"), input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), *args],
+        cwd=tmp_path,
+        env=env_for(tmp_path, LOG_LEVEL="WARNING"),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_tick_sends_the_reminder_due_at_that_instant_once(tmp_path):
-    enrolled = app(tmp_path, "console", stdin='enroll "ABC Technologies Inc." '
-                   "john.doe@abctech.com abctech.com US\n")
+    enrolled = app(
+        tmp_path,
+        "console",
+        stdin='enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US\n',
+    )
     assert enrolled.returncode == 0, enrolled.stderr
     day = datetime.now(UTC) + timedelta(hours=24, minutes=1)
     first = app(tmp_path, "tick", "--at", day.isoformat())

@@ -94,10 +94,17 @@ class FakeSlack:
 
     def _file_object(self, file_id: str) -> dict[str, Any]:
         name, data = self.files[file_id]
-        return {"id": file_id, "name": name, "title": name, "mimetype": "text/csv",
-                "filetype": "csv", "size": len(data), "is_external": False,
-                "url_private": f"{self.base}/files-pri/{file_id}/{name}",
-                "url_private_download": f"{self.base}/files-pri/{file_id}/{name}"}
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": "text/csv",
+            "filetype": "csv",
+            "size": len(data),
+            "is_external": False,
+            "url_private": f"{self.base}/files-pri/{file_id}/{name}",
+            "url_private_download": f"{self.base}/files-pri/{file_id}/{name}",
+        }
 
     # -- looking at what happened ------------------------------------------------------------
 
@@ -107,8 +114,14 @@ class FakeSlack:
     def posts_to(self, url: str) -> list[Call]:
         return [c for c in self.calls if c.method == "response_url" and c.url == url]
 
-    async def wait_for(self, method: str, where: Callable[[Call], bool] = lambda c: True,
-                       count: int = 1, timeout: float = 10.0, after: int = 0) -> list[Call]:
+    async def wait_for(
+        self,
+        method: str,
+        where: Callable[[Call], bool] = lambda c: True,
+        count: int = 1,
+        timeout: float = 10.0,
+        after: int = 0,
+    ) -> list[Call]:
         """The first `count` calls of `method` (from call number `after`) that match."""
         deadline = time.monotonic() + timeout
         while True:
@@ -161,8 +174,11 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method in self.rate_limited:
             retry_after = self.rate_limited.pop(method)
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                     headers={"Retry-After": str(int(retry_after))})
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(int(retry_after))},
+            )
         refused = self.refuse.get((method, str(args.get("channel", ""))))
         if refused:
             return web.json_response({"ok": False, "error": refused})
@@ -176,18 +192,32 @@ class FakeSlack:
         return f"{1_700_000_000 + next(self._ts)}.000100"
 
     def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://partner-team.slack.com/", "team": "Partner Team",
-                "user": "onboarding", "team_id": "T0PARTNER", "user_id": "U0BOT",
-                "bot_id": "B0BOT", "is_enterprise_install": False}
+        return {
+            "url": "https://partner-team.slack.com/",
+            "team": "Partner Team",
+            "user": "onboarding",
+            "team_id": "T0PARTNER",
+            "user_id": "U0BOT",
+            "bot_id": "B0BOT",
+            "is_enterprise_install": False,
+        }
 
     def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel"))
         if channel.startswith("U"):  # a user id posts in the app's DM with that user
             channel = "D" + channel[1:]
         ts = self._next_ts()
-        return {"channel": channel, "ts": ts,
-                "message": {"type": "message", "text": args.get("text"), "ts": ts,
-                            "blocks": args.get("blocks"), "bot_id": "B0BOT"}}
+        return {
+            "channel": channel,
+            "ts": ts,
+            "message": {
+                "type": "message",
+                "text": args.get("text"),
+                "ts": ts,
+                "blocks": args.get("blocks"),
+                "bot_id": "B0BOT",
+            },
+        }
 
     def m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
@@ -197,8 +227,14 @@ class FakeSlack:
 
     def _view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
         view_id = view_id or f"V{uuid.uuid4().hex[:10].upper()}"
-        stored = {**view, "id": view_id, "hash": uuid.uuid4().hex,
-                  "state": {"values": {}}, "team_id": "T0PARTNER", "app_id": "A0APP"}
+        stored = {
+            **view,
+            "id": view_id,
+            "hash": uuid.uuid4().hex,
+            "state": {"values": {}},
+            "team_id": "T0PARTNER",
+            "app_id": "A0APP",
+        }
         self.views[view_id] = stored
         return {"view": stored}
 
@@ -220,8 +256,12 @@ class FakeSlack:
         return {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
 
     def m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"files": [{"id": f["id"], "title": f.get("title"), "name": self.files[f["id"]][0]}
-                          for f in args.get("files", [])]}
+        return {
+            "files": [
+                {"id": f["id"], "title": f.get("title"), "name": self.files[f["id"]][0]}
+                for f in args.get("files", [])
+            ]
+        }
 
     def m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": {"id": "D" + str(args.get("users", "")).lstrip("U")}}
@@ -229,8 +269,9 @@ class FakeSlack:
     # -- beside the Web API --------------------------------------------------------------------
 
     async def _response(self, request: web.Request) -> web.Response:
-        self._record(Call("response_url", await request.json(), dict(request.headers),
-                          str(request.url)))
+        self._record(
+            Call("response_url", await request.json(), dict(request.headers), str(request.url))
+        )
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -238,14 +279,21 @@ class FakeSlack:
         data = await request.read()
         name = self.files.get(file_id, ("upload", b""))[0]
         self.files[file_id] = (name, data)
-        self._record(Call("upload", {"file_id": file_id, "name": name, "data": data},
-                          dict(request.headers), str(request.url)))
+        self._record(
+            Call(
+                "upload",
+                {"file_id": file_id, "name": name, "data": data},
+                dict(request.headers),
+                str(request.url),
+            )
+        )
         return web.Response(text=f"OK - {len(data)}")
 
     async def _download(self, request: web.Request) -> web.Response:
         headers = dict(request.headers)
-        self._record(Call("download", {"file_id": request.match_info["file_id"]}, headers,
-                          str(request.url)))
+        self._record(
+            Call("download", {"file_id": request.match_info["file_id"]}, headers, str(request.url))
+        )
         if headers.get("Authorization") != f"Bearer {self.token}":
             # What Slack's file host does without the token: a sign-in page, not the file.
             return web.Response(text="<html>Sign in</html>", content_type="text/html")

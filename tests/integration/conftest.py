@@ -20,10 +20,12 @@ from tests.dbs import PostgresUnavailable, database_url
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=[
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-])
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database URL, not yet migrated."""
     unavailable = None
@@ -59,9 +61,13 @@ def make_onboarding() -> Callable[..., Onboarding]:
         nonlocal count
         count += 1
         values: dict[str, Any] = {
-            "id": f"ob{count:04d}", "name": f"Customer {count}",
-            "email": f"ops@c{count}.example.com", "domain": f"c{count}.example.com",
-            "country": "US", "enrolled_at": T0, "enrolled_by": "alice (console)",
+            "id": f"ob{count:04d}",
+            "name": f"Customer {count}",
+            "email": f"ops@c{count}.example.com",
+            "domain": f"c{count}.example.com",
+            "country": "US",
+            "enrolled_at": T0,
+            "enrolled_by": "alice (console)",
             "reseller_started_at": T0,
         }
         values.update(fields)

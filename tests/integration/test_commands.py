@@ -26,8 +26,16 @@ def dispatcher(engine):
     clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     sandbox = SandboxMicrosoft(AdapterState(engine), clock, "11111111-2222-4333-8444-555555555555")
     outbox = OutboxMailer(engine, clock)
-    service = OnboardingService(SqlStore(engine), sandbox, outbox, LocalHubDirectory(engine),
-                                clock, simulator=sandbox, outbox=outbox, page_size=2)
+    service = OnboardingService(
+        SqlStore(engine),
+        sandbox,
+        outbox,
+        LocalHubDirectory(engine),
+        clock,
+        simulator=sandbox,
+        outbox=outbox,
+        page_size=2,
+    )
     return Dispatcher(service)
 
 
@@ -41,8 +49,10 @@ def test_a_name_shared_by_two_customers_gets_a_choice_not_a_guess(dispatcher):
     reply = run(dispatcher, "finish contoso")
     assert isinstance(reply, Pick)
     assert "matches 2 customers" in reply.text
-    assert sorted(a.label for a in reply.options) == ["Contoso (contoso.co.uk)",
-                                                      "Contoso (contoso.com)"]
+    assert sorted(a.label for a in reply.options) == [
+        "Contoso (contoso.co.uk)",
+        "Contoso (contoso.com)",
+    ]
     assert all(a.line.startswith("finish ") for a in reply.options)
     card = run(dispatcher, "show contoso.co.uk")
     assert isinstance(card, CustomerCard) and card.country == "GB"
@@ -65,8 +75,7 @@ def test_status_pages_and_filters(dispatcher):
     assert [a.line for a in page.actions if a.label == "Next"] == ["status page 2"]
     last = run(dispatcher, "status page 3")
     assert len(last.rows) == 1
-    assert [a.line for a in last.actions if a.label in ("Next", "Previous")] == [
-        "status page 2"]
+    assert [a.line for a in last.actions if a.label in ("Next", "Previous")] == ["status page 2"]
     failed = run(dispatcher, "status FAILED")
     assert failed.total == 0 and failed.status_filter == "Failed"
     found = run(dispatcher, "search customer 3")
@@ -79,8 +88,24 @@ def test_help_lists_every_command_and_sandbox_only_with_the_sandbox(dispatcher):
     reply = run(dispatcher, "help")
     assert isinstance(reply, HelpView)
     words = {c.usage.split()[0] for c in reply.commands}
-    assert {"help", "status", "search", "show", "enroll", "bulk", "template", "gdap", "hub",
-            "p2p", "remind", "cancel", "finish", "log", "notify", "sandbox"} <= words
+    assert {
+        "help",
+        "status",
+        "search",
+        "show",
+        "enroll",
+        "bulk",
+        "template",
+        "gdap",
+        "hub",
+        "p2p",
+        "remind",
+        "cancel",
+        "finish",
+        "log",
+        "notify",
+        "sandbox",
+    } <= words
     assert all(c.summary for c in reply.commands)
     dispatcher.service.simulator = None
     assert "sandbox" not in {c.usage.split()[0] for c in run(dispatcher, "help").commands}
@@ -106,8 +131,9 @@ def test_notices_reach_subscribed_channels_once_per_activity(dispatcher, engine)
     run(dispatcher, 'enroll "ABC" it@abctech.com abctech.com US')
     run(dispatcher, "sandbox accept-reseller abctech.com")
     with dispatcher.service.store.transaction() as tx:
-        pending = tx.claim_deliveries(datetime(2030, 1, 1, tzinfo=UTC), 100, 60,
-                                      channels=["slack", "teams"])
+        pending = tx.claim_deliveries(
+            datetime(2030, 1, 1, tzinfo=UTC), 100, 60, channels=["slack", "teams"]
+        )
     by_channel = {}
     for d in pending:
         by_channel.setdefault(d.channel, []).append(d.payload["kind"])

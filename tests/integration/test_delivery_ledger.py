@@ -35,8 +35,17 @@ def test_the_same_key_is_recorded_once(store, engine):
     with store.transaction() as tx:
         claimed = tx.claim_deliveries(T0, 10, 60)
     assert [d.key for d in claimed] == ["mail:ob1:invite", "mail:ob1:other"]
-    assert claimed[0] == Delivery("mail:ob1:invite", "mail", first.payload, T0, "ob1",
-                                  first.id, DeliveryState.PENDING, 1, None)
+    assert claimed[0] == Delivery(
+        "mail:ob1:invite",
+        "mail",
+        first.payload,
+        T0,
+        "ob1",
+        first.id,
+        DeliveryState.PENDING,
+        1,
+        None,
+    )
 
 
 def test_claims_are_oldest_first_due_only_and_by_channel(store):
@@ -49,8 +58,7 @@ def test_claims_are_oldest_first_due_only_and_by_channel(store):
         assert tx.claim_deliveries(T0 + timedelta(minutes=1), 10, 60, channels=[]) == []
         mails = tx.claim_deliveries(T0 + timedelta(minutes=1), 10, 60, channels=["mail"])
         assert [d.key for d in mails] == ["a", "b"]
-        assert [d.key for d in tx.claim_deliveries(T0 + timedelta(minutes=1), 10, 60)] == [
-            "chat"]
+        assert [d.key for d in tx.claim_deliveries(T0 + timedelta(minutes=1), 10, 60)] == ["chat"]
 
 
 def test_two_senders_never_get_the_same_delivery(store):
@@ -112,8 +120,7 @@ def test_a_failure_is_retried_when_due_then_given_up(store, engine):
         assert tx.claim_deliveries(T0 + timedelta(minutes=4), 10, 60) == []
         retry = tx.claim_deliveries(T0 + timedelta(minutes=5), 10, 60)
         assert [(d.attempts, d.last_error) for d in retry] == [(2, "421 try later")]
-        tx.mark_delivery_failed(delivery_id, T0 + timedelta(minutes=5), "550 no such user",
-                                None)
+        tx.mark_delivery_failed(delivery_id, T0 + timedelta(minutes=5), "550 no such user", None)
     row = stored(engine, delivery_id)
     assert (row.state, row.last_error) == ("failed", "550 no such user")
     assert row.last_attempt_at == T0 + timedelta(minutes=5)
@@ -127,5 +134,4 @@ def test_a_sent_delivery_records_when(store, engine):
         delivery_id = tx.claim_deliveries(T0, 10, 60)[0].id
         tx.mark_delivered(delivery_id, T0 + timedelta(seconds=3))
     row = stored(engine, delivery_id)
-    assert (row.state, row.sent_at, row.claimed_until) == ("sent", T0 + timedelta(seconds=3),
-                                                           None)
+    assert (row.state, row.sent_at, row.claimed_until) == ("sent", T0 + timedelta(seconds=3), None)

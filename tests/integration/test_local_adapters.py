@@ -57,8 +57,7 @@ def test_sandbox_state_upserts_documents(engine):
     assert state.all("transfer") == [{"id": "t"}]
 
 
-def test_adapters_called_inside_a_use_case_join_its_transaction(store, engine,
-                                                                make_onboarding):
+def test_adapters_called_inside_a_use_case_join_its_transaction(store, engine, make_onboarding):
     """A use case locks its onboarding, then calls the sandbox and the hub: on SQLite a
     second connection could not write until the lock is released, so they must join."""
     hub, state = LocalHubDirectory(engine), AdapterState(engine)

@@ -34,13 +34,23 @@ def clock():
 def service(engine, clock):
     sandbox = SandboxMicrosoft(AdapterState(engine), clock, PARTNER_ID)
     outbox = OutboxMailer(engine, clock)
-    return OnboardingService(SqlStore(engine), sandbox, outbox, LocalHubDirectory(engine), clock,
-                             partner_name="Fabrikam Cloud", simulator=sandbox, outbox=outbox)
+    return OnboardingService(
+        SqlStore(engine),
+        sandbox,
+        outbox,
+        LocalHubDirectory(engine),
+        clock,
+        partner_name="Fabrikam Cloud",
+        simulator=sandbox,
+        outbox=outbox,
+    )
 
 
 def enroll(service, name="ABC Technologies Inc.", domain="abctech.com", email=None):
-    return service.enroll({"name": name, "email": email or f"john.doe@{domain}",
-                           "domain": domain, "country": "us"}, ALICE)
+    return service.enroll(
+        {"name": name, "email": email or f"john.doe@{domain}", "domain": domain, "country": "us"},
+        ALICE,
+    )
 
 
 def gdap_values(name="ABC GDAP", roles=RECOMMENDED_ROLE_IDS):
@@ -48,9 +58,12 @@ def gdap_values(name="ABC GDAP", roles=RECOMMENDED_ROLE_IDS):
 
 
 def p2p_values():
-    return {"partner": "other", "partner_name": "Old Partner Ltd",
-            "partner_tenant_id": "0e9b0b5f-0000-4a5d-9c1d-1234567890ab",
-            "partner_email": "transfers@oldpartner.com"}
+    return {
+        "partner": "other",
+        "partner_name": "Old Partner Ltd",
+        "partner_tenant_id": "0e9b0b5f-0000-4a5d-9c1d-1234567890ab",
+        "partner_email": "transfers@oldpartner.com",
+    }
 
 
 def hub_values(service, ref):
@@ -106,7 +119,8 @@ def test_whole_onboarding_to_finish(service, clock):
         service.finish("abctech.com", ALICE)
     assert service.sandbox("accept-p2p", "abctech.com").row.p2p == "Completed"
     assert service.finish_confirmation("abctech.com").text.startswith(
-        "The onboarding process is complete.")
+        "The onboarding process is complete."
+    )
     card = service.finish("abctech.com", ALICE)
     assert card.closed == "finished"
     assert service.dashboard().total == 0
@@ -132,15 +146,17 @@ def test_gdap_name_must_be_unique_and_global_admin_stops_auto_extend(service):
     for domain in ("abctech.com", "fourthcoffee.com"):
         enroll(service, name=domain, domain=domain)
         service.sandbox("accept-reseller", domain)
-    card = service.request_gdap("abctech.com", gdap_values(
-        roles=[*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID]), ALICE)
+    card = service.request_gdap(
+        "abctech.com", gdap_values(roles=[*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID]), ALICE
+    )
     assert "will not auto-extend" in card.headline
     with pytest.raises(ValidationError) as err:
         service.request_gdap("fourthcoffee.com", gdap_values(name="abc gdap"), ALICE)
     assert "already exists" in err.value.field_errors["name"]
     with pytest.raises(ValidationError) as err:
-        service.request_gdap("fourthcoffee.com", {"name": "x", "duration": "900",
-                                                  "roles": ["Owner"]}, ALICE)
+        service.request_gdap(
+            "fourthcoffee.com", {"name": "x", "duration": "900", "roles": ["Owner"]}, ALICE
+        )
     assert set(err.value.field_errors) == {"duration", "roles"}
 
 
@@ -207,21 +223,28 @@ def test_cancel_onboarding_withdraws_the_pending_transfer(service, engine):
 
 
 def _csv(*rows: str) -> bytes:
-    return ("Customer Name,Email Address,Domain Name,Country Code\r\n"
-            + "".join(r + "\r\n" for r in rows)).encode()
+    return (
+        "Customer Name,Email Address,Domain Name,Country Code\r\n"
+        + "".join(r + "\r\n" for r in rows)
+    ).encode()
 
 
 def test_bulk_review_then_confirm_and_the_same_file_twice(service):
     enroll(service, name="Existing Co", domain="existing.com")
-    data = _csv("Alpha Ltd,ops@alpha.com,alpha.com,US",
-                "Beta GmbH,ops@beta.de,beta.de,Germany",
-                "Alpha again,x@alpha.com,ALPHA.com,US",
-                "Existing dup,x@existing.com,existing.com,GB",
-                "Gamma SA,ops@gamma.fr,gamma.fr,fr")
+    data = _csv(
+        "Alpha Ltd,ops@alpha.com,alpha.com,US",
+        "Beta GmbH,ops@beta.de,beta.de,Germany",
+        "Alpha again,x@alpha.com,ALPHA.com,US",
+        "Existing dup,x@existing.com,existing.com,GB",
+        "Gamma SA,ops@gamma.fr,gamma.fr,fr",
+    )
     review = service.review_bulk(data, "customers.csv", ALICE)
     assert [r[2] for r in review.valid] == ["alpha.com", "gamma.fr"]
     assert [(p.row, p.column) for p in review.problems] == [
-        (3, "Country Code"), (4, "Domain Name"), (5, "Domain Name")]
+        (3, "Country Code"),
+        (4, "Domain Name"),
+        (5, "Domain Name"),
+    ]
     assert "row 2" in review.problems[1].reason
     assert "Existing Co" in review.problems[2].reason
     assert service.dashboard().total == 1  # nothing enrolled before confirming
@@ -283,8 +306,10 @@ def test_two_users_finishing_and_cancelling_at_once(service):
         except OnboardingError as err:  # refused, or "not found" once the other closed it
             outcomes.append(type(err).__name__)
 
-    threads = [threading.Thread(target=act, args=(service.finish, ALICE)),
-               threading.Thread(target=act, args=(service.cancel, BOB))]
+    threads = [
+        threading.Thread(target=act, args=(service.finish, ALICE)),
+        threading.Thread(target=act, args=(service.cancel, BOB)),
+    ]
     for t in threads:
         t.start()
     for t in threads:

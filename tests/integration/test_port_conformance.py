@@ -14,14 +14,19 @@ from storage.repository import SqlStore, SqlTransaction
 
 
 def shape(function: object) -> list[tuple[str, object, object]]:
-    return [(p.name, p.kind, p.default)
-            for p in inspect.signature(function).parameters.values()]  # type: ignore[arg-type]
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("port", "implementation"), [
-    (Transaction, SqlTransaction), (Store, SqlStore), (Mailer, OutboxMailer),
-    (MailOutbox, OutboxMailer), (Hub, LocalHubDirectory),
-])
+@pytest.mark.parametrize(
+    ("port", "implementation"),
+    [
+        (Transaction, SqlTransaction),
+        (Store, SqlStore),
+        (Mailer, OutboxMailer),
+        (MailOutbox, OutboxMailer),
+        (Hub, LocalHubDirectory),
+    ],
+)
 def test_implementation_matches_its_port(port, implementation):
     for name, declared in inspect.getmembers(port, inspect.isfunction):
         if name.startswith("_"):

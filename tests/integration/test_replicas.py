@@ -51,8 +51,16 @@ def pg_url():
 def service_on(engine, clock) -> OnboardingService:
     sandbox = SandboxMicrosoft(AdapterState(engine), clock, "00000000-0000-4000-8000-00000000c0de")
     outbox = OutboxMailer(engine, clock)
-    return OnboardingService(SqlStore(engine), sandbox, outbox, LocalHubDirectory(engine), clock,
-                             simulator=sandbox, outbox=outbox, sync_after=None)
+    return OnboardingService(
+        SqlStore(engine),
+        sandbox,
+        outbox,
+        LocalHubDirectory(engine),
+        clock,
+        simulator=sandbox,
+        outbox=outbox,
+        sync_after=None,
+    )
 
 
 def enroll_many(service: OnboardingService, count: int) -> None:
@@ -64,14 +72,22 @@ def enroll_many(service: OnboardingService, count: int) -> None:
 
 class Replica:
     def __init__(self, url: str, tmp_path: Path, name: str) -> None:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SLACK_", "MICROSOFT_APP", "DATABASE_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "MICROSOFT_APP", "DATABASE_"))
+        }
         env.update(DATABASE_URL=url, SYNC_INTERVAL_MINUTES="0", LOG_LEVEL="WARNING")
         self.name = name
         self.process = subprocess.Popen(
-            [sys.executable, str(RUNNER)], cwd=tmp_path, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=open(tmp_path / f"{name}.log", "w"))  # noqa: SIM115
+            [sys.executable, str(RUNNER)],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(tmp_path / f"{name}.log", "w"),  # noqa: SIM115
+        )
 
     def send(self, at: datetime) -> None:
         assert self.process.stdin is not None
@@ -116,8 +132,10 @@ def test_two_replicas_send_every_reminder_once_when_one_is_killed(pg_url, tmp_pa
                 time.sleep(1.5)
                 one.kill()
                 assert one.process.stdout is not None
-                killed_mid_run = not any(line.startswith(f"done {at.isoformat()}")
-                                         for line in one.process.stdout.read().splitlines())
+                killed_mid_run = not any(
+                    line.startswith(f"done {at.isoformat()}")
+                    for line in one.process.stdout.read().splitlines()
+                )
                 alive = [two]
             for replica in alive:
                 replica.wait_done()
@@ -128,22 +146,29 @@ def test_two_replicas_send_every_reminder_once_when_one_is_killed(pg_url, tmp_pa
     assert killed_mid_run, "replica one finished its run before it was killed"
 
     with engine.connect() as conn:
-        per_slot = conn.execute(text(
-            "SELECT onboarding_id, left(subject, 15) AS slot, count(*) FROM outbox_mail "
-            "WHERE subject LIKE 'Reminder % of 3:%' GROUP BY 1, 2")).all()
-        invitations = conn.execute(text(
-            "SELECT count(*) FROM outbox_mail WHERE subject NOT LIKE 'Reminder%'")).scalar()
+        per_slot = conn.execute(
+            text(
+                "SELECT onboarding_id, left(subject, 15) AS slot, count(*) FROM outbox_mail "
+                "WHERE subject LIKE 'Reminder % of 3:%' GROUP BY 1, 2"
+            )
+        ).all()
+        invitations = conn.execute(
+            text("SELECT count(*) FROM outbox_mail WHERE subject NOT LIKE 'Reminder%'")
+        ).scalar()
         retried = conn.execute(text("SELECT count(*) FROM timers WHERE attempts > 1")).scalar()
-        pending = conn.execute(text(
-            "SELECT count(*) FROM timers WHERE state = 'pending'")).scalar()
-        unsent = conn.execute(text(
-            "SELECT count(*) FROM deliveries WHERE state <> 'sent'")).scalar()
+        pending = conn.execute(text("SELECT count(*) FROM timers WHERE state = 'pending'")).scalar()
+        unsent = conn.execute(
+            text("SELECT count(*) FROM deliveries WHERE state <> 'sent'")
+        ).scalar()
     engine.dispose()
     assert invitations == CUSTOMERS
     assert len(per_slot) == 3 * CUSTOMERS, "a due reminder was missed"
     assert {count for *_, count in per_slot} == {1}, "a reminder was sent twice"
-    assert {slot for _, slot, _ in per_slot} == {"Reminder 1 of 3", "Reminder 2 of 3",
-                                                 "Reminder 3 of 3"}
+    assert {slot for _, slot, _ in per_slot} == {
+        "Reminder 1 of 3",
+        "Reminder 2 of 3",
+        "Reminder 3 of 3",
+    }
     assert retried > 0, "the killed replica's claims were taken over"
     assert (pending, unsent) == (0, 0)
     print(f"\n1,000 enrolled in {enrolled_in:.1f} s; {len(ticks)} ticks on two replicas")
@@ -160,16 +185,24 @@ def test_due_work_queries_use_their_indexes(pg_url):
     engine = create_engine_for(pg_url)
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO timers (key, kind, onboarding_id, step, slot, due_at, state, attempts,"
-            " created_at) SELECT 'k' || i, 'reminder', 'ob' || i, 'reseller', 1, "
-            ":t0 + (i || ' minutes')::interval, CASE WHEN i % 3 = 0 THEN 'done' ELSE "
-            "'pending' END, 0, :t0 FROM generate_series(1, 20000) AS i"), {"t0": T0})
-        conn.execute(text(
-            "INSERT INTO digests (platform, destination, label, direct, frequency, time, "
-            "timezone, next_due_at, created_by, created_at) SELECT 'slack', 'C' || i, 'c', "
-            "false, 'daily', '08:30', 'UTC', :t0 + (i || ' hours')::interval, 'x', :t0 "
-            "FROM generate_series(1, 500) AS i"), {"t0": T0})
+        conn.execute(
+            text(
+                "INSERT INTO timers (key, kind, onboarding_id, step, slot, due_at, state, attempts,"
+                " created_at) SELECT 'k' || i, 'reminder', 'ob' || i, 'reseller', 1, "
+                ":t0 + (i || ' minutes')::interval, CASE WHEN i % 3 = 0 THEN 'done' ELSE "
+                "'pending' END, 0, :t0 FROM generate_series(1, 20000) AS i"
+            ),
+            {"t0": T0},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO digests (platform, destination, label, direct, frequency, time, "
+                "timezone, next_due_at, created_by, created_at) SELECT 'slack', 'C' || i, 'c', "
+                "false, 'daily', '08:30', 'UTC', :t0 + (i || ' hours')::interval, 'x', :t0 "
+                "FROM generate_series(1, 500) AS i"
+            ),
+            {"t0": T0},
+        )
         conn.execute(text("ANALYZE timers"))
         conn.execute(text("ANALYZE digests"))
     store = SqlStore(engine)

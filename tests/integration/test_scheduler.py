@@ -61,19 +61,32 @@ def notifier():
 def service(engine, clock, notifier):
     sandbox = SandboxMicrosoft(AdapterState(engine), clock, "11111111-2222-4333-8444-555555555555")
     outbox = OutboxMailer(engine, clock)
-    return OnboardingService(SqlStore(engine), sandbox, outbox, LocalHubDirectory(engine), clock,
-                             partner_name="Fabrikam Cloud", simulator=sandbox, outbox=outbox,
-                             notifiers=[notifier], notice_every=0)
+    return OnboardingService(
+        SqlStore(engine),
+        sandbox,
+        outbox,
+        LocalHubDirectory(engine),
+        clock,
+        partner_name="Fabrikam Cloud",
+        simulator=sandbox,
+        outbox=outbox,
+        notifiers=[notifier],
+        notice_every=0,
+    )
 
 
 def enroll(service, domain="abctech.com", name="ABC Technologies Inc."):
-    return service.enroll({"name": name, "email": f"john.doe@{domain}", "domain": domain,
-                           "country": "us"}, ALICE)
+    return service.enroll(
+        {"name": name, "email": f"john.doe@{domain}", "domain": domain, "country": "us"}, ALICE
+    )
 
 
 def reminder_subjects(service, ref=None):
-    return sorted(m.subject.split(":")[0] for m in service.outbox_mails(ref).mails
-                  if m.subject.startswith("Reminder"))
+    return sorted(
+        m.subject.split(":")[0]
+        for m in service.outbox_mails(ref).mails
+        if m.subject.startswith("Reminder")
+    )
 
 
 def tick(service, clock, at):
@@ -90,13 +103,14 @@ def test_reminders_at_24h_48h_and_7_days_exactly_once(service, clock, notifier):
         work = tick(service, clock, T0 + timedelta(hours=hours))
         assert work.reminders == expected, hours
         tick(service, clock, T0 + timedelta(hours=hours))  # a second run finds nothing
-    assert reminder_subjects(service) == ["Reminder 1 of 3", "Reminder 2 of 3",
-                                          "Reminder 3 of 3"]
+    assert reminder_subjects(service) == ["Reminder 1 of 3", "Reminder 2 of 3", "Reminder 3 of 3"]
     log = [e.message for e in service.activity_log("abctech.com").events]
     assert "2nd of 3 reminders sent to john.doe@abctech.com (Reseller Relationship)." in log
     assert sum("reminders sent to" in t for t in notifier.texts()) == 3
-    assert any(t.endswith("3rd of 3 reminders sent to john.doe@abctech.com (Reseller "
-                          "Relationship).") for t in notifier.texts())
+    assert any(
+        t.endswith("3rd of 3 reminders sent to john.doe@abctech.com (Reseller Relationship).")
+        for t in notifier.texts()
+    )
 
 
 def test_manual_reminder_does_not_shift_them_and_leaving_waiting_stops_them(service, clock):
@@ -120,8 +134,7 @@ def test_after_an_outage_one_late_reminder_per_step_not_a_burst(service, clock):
     assert (work.reminders, work.skipped) == (2, 2)
     assert reminder_subjects(service, "abctech.com") == ["Reminder 2 of 3"]
     assert tick(service, clock, T0 + timedelta(hours=168)).reminders == 2
-    assert reminder_subjects(service, "fourthcoffee.com") == ["Reminder 2 of 3",
-                                                              "Reminder 3 of 3"]
+    assert reminder_subjects(service, "fourthcoffee.com") == ["Reminder 2 of 3", "Reminder 3 of 3"]
     # a new customer, and the bot down for its whole first week: one reminder, the last
     clock.at = T0 + timedelta(days=10)
     enroll(service, "contoso.com", "Contoso")
@@ -130,16 +143,23 @@ def test_after_an_outage_one_late_reminder_per_step_not_a_burst(service, clock):
     assert reminder_subjects(service, "contoso.com") == ["Reminder 3 of 3"]
 
 
-def test_p2p_reminders_go_to_the_current_partner_and_it_expires_at_30_days(service, clock,
-                                                                           notifier):
+def test_p2p_reminders_go_to_the_current_partner_and_it_expires_at_30_days(
+    service, clock, notifier
+):
     service.notify(CHANNEL, "failures", ALICE)
     enroll(service)
     clock.at = T0 + timedelta(hours=1)
     service.sandbox("accept-reseller", "abctech.com")
-    service.initiate_p2p("abctech.com", {
-        "partner": "other", "partner_name": "Old Partner Ltd",
-        "partner_tenant_id": "0e9b0b5f-0000-4a5d-9c1d-1234567890ab",
-        "partner_email": "transfers@oldpartner.com"}, ALICE)
+    service.initiate_p2p(
+        "abctech.com",
+        {
+            "partner": "other",
+            "partner_name": "Old Partner Ltd",
+            "partner_tenant_id": "0e9b0b5f-0000-4a5d-9c1d-1234567890ab",
+            "partner_email": "transfers@oldpartner.com",
+        },
+        ALICE,
+    )
     tick(service, clock, T0 + timedelta(hours=25))
     mails = service.outbox_mails("abctech.com").mails
     assert mails[0].to == "transfers@oldpartner.com"
@@ -157,8 +177,9 @@ def test_p2p_reminders_go_to_the_current_partner_and_it_expires_at_30_days(servi
 def gdap(service, clock, roles, days):
     enroll(service)
     service.sandbox("accept-reseller", "abctech.com")
-    service.request_gdap("abctech.com", {"name": "ABC GDAP", "duration": str(days),
-                                         "roles": roles}, ALICE)
+    service.request_gdap(
+        "abctech.com", {"name": "ABC GDAP", "duration": str(days), "roles": roles}, ALICE
+    )
     clock.at = T0 + timedelta(hours=2)
     service.sandbox("approve-gdap", "abctech.com")
 
@@ -214,8 +235,10 @@ def test_daily_digest_in_the_subscribers_time_zone_once_per_day(service, clock, 
     first = digest_of(notifier)
     assert first["onboarding_id"] is None
     assert first["text"].splitlines()[:3] == [
-        "Daily digest · Tue 3 Nov 2026, 08:30 CET", "Active 1 · Failed 0 · Completed 0",
-        "New: 1 enrolled — ABC Technologies Inc."]
+        "Daily digest · Tue 3 Nov 2026, 08:30 CET",
+        "Active 1 · Failed 0 · Completed 0",
+        "New: 1 enrolled — ABC Technologies Inc.",
+    ]
     clock.at = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
     enroll(service, "fourthcoffee.com", "Fourth Coffee")
     # the bot is down for six days: one digest for the latest day, not six
@@ -240,10 +263,14 @@ def test_digest_now_off_and_the_console(service, clock, notifier):
     assert isinstance(console, Digest) and console.counts.active == 1
     refused = dispatcher.handle("digest daily 08:30", Context(ALICE, None))
     assert "Slack or Teams" in refused.text
-    assert "Europe/Paris" in dispatcher.handle("digest daily 08:30 Europe/Pariss",
-                                               Context(ALICE, dm)).text
-    assert "every Monday at 09:00 (America/New_York)" in dispatcher.handle(
-        "digest weekly mon 9:00 new_york", Context(ALICE, dm)).text
+    assert (
+        "Europe/Paris"
+        in dispatcher.handle("digest daily 08:30 Europe/Pariss", Context(ALICE, dm)).text
+    )
+    assert (
+        "every Monday at 09:00 (America/New_York)"
+        in dispatcher.handle("digest weekly mon 9:00 new_york", Context(ALICE, dm)).text
+    )
     assert "is off" in dispatcher.handle("digest off", Context(ALICE, dm)).text
     assert tick(service, clock, T0 + timedelta(days=8)).digests == 0
 

@@ -30,8 +30,16 @@ def test_upgrade_is_repeatable_and_works_from_any_directory(db_url, tmp_path, mo
         tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert {"onboardings", "activities", "bulk_imports", "deliveries", "partners",
-            "outbox_mail", "hub_customers", "adapter_state"} <= tables
+    assert {
+        "onboardings",
+        "activities",
+        "bulk_imports",
+        "deliveries",
+        "partners",
+        "outbox_mail",
+        "hub_customers",
+        "adapter_state",
+    } <= tables
 
 
 def test_replicas_starting_together_migrate_once(db_url):
@@ -63,26 +71,32 @@ def test_sqlite_connections_are_set_up_for_concurrency(tmp_path):
     engine = create_engine_for(f"sqlite:///{tmp_path / 'x.db'}")
     try:
         with engine.connect() as conn:
-            pragma = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                      for name in ("journal_mode", "busy_timeout", "foreign_keys")}
+            pragma = {
+                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "busy_timeout", "foreign_keys")
+            }
     finally:
         engine.dispose()
     assert pragma == {"journal_mode": "wal", "busy_timeout": 30000, "foreign_keys": 1}
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("postgres://u:p@db:5432/bot", "postgresql+psycopg://u:p@db:5432/bot"),
-    ("postgresql://u@db/bot?sslmode=require", "postgresql+psycopg://u@db/bot?sslmode=require"),
-    ("postgresql+psycopg://u@db/bot", "postgresql+psycopg://u@db/bot"),
-    ("sqlite:///data/onboarding.db", "sqlite:///data/onboarding.db"),
-    ("sqlite:////abs/path.db", "sqlite:////abs/path.db"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/bot", "postgresql+psycopg://u:p@db:5432/bot"),
+        ("postgresql://u@db/bot?sslmode=require", "postgresql+psycopg://u@db/bot?sslmode=require"),
+        ("postgresql+psycopg://u@db/bot", "postgresql+psycopg://u@db/bot"),
+        ("sqlite:///data/onboarding.db", "sqlite:///data/onboarding.db"),
+        ("sqlite:////abs/path.db", "sqlite:////abs/path.db"),
+    ],
+)
 def test_database_urls_are_normalised(given, expected):
     assert normalise_url(given) == expected
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "mysql://u@db/bot",
-                                 "not a url"])
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "mysql://u@db/bot", "not a url"]
+)
 def test_unusable_database_urls_are_refused(url):
     with pytest.raises(ValueError, match="sqlite:///PATH"):
         normalise_url(url)

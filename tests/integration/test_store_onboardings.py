@@ -43,18 +43,33 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def test_a_full_onboarding_comes_back_exactly_as_saved(store, make_onboarding):
     ob = make_onboarding(
-        name="ABC Technologies Inc.", email="john.doe@abctech.com", domain="abctech.com",
-        country="DE", enrolled_at=datetime(2026, 3, 1, 10, 30, 15, 123456, tzinfo=CEST),
-        reseller_status=ResellerStatus.ESTABLISHED, customer_tenant_id="tenant-1",
-        gdap_status=GdapStatus.ESTABLISHED, gdap_started_at=T0 + timedelta(hours=1),
-        gdap=GdapRequest("ABC GDAP", 365, ["role-a", "role-b", "role-c"], "rel-1",
-                         "https://admin.example/approve", T0 + timedelta(days=365)),
-        hub_status=HubStatus.COMPLETED, hub_started_at=T0 + timedelta(hours=2),
-        hub_customer_id="hub-1", p2p_status=P2PStatus.FAILED,
+        name="ABC Technologies Inc.",
+        email="john.doe@abctech.com",
+        domain="abctech.com",
+        country="DE",
+        enrolled_at=datetime(2026, 3, 1, 10, 30, 15, 123456, tzinfo=CEST),
+        reseller_status=ResellerStatus.ESTABLISHED,
+        customer_tenant_id="tenant-1",
+        gdap_status=GdapStatus.ESTABLISHED,
+        gdap_started_at=T0 + timedelta(hours=1),
+        gdap=GdapRequest(
+            "ABC GDAP",
+            365,
+            ["role-a", "role-b", "role-c"],
+            "rel-1",
+            "https://admin.example/approve",
+            T0 + timedelta(days=365),
+        ),
+        hub_status=HubStatus.COMPLETED,
+        hub_started_at=T0 + timedelta(hours=2),
+        hub_customer_id="hub-1",
+        p2p_status=P2PStatus.FAILED,
         p2p_started_at=T0 + timedelta(hours=3),
-        p2p=P2PTransfer("Old Partner", "tenant-old", "x@old.example", "tr-1",
-                        T0 + timedelta(hours=3)),
-        failure_reason="the current partner declined", bulk_import_id="bulk-1",
+        p2p=P2PTransfer(
+            "Old Partner", "tenant-old", "x@old.example", "tr-1", T0 + timedelta(hours=3)
+        ),
+        failure_reason="the current partner declined",
+        bulk_import_id="bulk-1",
         closed_at=None,
     )
     with store.transaction() as tx:
@@ -65,7 +80,8 @@ def test_a_full_onboarding_comes_back_exactly_as_saved(store, make_onboarding):
     assert loaded.enrolled_at.tzinfo == UTC and loaded.enrolled_at.hour == 8
     assert loaded.gdap.ends_at.tzinfo == UTC and loaded.p2p.sent_at.tzinfo == UTC
     assert isinstance(loaded.gdap_status, GdapStatus) and loaded.overall_status is (
-        OverallStatus.FAILED)
+        OverallStatus.FAILED
+    )
     assert loaded.gdap.role_ids == ["role-a", "role-b", "role-c"]
 
 
@@ -100,8 +116,10 @@ def test_save_moves_the_version_and_refuses_a_stale_copy(store, make_onboarding)
         tx.save(fresh)  # the same object can be saved twice
     assert fresh.version == 2
     stale.name = "Overwritten"
-    with pytest.raises(Conflict, match="changed by someone else; reload and try again"), \
-            store.transaction() as tx:
+    with (
+        pytest.raises(Conflict, match="changed by someone else; reload and try again"),
+        store.transaction() as tx,
+    ):
         tx.save(stale)
     with store.transaction() as tx:
         kept = tx.get(ob.id)
@@ -140,10 +158,12 @@ def test_find_by_id_domain_or_name_in_any_case(store, make_onboarding):
 
 
 def test_closed_onboardings_are_neither_found_nor_listed(store, make_onboarding):
-    done = make_onboarding(name="Finished Co", domain="finished.com",
-                           lifecycle=Lifecycle.FINISHED, closed_at=T0)
-    gone = make_onboarding(name="Cancelled Co", domain="cancelled.com",
-                           lifecycle=Lifecycle.CANCELLED, closed_at=T0)
+    done = make_onboarding(
+        name="Finished Co", domain="finished.com", lifecycle=Lifecycle.FINISHED, closed_at=T0
+    )
+    gone = make_onboarding(
+        name="Cancelled Co", domain="cancelled.com", lifecycle=Lifecycle.CANCELLED, closed_at=T0
+    )
     live = make_onboarding(name="Live Co", domain="live.com")
     with store.transaction() as tx:
         for ob in (done, gone, live):
@@ -155,18 +175,25 @@ def test_closed_onboardings_are_neither_found_nor_listed(store, make_onboarding)
         assert tx.open_by_domains(["finished.com", "LIVE.com"]) == {"LIVE.com": live}
         assert tx.page(None, None, 0, 10) == ([live], 1)
         assert tx.page(None, "co", 0, 10) == ([live], 1)
-        assert tx.counts() == {OverallStatus.ACTIVE: 1, OverallStatus.FAILED: 0,
-                               OverallStatus.COMPLETED: 0}
+        assert tx.counts() == {
+            OverallStatus.ACTIVE: 1,
+            OverallStatus.FAILED: 0,
+            OverallStatus.COMPLETED: 0,
+        }
 
 
 def test_page_filters_searches_and_pages_newest_first(store, make_onboarding):
-    obs = [make_onboarding(name=f"Tech {i:02d}", enrolled_at=T0 + timedelta(minutes=i))
-           for i in range(12)]
-    obs += [make_onboarding(name="100% Cloud", enrolled_at=T0),
-            make_onboarding(name="1000 Cloud", enrolled_at=T0),
-            make_onboarding(name="a_b Systems", enrolled_at=T0),
-            make_onboarding(name="axb Systems", enrolled_at=T0),
-            make_onboarding(name="Slash/Percent", enrolled_at=T0)]
+    obs = [
+        make_onboarding(name=f"Tech {i:02d}", enrolled_at=T0 + timedelta(minutes=i))
+        for i in range(12)
+    ]
+    obs += [
+        make_onboarding(name="100% Cloud", enrolled_at=T0),
+        make_onboarding(name="1000 Cloud", enrolled_at=T0),
+        make_onboarding(name="a_b Systems", enrolled_at=T0),
+        make_onboarding(name="axb Systems", enrolled_at=T0),
+        make_onboarding(name="Slash/Percent", enrolled_at=T0),
+    ]
     for ob in obs[:3]:
         ob.p2p_status = P2PStatus.EXPIRED
     with store.transaction() as tx:
@@ -175,8 +202,7 @@ def test_page_filters_searches_and_pages_newest_first(store, make_onboarding):
     with store.transaction() as tx:
         first, total = tx.page(None, None, 0, 5)
         assert total == 17
-        assert [o.name for o in first] == ["Tech 11", "Tech 10", "Tech 09", "Tech 08",
-                                           "Tech 07"]
+        assert [o.name for o in first] == ["Tech 11", "Tech 10", "Tech 09", "Tech 08", "Tech 07"]
         last, total = tx.page(None, None, 15, 5)
         assert total == 17 and len(last) == 2
         everything = tx.page(None, None, 0, 100)[0]
@@ -212,12 +238,19 @@ def test_counts_every_status_even_when_none(store, make_onboarding):
         tx.add(make_onboarding())
         tx.add(make_onboarding(gdap_status=GdapStatus.FAILED))
         tx.add(make_onboarding(gdap_status=GdapStatus.FAILED))
-        tx.add(make_onboarding(reseller_status=ResellerStatus.ESTABLISHED,
-                               gdap_status=GdapStatus.ESTABLISHED,
-                               hub_status=HubStatus.COMPLETED))
+        tx.add(
+            make_onboarding(
+                reseller_status=ResellerStatus.ESTABLISHED,
+                gdap_status=GdapStatus.ESTABLISHED,
+                hub_status=HubStatus.COMPLETED,
+            )
+        )
     with store.transaction() as tx:
-        assert tx.counts() == {OverallStatus.ACTIVE: 1, OverallStatus.FAILED: 2,
-                               OverallStatus.COMPLETED: 1}
+        assert tx.counts() == {
+            OverallStatus.ACTIVE: 1,
+            OverallStatus.FAILED: 2,
+            OverallStatus.COMPLETED: 1,
+        }
 
 
 def test_one_open_onboarding_per_domain(store, make_onboarding):
@@ -225,8 +258,11 @@ def test_one_open_onboarding_per_domain(store, make_onboarding):
     with store.transaction() as tx:
         tx.add(first)
     with store.transaction() as tx:
-        with pytest.raises(Conflict, match=r"abctech.com is already in onboarding as "
-                                           r"ABC Technologies Inc\."):
+        with pytest.raises(
+            Conflict,
+            match=r"abctech.com is already in onboarding as "
+            r"ABC Technologies Inc\.",
+        ):
             tx.add(make_onboarding(name="Other", domain="ABCTECH.com"))
         other = make_onboarding(domain="other.com")
         tx.add(other)  # the transaction is still usable after the refusal
@@ -333,9 +369,17 @@ def test_activities_oldest_first_and_the_newest_few(store, make_onboarding):
         tx.add(ob)
         tx.add(other)
         for i, at in enumerate(times):
-            tx.append(Activity(ob.id, at, ALICE if i % 2 else SYSTEM_ACTOR, f"k{i}",
-                               f"message {i}", Step.GDAP if i == 0 else None,
-                               {"n": i, "slot": None, "nested": {"a": [1, 2]}}))
+            tx.append(
+                Activity(
+                    ob.id,
+                    at,
+                    ALICE if i % 2 else SYSTEM_ACTOR,
+                    f"k{i}",
+                    f"message {i}",
+                    Step.GDAP if i == 0 else None,
+                    {"n": i, "slot": None, "nested": {"a": [1, 2]}},
+                )
+            )
         tx.append(Activity(other.id, T0, ALICE, "x", "other"))
     with store.transaction() as tx:
         log = tx.activities(ob.id)
@@ -350,8 +394,11 @@ def test_activities_oldest_first_and_the_newest_few(store, make_onboarding):
 
 
 def test_gdap_names_are_taken_in_any_case_even_when_closed(store, make_onboarding):
-    closed = make_onboarding(lifecycle=Lifecycle.FINISHED, closed_at=T0,
-                             gdap=GdapRequest("Contoso GDAP 2026", 730, ["r"]))
+    closed = make_onboarding(
+        lifecycle=Lifecycle.FINISHED,
+        closed_at=T0,
+        gdap=GdapRequest("Contoso GDAP 2026", 730, ["r"]),
+    )
     with store.transaction() as tx:
         tx.add(closed)
         tx.add(make_onboarding())
@@ -369,8 +416,10 @@ def test_known_partners_are_remembered_once_per_tenant(store):
     with store.transaction() as tx:
         tx.remember_partner(KnownPartner("t-2", "Beta Partners", "b@beta.example"))
     with store.transaction() as tx:
-        assert tx.known_partners() == [KnownPartner("t-1", "Alpha Ltd", "a@alpha.example"),
-                                       KnownPartner("t-2", "Beta Partners", "b@beta.example")]
+        assert tx.known_partners() == [
+            KnownPartner("t-1", "Alpha Ltd", "a@alpha.example"),
+            KnownPartner("t-2", "Beta Partners", "b@beta.example"),
+        ]
 
 
 def test_activities_keep_their_ids(store, make_onboarding):
@@ -395,15 +444,19 @@ def test_notice_subscriptions_one_per_destination(store):
         assert tx.subscriptions() == []
         tx.save_subscription(sub("C1", NoticeLevel.ALL, "#onboarding"))
         tx.save_subscription(sub("C2", NoticeLevel.ALL, "#ops"))
-        tx.save_subscription(Subscription("teams", "C1", NoticeLevel.ALL, "Team chat", "bob",
-                                          T0 + timedelta(hours=1)))
+        tx.save_subscription(
+            Subscription(
+                "teams", "C1", NoticeLevel.ALL, "Team chat", "bob", T0 + timedelta(hours=1)
+            )
+        )
     with store.transaction() as tx:
         tx.save_subscription(sub("C1", NoticeLevel.FAILURES, "#onboarding-renamed"))
     with store.transaction() as tx:
         assert [(s.platform, s.destination, s.level, s.label) for s in tx.subscriptions()] == [
             ("slack", "C1", NoticeLevel.FAILURES, "#onboarding-renamed"),
             ("slack", "C2", NoticeLevel.ALL, "#ops"),
-            ("teams", "C1", NoticeLevel.ALL, "Team chat")]
+            ("teams", "C1", NoticeLevel.ALL, "Team chat"),
+        ]
         assert tx.subscriptions()[2].created_at == T0 + timedelta(hours=1)
         assert tx.remove_subscription("slack", "C2") is True
         assert tx.remove_subscription("slack", "C2") is False
@@ -411,9 +464,15 @@ def test_notice_subscriptions_one_per_destination(store):
 
 
 def test_bulk_import_round_trip(store):
-    bulk = BulkImport("imp1", T0, "alice (console)", "customers.csv", 4,
-                      [BulkRow(2, "Alpha Ltd", "ops@alpha.com", "alpha.com", "US")],
-                      [RowError(3, "Country Code", "not a country")])
+    bulk = BulkImport(
+        "imp1",
+        T0,
+        "alice (console)",
+        "customers.csv",
+        4,
+        [BulkRow(2, "Alpha Ltd", "ops@alpha.com", "alpha.com", "US")],
+        [RowError(3, "Country Code", "not a country")],
+    )
     with store.transaction() as tx:
         tx.add_bulk_import(bulk)
     with store.transaction() as tx:

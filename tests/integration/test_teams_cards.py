@@ -42,18 +42,36 @@ LONG = "x" * 240
 
 
 def onboarding() -> Onboarding:
-    return Onboarding(id="0123456789ab", name="ABC Technologies Inc.", email="it@abc.example",
-                      domain="abc.example", country="US", enrolled_at=NOW,
-                      enrolled_by="alice (teams)", reseller_started_at=NOW)
+    return Onboarding(
+        id="0123456789ab",
+        name="ABC Technologies Inc.",
+        email="it@abc.example",
+        domain="abc.example",
+        country="US",
+        enrolled_at=NOW,
+        enrolled_by="alice (teams)",
+        reseller_started_at=NOW,
+    )
 
 
 def row(i: int) -> CustomerRow:
-    return CustomerRow(f"{i:012d}", f"Customer with a long enough name {i}", f"c{i}.example.com",
-                       "In Progress", "Not started", "Not started", "Not started", "Active",
-                       NOW, "3 days ago", (Action("Show", f"show {i:012d}"),
-                                           Action("Finish", f"finish {i:012d}", "primary"),
-                                           Action("Cancel onboarding", f"cancel {i:012d}",
-                                                  "danger")))
+    return CustomerRow(
+        f"{i:012d}",
+        f"Customer with a long enough name {i}",
+        f"c{i}.example.com",
+        "In Progress",
+        "Not started",
+        "Not started",
+        "Not started",
+        "Active",
+        NOW,
+        "3 days ago",
+        (
+            Action("Show", f"show {i:012d}"),
+            Action("Finish", f"finish {i:012d}", "primary"),
+            Action("Cancel onboarding", f"cancel {i:012d}", "danger"),
+        ),
+    )
 
 
 def event(i: int) -> EventView:
@@ -62,29 +80,62 @@ def event(i: int) -> EventView:
 
 LARGEST = {
     "help": HelpView(tuple(CommandHelp(c.usage, c.summary) for c in COMMANDS), "intro"),
-    "page of 50": ListPage(Counts(5000, 12, 40), tuple(row(i) for i in range(50)), 0, 50, 5052,
-                           actions=(Action("Next", "status page 2"), Action("All", "status"))),
-    "card": CustomerCard(row(1), "it@c1.example.com", "US", tuple(
-        StepView(t, "In Progress", LONG) for t in ("Reseller Relationship", "GDAP Access",
-                                                    "MSP Hub Access", "P2P Transfer")),
-        LONG, LONG, tuple(event(i) for i in range(5)), row(1).actions * 3, "Done."),
-    "review of 10,000": BulkReview("imp", "customers.csv", 10000, tuple(
-        (i, f"Customer {i} {LONG[:40]}", f"c{i}.example.com") for i in range(5000)), tuple(
-        RowProblem(i, "Email Address", LONG) for i in range(5000)),
-        Confirmation("Enroll 5000?", "bulk confirm imp", "Enroll 5000", "bulk discard imp")),
-    "result of 10,000": BulkResult("imp", tuple((i, f"C {i}", f"c{i}.com") for i in range(9000)),
-                                   tuple(RowProblem(i, "Row", LONG) for i in range(1000))),
+    "page of 50": ListPage(
+        Counts(5000, 12, 40),
+        tuple(row(i) for i in range(50)),
+        0,
+        50,
+        5052,
+        actions=(Action("Next", "status page 2"), Action("All", "status")),
+    ),
+    "card": CustomerCard(
+        row(1),
+        "it@c1.example.com",
+        "US",
+        tuple(
+            StepView(t, "In Progress", LONG)
+            for t in ("Reseller Relationship", "GDAP Access", "MSP Hub Access", "P2P Transfer")
+        ),
+        LONG,
+        LONG,
+        tuple(event(i) for i in range(5)),
+        row(1).actions * 3,
+        "Done.",
+    ),
+    "review of 10,000": BulkReview(
+        "imp",
+        "customers.csv",
+        10000,
+        tuple((i, f"Customer {i} {LONG[:40]}", f"c{i}.example.com") for i in range(5000)),
+        tuple(RowProblem(i, "Email Address", LONG) for i in range(5000)),
+        Confirmation("Enroll 5000?", "bulk confirm imp", "Enroll 5000", "bulk discard imp"),
+    ),
+    "result of 10,000": BulkResult(
+        "imp",
+        tuple((i, f"C {i}", f"c{i}.com") for i in range(9000)),
+        tuple(RowProblem(i, "Row", LONG) for i in range(1000)),
+    ),
     "log of 2,000": ActivityLog("ABC", "abc.example", tuple(event(i) for i in range(2000))),
-    "outbox of 500": OutboxView(None, tuple(MailView(NOW, "now", "it@abc.example", LONG,
-                                                     "https://example.com/" + "a" * 200)
-                                            for i in range(500))),
+    "outbox of 500": OutboxView(
+        None,
+        tuple(
+            MailView(NOW, "now", "it@abc.example", LONG, "https://example.com/" + "a" * 200)
+            for i in range(500)
+        ),
+    ),
     "notice": Notice(LONG, Tone.ERROR, (Action("Help", "help"),)),
     "enroll form": enroll_form(),
     "gdap form": gdap_form(onboarding()),
     "hub form": hub_form(onboarding(), None),
-    "p2p form": p2p_form(onboarding(), [KnownPartner(f"3f2504e0-4f89-41d3-9a0c-0305e82c33{i:02d}",
-                                                     f"Partner {i}", f"p{i}@example.com")
-                                        for i in range(30)]),
+    "p2p form": p2p_form(
+        onboarding(),
+        [
+            KnownPartner(
+                f"3f2504e0-4f89-41d3-9a0c-0305e82c33{i:02d}", f"Partner {i}", f"p{i}@example.com"
+            )
+            for i in range(30)
+        ],
+    ),
 }
 
 
@@ -111,22 +162,27 @@ def test_gdap_roles_recommended_preselected_and_more_behind_a_toggle():
     more = next(e for e in card["body"] if e.get("id") == "roles__1__box")
     assert more["isVisible"] is False and more["items"][0]["value"] == ""
     data = cards.SubmitData.read(card["actions"][0]["data"])
-    values = cards.form_values(data, {"roles": roles["value"], "roles__1": "a,b",
-                                      "name": " N ", "duration": 400})
+    values = cards.form_values(
+        data, {"roles": roles["value"], "roles__1": "a,b", "name": " N ", "duration": 400}
+    )
     assert values["roles"] == [*RECOMMENDED_ROLE_IDS, "a", "b"]
     assert values["name"] == "N" and values["duration"] == "400"
 
 
 def test_p2p_choice_fills_the_fields_the_user_left_alone():
-    partners = [KnownPartner("tid-1", "One", "one@example.com"),
-                KnownPartner("tid-2", "Two", "two@example.com")]
+    partners = [
+        KnownPartner("tid-1", "One", "one@example.com"),
+        KnownPartner("tid-2", "Two", "two@example.com"),
+    ]
     card = cards.render_form(p2p_form(onboarding(), partners))
     data = cards.SubmitData.read(card["actions"][0]["data"])
-    shown = {"partner_name": "One", "partner_tenant_id": "tid-1",
-             "partner_email": "one@example.com"}
+    shown = {
+        "partner_name": "One",
+        "partner_tenant_id": "tid-1",
+        "partner_email": "one@example.com",
+    }
     picked_two = cards.form_values(data, {"partner": "tid-2", **shown})
-    assert picked_two["partner_name"] == "Two" and picked_two["partner_email"] == \
-        "two@example.com"
+    assert picked_two["partner_name"] == "Two" and picked_two["partner_email"] == "two@example.com"
     edited = cards.form_values(data, {"partner": "tid-2", **shown, "partner_email": "x@y.com"})
     assert edited["partner_email"] == "x@y.com" and edited["partner_name"] == "Two"
     other = cards.form_values(data, {"partner": "other", **shown})
@@ -134,8 +190,11 @@ def test_p2p_choice_fills_the_fields_the_user_left_alone():
 
 
 def test_package_manifest_declares_commands_files_and_icons():
-    settings = Settings(_env_file=None, microsoft_app_id="11111111-2222-3333-4444-555555555555",
-                        microsoft_app_password="x")
+    settings = Settings(
+        _env_file=None,
+        microsoft_app_id="11111111-2222-3333-4444-555555555555",
+        microsoft_app_password="x",
+    )
     data = manifest(settings)
     bot = data["bots"][0]
     assert bot["botId"] == settings.microsoft_app_id and bot["supportsFiles"] is True

@@ -81,8 +81,13 @@ READABLE = {
     ],
     "mac_excel_cr_only.csv": [
         (2, "Tailspin Toys", "it@tailspintoys.com", "tailspintoys.com", "US"),
-        (3, "Wide World Importers", "admin@wideworldimporters.co.uk",
-         "wideworldimporters.co.uk", "GB"),
+        (
+            3,
+            "Wide World Importers",
+            "admin@wideworldimporters.co.uk",
+            "wideworldimporters.co.uk",
+            "GB",
+        ),
     ],
     "quoted_commas_and_linebreaks.csv": [
         (2, "Contoso, Ltd", "it@contoso.com", "contoso.com", "US"),
@@ -135,9 +140,11 @@ def test_rows_that_do_not_line_up_are_returned_with_their_problem():
 
 
 def test_a_value_in_a_column_without_header_is_a_row_problem():
-    data = (b"Customer Name,,Email Address,Domain Name,Country Code\r\n"
-            b"Alpha Ltd,oops,it@alpha.com,alpha.com,US\r\n"
-            b"Beta Ltd,,it@beta.com,beta.com,US\r\n")
+    data = (
+        b"Customer Name,,Email Address,Domain Name,Country Code\r\n"
+        b"Alpha Ltd,oops,it@alpha.com,alpha.com,US\r\n"
+        b"Beta Ltd,,it@beta.com,beta.com,US\r\n"
+    )
     oops, fine = read_customer_csv(data)
     assert oops.problem is not None and '"oops" in column 2' in oops.problem
     assert (oops.name, oops.email) == ("Alpha Ltd", "it@alpha.com")
@@ -147,11 +154,14 @@ def test_a_value_in_a_column_without_header_is_a_row_problem():
 # -- header --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", [
-    "customer_name,email_address,domain_name,country_code",
-    "CustomerName,EmailAddress,DomainName,CountryCode",
-    '" Customer Name ","EMAIL ADDRESS","Domain  Name","Country Code"',
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "customer_name,email_address,domain_name,country_code",
+        "CustomerName,EmailAddress,DomainName,CountryCode",
+        '" Customer Name ","EMAIL ADDRESS","Domain  Name","Country Code"',
+    ],
+)
 def test_header_names_in_any_case_spacing_or_underscores(header):
     data = f"{header}\r\nAlpha Ltd,it@alpha.com,alpha.com,US\r\n".encode()
     assert cells(read_customer_csv(data)) == [(2, "Alpha Ltd", "it@alpha.com", "alpha.com", "US")]
@@ -187,12 +197,15 @@ def test_a_column_twice_is_refused():
 def test_separator_comes_from_the_header_not_from_the_cells():
     data = csv_bytes("Alpha; Beta; Gamma Ltd,it@abg.com,abg.com,US")
     assert cells(read_customer_csv(data)) == [
-        (2, "Alpha; Beta; Gamma Ltd", "it@abg.com", "abg.com", "US")]
+        (2, "Alpha; Beta; Gamma Ltd", "it@abg.com", "abg.com", "US")
+    ]
 
 
 def test_excel_sep_hint_line_is_honoured_and_not_counted():
-    data = (b"sep=;\r\nCustomer Name;Email Address;Domain Name;Country Code\r\n"
-            b"Alpha, Inc;it@alpha.com;alpha.com;US\r\n")
+    data = (
+        b"sep=;\r\nCustomer Name;Email Address;Domain Name;Country Code\r\n"
+        b"Alpha, Inc;it@alpha.com;alpha.com;US\r\n"
+    )
     assert cells(read_customer_csv(data)) == [(2, "Alpha, Inc", "it@alpha.com", "alpha.com", "US")]
 
 
@@ -205,8 +218,18 @@ def test_last_row_without_line_end_and_with_trailing_separator():
 
 @pytest.mark.parametrize("line_end", ["\r\n", "\n", "\r"])
 def test_row_numbers_count_runs_of_blank_lines_with_any_line_end(line_end):
-    text = line_end.join([HEADER_LINE, "", "", "Alpha Ltd,it@alpha.com,alpha.com,US", "", "", "",
-                          "Beta Ltd,it@beta.com,beta.com,US"])
+    text = line_end.join(
+        [
+            HEADER_LINE,
+            "",
+            "",
+            "Alpha Ltd,it@alpha.com,alpha.com,US",
+            "",
+            "",
+            "",
+            "Beta Ltd,it@beta.com,beta.com,US",
+        ]
+    )
     assert [r.row for r in read_customer_csv(text.encode())] == [4, 8]
 
 
@@ -229,9 +252,11 @@ def test_a_quoted_row_ending_the_file_with_an_empty_cell_keeps_it():
 
 
 def test_a_quote_never_closed_refuses_the_file_naming_its_row():
-    data = csv_bytes("Alpha Ltd,it@alpha.com,alpha.com,US",
-                     '"Beta Ltd,it@beta.com,beta.com,US',
-                     "Gamma Ltd,it@gamma.com,gamma.com,US")
+    data = csv_bytes(
+        "Alpha Ltd,it@alpha.com,alpha.com,US",
+        '"Beta Ltd,it@beta.com,beta.com,US',
+        "Gamma Ltd,it@gamma.com,gamma.com,US",
+    )
     message = refusal_of(data)
     assert message.startswith('Row 3 opens a quote (")')
     assert '("")' in message
@@ -271,8 +296,10 @@ def test_header_without_customers_is_refused():
 
 def test_xlsx_workbook_says_how_to_save_as_csv():
     message = refusal("workbook.xlsx")
-    assert message.startswith("This is an Excel workbook, not a CSV file: in Excel use File > "
-                              "Save As > CSV UTF-8 (Comma delimited)")
+    assert message.startswith(
+        "This is an Excel workbook, not a CSV file: in Excel use File > "
+        "Save As > CSV UTF-8 (Comma delimited)"
+    )
 
 
 def test_old_xls_workbook_says_how_to_save_as_csv():
@@ -314,8 +341,9 @@ def test_too_many_rows_is_refused_with_the_limit():
 
 
 def test_the_row_limit_itself_is_accepted():
-    rows = read_customer_csv(csv_bytes(*[f"C {i},it@c{i}.com,c{i}.com,US"
-                                         for i in range(MAX_ROWS)]))
+    rows = read_customer_csv(
+        csv_bytes(*[f"C {i},it@c{i}.com,c{i}.com,US" for i in range(MAX_ROWS)])
+    )
     assert len(rows) == MAX_ROWS and rows[-1].row == MAX_ROWS + 1
     assert rows[-1].domain == f"c{MAX_ROWS - 1}.com"
 
@@ -346,4 +374,5 @@ def test_template_is_excel_friendly():
 
 def test_template_reads_back_as_its_example_row():
     assert read_customer_csv(template_csv()) == [
-        CsvRow(2, "Contoso Ltd", "it-admin@contoso.example", "contoso.example", "US")]
+        CsvRow(2, "Contoso Ltd", "it-admin@contoso.example", "contoso.example", "US")
+    ]

@@ -32,7 +32,9 @@ ALICE = Actor("U1", "alice", "slack")
 def enrolled():
     ob, activity = new_onboarding(
         CustomerDetails("ABC Technologies Inc.", "john.doe@abctech.com", "abctech.com", "US"),
-        T0, ALICE)
+        T0,
+        ALICE,
+    )
     return ob, activity
 
 
@@ -67,7 +69,10 @@ def test_enrollment_starts_the_reseller_step_in_progress_and_logs_who():
     assert ob.reseller_status is ResellerStatus.IN_PROGRESS
     assert ob.reseller_started_at == T0
     assert (ob.gdap_status, ob.hub_status, ob.p2p_status) == (
-        GdapStatus.NOT_STARTED, HubStatus.NOT_STARTED, P2PStatus.NOT_STARTED)
+        GdapStatus.NOT_STARTED,
+        HubStatus.NOT_STARTED,
+        P2PStatus.NOT_STARTED,
+    )
     assert ob.overall_status is OverallStatus.ACTIVE
     assert activity.actor == ALICE and activity.kind == "enrolled"
     assert "john.doe@abctech.com" in activity.message
@@ -210,8 +215,9 @@ def test_reminders_only_for_waiting_steps():
     activity = ob.record_reminder(T0, ALICE, Step.RESELLER, "john.doe@abctech.com")
     assert activity.details["slot"] is None
     auto = ob.record_reminder(T0, SYSTEM_ACTOR, Step.RESELLER, "john.doe@abctech.com", 2)
-    assert auto.message == ("2nd of 3 reminders sent to john.doe@abctech.com "
-                            "(Reseller Relationship).")
+    assert auto.message == (
+        "2nd of 3 reminders sent to john.doe@abctech.com (Reseller Relationship)."
+    )
     assert auto.details["slot"] == 2
     with pytest.raises(NotAllowed, match="nothing to remind"):
         ob.record_reminder(T0, ALICE, Step.GDAP, "john.doe@abctech.com")
@@ -219,4 +225,7 @@ def test_reminders_only_for_waiting_steps():
 
 def test_reminder_slots_are_24h_48h_and_7_days_after_the_start():
     assert [reminder_due_at(T0, s) - T0 for s in (1, 2, 3)] == [
-        timedelta(hours=24), timedelta(hours=48), timedelta(hours=168)]
+        timedelta(hours=24),
+        timedelta(hours=48),
+        timedelta(hours=168),
+    ]

@@ -30,8 +30,11 @@ def test_enrollment_schedules_three_reminders_and_a_sync():
     ob, activity = enrolled()
     timers = timers_for(activity, ob)
     reminders = [t for t in timers if t.kind is TimerKind.REMINDER]
-    assert [t.due_at - T0 for t in reminders] == [timedelta(hours=24), timedelta(hours=48),
-                                                  timedelta(hours=168)]
+    assert [t.due_at - T0 for t in reminders] == [
+        timedelta(hours=24),
+        timedelta(hours=48),
+        timedelta(hours=168),
+    ]
     assert len({t.key for t in reminders}) == 3
     (sync,) = [t for t in timers if t.kind is TimerKind.SYNC]
     assert sync.due_at == T0 + timedelta(minutes=15) and sync.replace
@@ -56,7 +59,17 @@ def test_sync_backs_off_from_15_minutes_to_4_hours():
 
 def test_ordinals():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd"]
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "23rd",
+    ]
 
 
 def test_daily_berlin_digest_across_the_end_of_summer_time():
@@ -75,8 +88,10 @@ def test_daily_berlin_digest_across_the_start_of_summer_time():
     at = time(8, 30)
     first = next_digest_at(DAILY, None, at, BERLIN, datetime(2027, 3, 27, 0, 0, tzinfo=UTC))
     second = next_digest_at(DAILY, None, at, BERLIN, first)
-    assert (first, second) == (datetime(2027, 3, 27, 7, 30, tzinfo=UTC),
-                               datetime(2027, 3, 28, 6, 30, tzinfo=UTC))
+    assert (first, second) == (
+        datetime(2027, 3, 27, 7, 30, tzinfo=UTC),
+        datetime(2027, 3, 28, 6, 30, tzinfo=UTC),
+    )
     assert second - first == timedelta(hours=23)
 
 
@@ -103,7 +118,11 @@ def test_weekly_digest_and_the_period_a_late_one_reports():
 def test_digest_words():
     assert parse_schedule(["daily", "8:30"], "") == (DAILY, None, time(8, 30), "UTC")
     assert parse_schedule(["weekly", "Fri", "17:00", "europe/london"], "UTC") == (
-        DigestFrequency.WEEKLY, 4, time(17, 0), "Europe/London")
+        DigestFrequency.WEEKLY,
+        4,
+        time(17, 0),
+        "Europe/London",
+    )
     assert parse_schedule(["daily", "07:00"], "Asia/Tokyo")[3] == "Asia/Tokyo"
     assert zone_named("Berlin") == "Europe/Berlin"
     with pytest.raises(ValidationError, match="Did you mean Europe/Berlin"):

@@ -30,18 +30,19 @@ def test_the_slash_command_matches_the_command_table():
     assert command["command"] == COMMAND
     assert command["description"] == DESCRIPTION
     assert command["usage_hint"] == usage_hint()
-    assert command["usage_hint"].split(" | ") == [c.name for c in COMMANDS
-                                                  if not c.sandbox_only]
+    assert command["usage_hint"].split(" | ") == [c.name for c in COMMANDS if not c.sandbox_only]
     assert len(command["usage_hint"]) <= 1000 and len(command["description"]) <= 2000
     assert command["should_escape"] is False  # the bot escapes user text itself
 
 
 def test_one_url_serves_commands_interactivity_options_and_events():
     settings = MANIFEST["settings"]
-    urls = [MANIFEST["features"]["slash_commands"][0]["url"],
-            settings["interactivity"]["request_url"],
-            settings["interactivity"]["message_menu_options_url"],
-            settings["event_subscriptions"]["request_url"]]
+    urls = [
+        MANIFEST["features"]["slash_commands"][0]["url"],
+        settings["interactivity"]["request_url"],
+        settings["interactivity"]["message_menu_options_url"],
+        settings["event_subscriptions"]["request_url"],
+    ]
     assert all(url.startswith("https://") and url.endswith(EVENTS_PATH) for url in urls)
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]

@@ -34,9 +34,16 @@ LONG = "Very Long Customer Name " * 12
 
 
 def onboarding(i: int = 1, name: str = "ABC Technologies Inc.") -> Onboarding:
-    return Onboarding(id=f"ob{i:010d}", name=name, email=f"it@c{i}.com", domain=f"c{i}.com",
-                      country="US", enrolled_at=NOW, enrolled_by="alice (slack)",
-                      reseller_started_at=NOW)
+    return Onboarding(
+        id=f"ob{i:010d}",
+        name=name,
+        email=f"it@c{i}.com",
+        domain=f"c{i}.com",
+        country="US",
+        enrolled_at=NOW,
+        enrolled_by="alice (slack)",
+        reseller_started_at=NOW,
+    )
 
 
 def assert_within_limits(payload: dict) -> None:
@@ -54,15 +61,17 @@ def assert_within_limits(payload: dict) -> None:
 
 def test_escape_follows_slacks_rules_and_defuses_formatting():
     assert escape("a & <b> <!channel>") == "a &amp; &lt;b&gt; &lt;!channel&gt;"
-    assert mrkdwn("*bold* _it_ `code`") == (f"*{ZWSP}bold*{ZWSP} _{ZWSP}it_{ZWSP} "
-                                            f"`{ZWSP}code`{ZWSP}")
+    assert mrkdwn("*bold* _it_ `code`") == (
+        f"*{ZWSP}bold*{ZWSP} _{ZWSP}it_{ZWSP} `{ZWSP}code`{ZWSP}"
+    )
 
 
 @pytest.mark.parametrize("size", [1, 10, 50])
 def test_a_list_page_of_any_size_fits_50_blocks(size: int):
     rows = tuple(customer_row(onboarding(i, LONG), NOW) for i in range(size))
-    page = ListPage(Counts(size, 0, 0), rows, 0, size, 500,
-                    actions=(Action("Next", "status page 2"),))
+    page = ListPage(
+        Counts(size, 0, 0), rows, 0, size, 500, actions=(Action("Next", "status page 2"),)
+    )
     message = render(page, "status")
     assert len(message.blocks) <= MAX_BLOCKS
     assert_within_limits(message.payload())
@@ -71,16 +80,25 @@ def test_a_list_page_of_any_size_fits_50_blocks(size: int):
 def test_a_card_with_a_long_name_and_every_kind_of_message_fits():
     ob = onboarding(1, LONG)
     card = customer_card(ob, [], NOW, headline="Enrolled " + LONG)
-    problems = tuple(RowProblem(i, "Email Address", "not an email address " * 3)
-                     for i in range(2, 10_002))
+    problems = tuple(
+        RowProblem(i, "Email Address", "not an email address " * 3) for i in range(2, 10_002)
+    )
     valid = tuple((i, LONG, f"c{i}.com") for i in range(2, 5000))
     replies = [
-        card, Notice("x" * 5000, Tone.ERROR, (Action("Retry", "help"),)),
+        card,
+        Notice("x" * 5000, Tone.ERROR, (Action("Retry", "help"),)),
         HelpView(tuple(CommandHelp(f"cmd{i}", "does " * 50) for i in range(40))),
         Confirmation("Sure? " + LONG, "cancel x --yes", "Cancel onboarding"),
-        BulkReview("imp1", "customers.csv", 15_000, valid, problems,
-                   Confirmation("Enroll?", "bulk confirm imp1", "Enroll 4998",
-                                "bulk discard imp1", danger=False)),
+        BulkReview(
+            "imp1",
+            "customers.csv",
+            15_000,
+            valid,
+            problems,
+            Confirmation(
+                "Enroll?", "bulk confirm imp1", "Enroll 4998", "bulk discard imp1", danger=False
+            ),
+        ),
         BulkResult("imp1", valid, problems),
     ]
     for reply in replies:
@@ -101,8 +119,13 @@ def test_every_form_is_a_valid_modal():
     ob = onboarding()
     partner = KnownPartner("0f0e0d0c-0b0a-4000-8000-000000000042", "Old Partner", "b@o.com")
     for form in (enroll_form(), gdap_form(ob), hub_form(ob, None), p2p_form(ob, [partner])):
-        meta = ModalMeta(form.kind, f"{form.kind} {ob.id}", dict(form.context), "C1",
-                         "https://hooks.slack.com/commands/T1/1/" + "x" * 60)
+        meta = ModalMeta(
+            form.kind,
+            f"{form.kind} {ob.id}",
+            dict(form.context),
+            "C1",
+            "https://hooks.slack.com/commands/T1/1/" + "x" * 60,
+        )
         view = form_view(form, meta).to_dict()  # slack_sdk validates lengths here
         assert len(view["title"]["text"]) <= 24 and len(view["blocks"]) <= 100
         assert len(view["private_metadata"]) <= 3000

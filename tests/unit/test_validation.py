@@ -36,27 +36,33 @@ def test_email_is_checked_without_dns():
         clean_email("john doe@abctech.com")
 
 
-@pytest.mark.parametrize(("typed", "stored"), [
-    ("ABCtech.com", "abctech.com"),
-    ("abctech.com.", "abctech.com"),
-    ("chevron.onmicrosoft.com", "chevron.onmicrosoft.com"),
-    ("münchen-bau.de", "xn--mnchen-bau-9db.de"),
-])
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("ABCtech.com", "abctech.com"),
+        ("abctech.com.", "abctech.com"),
+        ("chevron.onmicrosoft.com", "chevron.onmicrosoft.com"),
+        ("münchen-bau.de", "xn--mnchen-bau-9db.de"),
+    ],
+)
 def test_domain_normalised_to_ascii(typed, stored):
     assert clean_domain(typed) == stored
 
 
-@pytest.mark.parametrize(("typed", "reason"), [
-    ("https://abctech.com", "just the host name"),
-    ("john@abctech.com", "just the host name"),
-    ("abctech", "top-level domain"),
-    ("-abc.com", "not a valid domain"),
-    ("a" * 64 + ".com", "at most 63"),
-    (".".join(["a" * 60] * 5) + ".com", "at most 253"),
-    ("10.0.0.1", "IP address"),
-    ("contoso.example", "reserved example domain"),
-    ("ab_c.com", "not a valid domain"),
-])
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("https://abctech.com", "just the host name"),
+        ("john@abctech.com", "just the host name"),
+        ("abctech", "top-level domain"),
+        ("-abc.com", "not a valid domain"),
+        ("a" * 64 + ".com", "at most 63"),
+        (".".join(["a" * 60] * 5) + ".com", "at most 253"),
+        ("10.0.0.1", "IP address"),
+        ("contoso.example", "reserved example domain"),
+        ("ab_c.com", "not a valid domain"),
+    ],
+)
 def test_bad_domains_say_why(typed, reason):
     with pytest.raises(ValueError, match=reason):
         clean_domain(typed)
@@ -109,6 +115,7 @@ def test_roles_by_id_or_name():
 
 def test_partner_tenant_id_is_a_guid_and_says_where_to_find_it():
     assert clean_tenant_id("{0E9B0B5F-0000-4A5D-9C1D-1234567890AB}") == (
-        "0e9b0b5f-0000-4a5d-9c1d-1234567890ab")
+        "0e9b0b5f-0000-4a5d-9c1d-1234567890ab"
+    )
     with pytest.raises(ValueError, match="Entra ID profile"):
         clean_tenant_id("contoso")
