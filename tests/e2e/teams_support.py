@@ -1,6 +1,7 @@
 """Playing Microsoft Teams for the bot: activities as a Teams client sends them, a loopback
 Bot Framework connector at `serviceUrl` that records what the bot sends and updates, and a
-check of every card against Microsoft's Adaptive Card schema."""
+check of every card by Microsoft's Adaptive Card parser (the `adaptivecards` npm package, see
+`adaptive_cards.py`) and, when ../shared sits beside this clone, its Adaptive Card schema."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import jsonschema
 import pytest
 from aiohttp import web
 
+from tests.e2e.adaptive_cards import CheckerBroken, CheckerUnavailable, adaptive_card_problems
+
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "adaptive-card-1.6.json"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 MAX_CARD_BYTES = 28 * 1024
@@ -32,21 +35,47 @@ TENANT = "72f988bf-0000-4000-8000-000000000001"
 _validator: jsonschema.Draft6Validator | None = None
 
 
-def card_validator() -> jsonschema.Draft6Validator:
+def card_validator() -> jsonschema.Draft6Validator | None:
+    """Microsoft's Adaptive Card JSON Schema from ../shared, or None if it is not there."""
     global _validator
-    if _validator is None:
+    if _validator is None and SCHEMA_PATH.is_file():
         _validator = jsonschema.Draft6Validator(json.loads(SCHEMA_PATH.read_text("utf-8")))
     return _validator
 
 
 def assert_valid_card(card: dict) -> None:
-    errors = sorted(card_validator().iter_errors(card), key=lambda e: list(e.path))
-    assert not errors, "card does not validate:\n" + "\n".join(
-        f"{list(e.path)}: {e.message[:300]}" for e in errors[:5]
-    )
-    assert card["version"] == "1.5"
-    size = len(json.dumps(card, ensure_ascii=False).encode("utf-8"))
-    assert size <= MAX_CARD_BYTES, f"card is {size} bytes, over Teams' 28 KB"
+    assert_valid_cards([card])
+
+
+def assert_valid_cards(cards: list[dict]) -> None:
+    """Each card: accepted by Microsoft's parser and (with ../shared) schema, version 1.5, and
+    within Teams' 28 KB. Checking a list at once starts one parser run for all of them."""
+    validator = card_validator()
+    try:
+        parsed: list[list[str]] | None = adaptive_card_problems(cards)
+    except CheckerUnavailable as missing:
+        if validator is None:
+            pytest.skip(
+                f"card not checked: {missing}, and ../shared/schemas/"
+                f"{SCHEMA_PATH.name} is not beside this clone"
+            )
+        parsed = None
+    except CheckerBroken as broken:
+        pytest.fail(str(broken), pytrace=False)
+    for index, card in enumerate(cards):
+        where = f"card {index + 1} of {len(cards)}" if len(cards) > 1 else "card"
+        if parsed is not None:
+            assert not parsed[index], f"{where}: Microsoft's Adaptive Card parser reports:\n" + (
+                "\n".join(parsed[index][:10])
+            )
+        if validator is not None:
+            errors = sorted(validator.iter_errors(card), key=lambda e: list(e.path))
+            assert not errors, f"{where} does not validate against the schema:\n" + "\n".join(
+                f"{list(e.path)}: {e.message[:300]}" for e in errors[:5]
+            )
+        assert card["version"] == "1.5"
+        size = len(json.dumps(card, ensure_ascii=False).encode("utf-8"))
+        assert size <= MAX_CARD_BYTES, f"{where} is {size} bytes, over Teams' 28 KB"
 
 
 def free_port() -> int:

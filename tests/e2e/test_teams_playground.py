@@ -1,13 +1,17 @@
 """The bot as the Microsoft 365 Agents Playground (a Teams-like client from npm) sees it: the
-real `app.py` process, the playground started only through ../shared/tools/teams-playground.js
-(loopback only, no telemetry), driven through the HTTP and WebSocket interface its page uses."""
+real `app.py` process, the playground started only through a wrapper that keeps it on this
+machine (every socket on 127.0.0.1, no browser, no telemetry): the project's
+`scripts/teams-playground.js`, and ../shared/tools/teams-playground.js too when ../shared sits
+beside this clone. Driven through the HTTP and WebSocket interface the playground's page uses."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +26,10 @@ import pytest
 from tests.e2e.teams_support import assert_valid_card, button, card_text, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-WRAPPER = ROOT.parent / "shared" / "tools" / "teams-playground.js"
+WRAPPERS = {
+    "project wrapper": ROOT / "scripts" / "teams-playground.js",
+    "shared wrapper": ROOT.parent / "shared" / "tools" / "teams-playground.js",
+}
 CACHE = ROOT / ".cache" / "playground"  # gitignored
 PACKAGE = "@microsoft/m365agentsplayground"
 VERSION = "0.2.28"
@@ -32,15 +39,12 @@ USER = {"id": "user-id-0"}
 
 def installed() -> Path:
     """The package, installed into the cache folder with npm the first time."""
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip("the Teams playground test needs Node.js and npm (apt-get install nodejs npm)")
     package_dir = CACHE / "node_modules" / "@microsoft" / "m365agentsplayground"
     if (package_dir / "dist").is_dir():
         return package_dir
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.fail(
-            "The Teams playground test needs Node.js and npm (apt-get install nodejs npm).",
-            pytrace=False,
-        )
     CACHE.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [
@@ -91,8 +95,44 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def listening_addresses(pid: int) -> set[str]:
+    """The local addresses of every TCP socket the process listens on (Linux /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    found = set()
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    address = fields[1].split(":")[0]
+                    assert len(address) == width
+                    found.add(_ip(address))
+    return found
+
+
+def _ip(hex_address: str) -> str:
+    """/proc/net/tcp{,6} write addresses as 32-bit words in host (little-endian) order."""
+    raw = b"".join(
+        bytes.fromhex(hex_address[i : i + 8])[::-1] for i in range(0, len(hex_address), 8)
+    )
+    return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+
+
+@pytest.fixture(params=list(WRAPPERS))
+def wrapper(request: pytest.FixtureRequest) -> Path:
+    path = WRAPPERS[request.param]
+    if not path.is_file():
+        pytest.skip(f"{request.param} not run: ../shared/tools/{path.name} not beside this clone")
+    return path
+
+
 @pytest.fixture
-def playground(tmp_path: Path) -> Iterator[str]:
+def playground(tmp_path: Path, wrapper: Path) -> Iterator[str]:
     package_dir = installed()
     bot_port, port = free_port(), free_port()
     env = {
@@ -115,7 +155,7 @@ def playground(tmp_path: Path) -> Iterator[str]:
         client = subprocess.Popen(
             [
                 "node",
-                str(WRAPPER),
+                str(wrapper),
                 "-e",
                 f"http://127.0.0.1:{bot_port}/api/messages",
                 "-c",
@@ -138,6 +178,9 @@ def playground(tmp_path: Path) -> Iterator[str]:
             text=True,
         )
         wait_http(f"http://127.0.0.1:{port}/_debug/ping", client, "the playground")
+        if Path("/proc/net/tcp").exists():
+            addresses = listening_addresses(client.pid)
+            assert addresses and addresses <= {"127.0.0.1"}, f"playground listens on {addresses}"
         yield f"http://127.0.0.1:{port}"
     finally:
         if client:
