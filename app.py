@@ -34,7 +34,7 @@ from settings import Settings, SettingsError, load_settings
 from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
-from storage.repository import SqlStore
+from storage.unit_of_work import SqlStore
 
 log = logging.getLogger("onboarding")
 

@@ -21,7 +21,7 @@ from bot.service import OnboardingService
 from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
-from storage.repository import SqlStore
+from storage.unit_of_work import SqlStore
 
 ACTOR = Actor("bench", "bench", "console")
 
@@ -48,8 +48,8 @@ def one_run(url: str, rows: int, prefix: str) -> float:
         outbox=outbox,
     )
     started = time.perf_counter()
-    review = service.review_bulk(csv_bytes(rows, prefix), "bench.csv", ACTOR)
-    result = service.confirm_bulk(review.import_id, ACTOR)
+    review = service.bulk.review(csv_bytes(rows, prefix), "bench.csv", ACTOR)
+    result = service.bulk.confirm(review.import_id, ACTOR)
     elapsed = time.perf_counter() - started
     assert len(result.enrolled) == rows, result.summary
     engine.dispose()

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
-from bot.errors import Ambiguous, OnboardingError, ValidationError
-from bot.ports import Place
+from bot.errors import Ambiguous, NotAllowed, OnboardingError, ValidationError
+from bot.records import Place
+from bot.sandbox import SANDBOX_ACTIONS
 from bot.service import OnboardingService
 from bot.views import (
     Action,
@@ -33,7 +34,6 @@ from bot.views import (
 log = logging.getLogger(__name__)
 
 YES = "--yes"
-SANDBOX_ACTIONS = ("accept-reseller", "approve-gdap", "expire-gdap", "accept-p2p", "fail-p2p")
 
 
 @dataclass
@@ -80,7 +80,7 @@ class Dispatcher:
 
     @property
     def commands(self) -> list[Command]:
-        sandbox = self.service.simulator is not None
+        sandbox = self.service.sandbox is not None
         return [c for c in COMMANDS if sandbox or not c.sandbox_only]
 
     def handle(self, line: str, ctx: Context) -> Reply:
@@ -92,7 +92,7 @@ class Dispatcher:
             command = next((c for c in self.commands if c.name == verb), None)
             if command is None:
                 return Notice(
-                    f'Unknown command "{words[0]}". Type help for the commands.', Tone.ERROR
+                    f'Unknown command "{words[0]}". Type help for the commands.', Tone.FAILURE
                 )
             return command.handler(self, words[1:], ctx)
         except Ambiguous as err:
@@ -101,14 +101,14 @@ class Dispatcher:
                 str(err), tuple(Action(label, retarget(oid)) for oid, label in err.candidates)
             )
         except OnboardingError as err:
-            return Notice(str(err), Tone.ERROR)
+            return Notice(str(err), Tone.FAILURE)
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("command failed (error %s): %s", ref, line.split(" ", 1)[0])
             return Notice(
                 f"Something went wrong on our side (error {ref}). What was saved "
                 "before stays saved; try again, or give this error id to your admin.",
-                Tone.ERROR,
+                Tone.FAILURE,
             )
 
     def submit(self, kind: str, context: dict[str, str], values: dict, ctx: Context) -> Reply:
@@ -117,18 +117,18 @@ class Dispatcher:
         try:
             ref = context.get("onboarding", "")
             if kind == "enroll":
-                return self.service.enroll(values, ctx.actor)
+                return self.service.enrollment.enroll(values, ctx.actor)
             if kind == "gdap":
-                return self.service.request_gdap(ref, values, ctx.actor)
+                return self.service.gdap.request(ref, values, ctx.actor)
             if kind == "hub":
-                return self.service.start_hub(ref, values, ctx.actor)
+                return self.service.hub_access.start(ref, values, ctx.actor)
             if kind == "p2p":
-                return self.service.initiate_p2p(ref, values, ctx.actor)
-            return Notice(f"Unknown form {kind!r}.", Tone.ERROR)
+                return self.service.transfers.initiate(ref, values, ctx.actor)
+            return Notice(f"Unknown form {kind!r}.", Tone.FAILURE)
         except ValidationError:
             raise
         except OnboardingError as err:
-            return Notice(str(err), Tone.ERROR)
+            return Notice(str(err), Tone.FAILURE)
 
     # -- handlers (docstring = help text) ---------------------------------------------------
 
@@ -153,7 +153,7 @@ class Dispatcher:
 
     def _page(self, status: OverallStatus | None, search: str | None, page: int) -> Reply:
         size = self.service.page_size
-        listing = self.service.dashboard(status, search, (page - 1) * size, size)
+        listing = self.service.customers.dashboard(status, search, (page - 1) * size, size)
         base = (
             f"search {search}"
             if search
@@ -196,12 +196,12 @@ class Dispatcher:
     def _show(self, args: list[str], ctx: Context) -> Reply:
         """The customer's card: the four steps, recent events and what can be done now."""
         ctx.retarget = lambda oid: f"show {oid}"
-        return self.service.card(self._customer(args, "show CUSTOMER"))
+        return self.service.customers.card(self._customer(args, "show CUSTOMER"))
 
     def _enroll(self, args: list[str], ctx: Context) -> Reply:
         """Enroll a customer: a form, or all four values in one line."""
         if not args:
-            return self.service.enroll_form()
+            return self.service.enrollment.form()
         if len(args) < 4:
             raise ValidationError(
                 'Use: enroll "NAME" EMAIL DOMAIN COUNTRY, for example: '
@@ -210,7 +210,7 @@ class Dispatcher:
             )
         name = " ".join(args[:-3])
         email, domain, country = args[-3:]
-        return self.service.enroll(
+        return self.service.enrollment.enroll(
             {"name": name, "email": email, "domain": domain, "country": country}, ctx.actor
         )
 
@@ -218,8 +218,8 @@ class Dispatcher:
         """Enroll many customers from a CSV file: review first, then confirm."""
         if args and args[0].lower() in ("confirm", "discard") and len(args) == 2:
             if args[0].lower() == "discard":
-                return Notice(self.service.discard_bulk(args[1], ctx.actor))
-            return self.service.confirm_bulk(args[1], ctx.actor, ctx.progress)
+                return Notice(self.service.bulk.discard(args[1], ctx.actor))
+            return self.service.bulk.confirm(args[1], ctx.actor, ctx.progress)
         if not args:
             return Notice(
                 "Upload the customers' CSV file (format: template) and the bot "
@@ -230,7 +230,7 @@ class Dispatcher:
         if ctx.read_file is None:
             raise ValidationError("Send the CSV file as an attachment to bulk.")
         data, filename = ctx.read_file(" ".join(args))
-        return self.service.review_bulk(data, filename, ctx.actor)
+        return self.service.bulk.review(data, filename, ctx.actor)
 
     def _template(self, args: list[str], ctx: Context) -> Reply:
         """The CSV format file for bulk enrollment."""
@@ -246,12 +246,12 @@ class Dispatcher:
     def _gdap(self, args: list[str], ctx: Context) -> Reply:
         """Create a GDAP request (admin relationship) for the customer."""
         ctx.retarget = lambda oid: f"gdap {oid}"
-        return self.service.gdap_form(self._customer(args, "gdap CUSTOMER"))
+        return self.service.gdap.form(self._customer(args, "gdap CUSTOMER"))
 
     def _hub(self, args: list[str], ctx: Context) -> Reply:
         """Start MSP Hub access: create the customer in the hub."""
         ctx.retarget = lambda oid: f"hub {oid}"
-        return self.service.hub_form(self._customer(args, "hub CUSTOMER"))
+        return self.service.hub_access.form(self._customer(args, "hub CUSTOMER"))
 
     def _p2p(self, args: list[str], ctx: Context) -> Reply:
         """Initiate a P2P transfer from the current partner, or cancel it."""
@@ -261,10 +261,10 @@ class Dispatcher:
             ctx.retarget = lambda oid: f"p2p cancel {oid}"
             ref = self._customer(words, "p2p cancel CUSTOMER")
             if confirmed:
-                return self.service.cancel_p2p(ref, ctx.actor)
-            return self.service.p2p_cancel_confirmation(ref)
+                return self.service.transfers.cancel(ref, ctx.actor)
+            return self.service.transfers.cancel_confirmation(ref)
         ctx.retarget = lambda oid: f"p2p {oid}"
-        return self.service.p2p_form(self._customer(args, "p2p CUSTOMER"))
+        return self.service.transfers.form(self._customer(args, "p2p CUSTOMER"))
 
     def _remind(self, args: list[str], ctx: Context) -> Reply:
         """Send the reminder email now (every waiting step, or the one named)."""
@@ -274,7 +274,7 @@ class Dispatcher:
             args = args[:-1]
         suffix = f" {step.value}" if step else ""
         ctx.retarget = lambda oid: f"remind {oid}{suffix}"
-        return self.service.remind(
+        return self.service.reminders.remind(
             self._customer(args, "remind CUSTOMER [reseller|gdap|p2p]"), step, ctx.actor
         )
 
@@ -294,38 +294,48 @@ class Dispatcher:
     def _cancel(self, args: list[str], ctx: Context) -> Reply:
         """Cancel the onboarding (asks first); its history is kept."""
         return self._confirmable(
-            "cancel", args, ctx, self.service.cancel_confirmation, self.service.cancel
+            "cancel",
+            args,
+            ctx,
+            self.service.closing.cancel_confirmation,
+            self.service.closing.cancel,
         )
 
     def _finish(self, args: list[str], ctx: Context) -> Reply:
         """Finish a Completed onboarding (asks first) and remove it from the lists."""
         return self._confirmable(
-            "finish", args, ctx, self.service.finish_confirmation, self.service.finish
+            "finish",
+            args,
+            ctx,
+            self.service.closing.finish_confirmation,
+            self.service.closing.finish,
         )
 
     def _log(self, args: list[str], ctx: Context) -> Reply:
         """The activity log: every change, by whom and when."""
         ctx.retarget = lambda oid: f"log {oid}"
-        return self.service.activity_log(self._customer(args, "log CUSTOMER"))
+        return self.service.customers.activity_log(self._customer(args, "log CUSTOMER"))
 
     def _outbox(self, args: list[str], ctx: Context) -> Reply:
         """Mails kept by the outbox mail backend (all, or one customer's)."""
         ctx.retarget = lambda oid: f"outbox {oid}"
-        return self.service.outbox_mails(" ".join(args).strip() or None)
+        return self.service.customers.outbox_mails(" ".join(args).strip() or None)
 
     def _notify(self, args: list[str], ctx: Context) -> Reply:
         """Post status changes and reminders to this channel or chat: all, failures or off."""
         if not args or args[0].lower() != "here" or len(args) > 2:
             raise ValidationError("Use: notify here [all|failures|off]")
         return Notice(
-            self.service.notify(ctx.place, args[1] if len(args) == 2 else None, ctx.actor),
+            self.service.subscriptions.notify(
+                ctx.place, args[1] if len(args) == 2 else None, ctx.actor
+            ),
             Tone.SUCCESS,
         )
 
     def _digest(self, args: list[str], ctx: Context) -> Reply:
         """Managers' digest in this chat or channel: daily HH:MM [TZ], weekly DAY HH:MM [TZ],
         now, or off."""
-        answer = self.service.digest(ctx.place, args, ctx.actor)
+        answer = self.service.subscriptions.digest(ctx.place, args, ctx.actor)
         return answer if isinstance(answer, Digest) else Notice(answer, Tone.SUCCESS)
 
     def _sandbox(self, args: list[str], ctx: Context) -> Reply:
@@ -335,7 +345,12 @@ class Dispatcher:
             raise ValidationError("Use: sandbox " + "|".join(SANDBOX_ACTIONS) + " CUSTOMER")
         action = args[0].lower()
         ctx.retarget = lambda oid: f"sandbox {action} {oid}"
-        return self.service.sandbox(action, " ".join(args[1:]))
+        if self.service.sandbox is None:
+            raise NotAllowed(
+                "sandbox commands exist only while the sandbox Microsoft backend "
+                "is in use (MICROSOFT_BACKEND=sandbox)."
+            )
+        return self.service.sandbox.play(action, " ".join(args[1:]))
 
 
 COMMANDS: tuple[Command, ...] = (

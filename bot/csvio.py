@@ -20,6 +20,8 @@ MAX_BYTES = 5 * 1024 * 1024
 
 _FIELDS = ("name", "email", "domain", "country")  # CsvRow attributes, in EXPECTED_HEADER order
 _HEADER_LINE = ",".join(EXPECTED_HEADER)
+# The CSV column title of each enrollment field, as reviews name them ("row 7, Domain Name").
+COLUMN_TITLES: dict[str, str] = dict(zip(_FIELDS, EXPECTED_HEADER, strict=True))
 _TEMPLATE_ROW = "Contoso Ltd,it-admin@contoso.example,contoso.example,US"
 _HOW_TO_GET_TEMPLATE = "Type template to get the format file."
 

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.domain import (
+    GDAP_ENDING_WARNINGS_DAYS,
     P2P_LIFETIME,
     REMINDER_DELAYS,
     STEP_TITLES,
@@ -25,15 +26,18 @@ from bot.domain import (
     P2PStatus,
 )
 from bot.errors import ValidationError
-from bot.ports import Delivery, DigestFrequency, DigestSubscription, Transaction
+from bot.notices import NoticePayload
+from bot.ports import UnitOfWork
+from bot.records import Delivery, DigestFrequency, DigestSubscription
 from bot.schedule import digest_period, latest_digest_at, next_digest_at
+from bot.tone import Tone
 from bot.views import Counts, Digest, DigestItem
 
 USAGE = "Use: digest daily HH:MM [TZ] | digest weekly DAY HH:MM [TZ] | digest now | digest off"
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SHOWN = 5  # customers listed per section before "+N more"
 P2P_WARNING = timedelta(days=7)  # a pending transfer is "expiring" in its last week
-GDAP_WARNING = timedelta(days=30)  # a relationship without auto-extend, in its last 30 days
+GDAP_WARNING = timedelta(days=max(GDAP_ENDING_WARNINGS_DAYS))  # in its last days, no extend
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
 
 
@@ -174,27 +178,29 @@ def counts_of(counts: dict[OverallStatus, int]) -> dict[str, int]:
 
 
 def build_digest(
-    tx: Transaction,
+    uow: UnitOfWork,
     now: datetime,
     tz: ZoneInfo,
     title: str,
     previous: dict[str, int] | None,
     since: datetime,
 ) -> Digest:
-    counts = counts_of(tx.counts())
+    counts = counts_of(uow.onboardings.counts())
     current = Counts(counts["active"], counts["failed"], counts["completed"])
     change = None
     if previous is not None:
         change = Counts(
             *(counts[k] - int(previous.get(k, 0)) for k in ("active", "failed", "completed"))
         )
-    new, new_total = tx.enrolled_since(since, SHOWN)
-    failed, _ = tx.page(OverallStatus.FAILED, None, 0, SHOWN)
-    ready, _ = tx.page(OverallStatus.COMPLETED, None, 0, SHOWN)
-    stalled = tx.stalled(now - REMINDER_DELAYS[-1], SHOWN)
+    new, new_total = uow.onboardings.enrolled_since(since, SHOWN)
+    failed, _ = uow.onboardings.page(OverallStatus.FAILED, None, 0, SHOWN)
+    ready, _ = uow.onboardings.page(OverallStatus.COMPLETED, None, 0, SHOWN)
+    stalled = uow.onboardings.stalled(now - REMINDER_DELAYS[-1], SHOWN)
     expiring = [
         (ob, detail)
-        for ob in tx.expiring(now - (P2P_LIFETIME - P2P_WARNING), now + GDAP_WARNING, SHOWN * 2)
+        for ob in uow.onboardings.expiring(
+            now - (P2P_LIFETIME - P2P_WARNING), now + GDAP_WARNING, SHOWN * 2
+        )
         if (detail := _expiry_detail(ob, now, tz))
     ][:SHOWN]
     digest = Digest(
@@ -268,23 +274,19 @@ def digest_payload(digest: Digest, destination: str, actor: str, at: datetime) -
     """A chat notice without a customer: notifiers post its `text` as it is."""
     structured = asdict(digest)
     structured.pop("text")
-    return {
-        "destination": destination,
-        "kind": "digest",
-        "activity_id": None,
-        "onboarding_id": None,
-        "customer": "",
-        "domain": "",
-        "tone": "info",
-        "actor": actor,
-        "text": digest.text,
-        "at": at.isoformat(),
-        "digest": structured,
-    }
+    return NoticePayload(
+        destination=destination,
+        kind="digest",
+        tone=Tone.INFO,
+        text=digest.text,
+        actor=actor,
+        at=at,
+        digest=structured,
+    ).to_json()
 
 
 def send_digest(
-    tx: Transaction, sub: DigestSubscription, now: datetime, key: str, next_due_at: datetime | None
+    uow: UnitOfWork, sub: DigestSubscription, now: datetime, key: str, next_due_at: datetime | None
 ) -> Digest:
     """Builds the subscription's digest and records it in the ledger under `key`, with the
     counts it reported, in the caller's transaction."""
@@ -294,9 +296,9 @@ def send_digest(
         timedelta(days=7) if sub.frequency is DigestFrequency.WEEKLY else timedelta(days=1)
     )
     digest = build_digest(
-        tx, now, tz, title_for(label, now, tz), sub.last_counts, sub.last_sent_at or default_since
+        uow, now, tz, title_for(label, now, tz), sub.last_counts, sub.last_sent_at or default_since
     )
-    tx.enqueue(
+    uow.ledger.enqueue(
         Delivery(
             key,
             sub.platform,
@@ -305,7 +307,7 @@ def send_digest(
         )
     )
     if sub.id is not None:
-        tx.digest_sent(
+        uow.digests.sent(
             sub.id,
             now,
             {
@@ -318,10 +320,10 @@ def send_digest(
     return digest
 
 
-def console_digest(tx: Transaction, now: datetime) -> Digest:
+def console_digest(uow: UnitOfWork, now: datetime) -> Digest:
     """`digest now` at the console: the last day's news, in UTC."""
     utc = ZoneInfo("UTC")
-    return build_digest(tx, now, utc, title_for("Digest", now, utc), None, now - timedelta(days=1))
+    return build_digest(uow, now, utc, title_for("Digest", now, utc), None, now - timedelta(days=1))
 
 
 def when(at: datetime, tz_name: str) -> str:

@@ -2,101 +2,77 @@
 
 Each transition checks that it applies, changes the onboarding and returns the `Activity`
 that records it; a refused transition raises `NotAllowed` with a message a user can act on.
+What a user may do now is asked with `Onboarding.allows` / `refusal`, so forms, buttons and
+confirmations never keep a copy of the rule.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.activity import SYSTEM, SYSTEM_ACTOR, Activity, ActivityKind, Actor
 from bot.errors import NotAllowed
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID
+from bot.steps import (
+    STEP_TITLES,
+    GdapStatus,
+    HubStatus,
+    Lifecycle,
+    OverallStatus,
+    P2PStatus,
+    ResellerStatus,
+    Step,
+)
 
+__all__ = [
+    "STEP_TITLES",
+    "SYSTEM",
+    "SYSTEM_ACTOR",
+    "Activity",
+    "ActivityKind",
+    "Actor",
+    "GdapStatus",
+    "HubStatus",
+    "Lifecycle",
+    "OverallStatus",
+    "P2PStatus",
+    "ResellerStatus",
+    "Step",
+]
 
-class ResellerStatus(StrEnum):
-    IN_PROGRESS = "In Progress"
-    ESTABLISHED = "Established"
-
-
-class GdapStatus(StrEnum):
-    NOT_STARTED = "Not started"
-    IN_PROGRESS = "In Progress"
-    ESTABLISHED = "Established"
-    EXPIRED = "Expired"
-    FAILED = "Failed"
-
-
-class HubStatus(StrEnum):
-    NOT_STARTED = "Not started"
-    IN_PROGRESS = "In Progress"
-    COMPLETED = "Completed"
-
-
-class P2PStatus(StrEnum):
-    NOT_STARTED = "Not started"
-    PENDING = "Pending"
-    COMPLETED = "Completed"
-    CANCELLED = "Cancelled"
-    EXPIRED = "Expired"
-    FAILED = "Failed"
-
-
-class OverallStatus(StrEnum):
-    ACTIVE = "Active"
-    FAILED = "Failed"
-    COMPLETED = "Completed"
-
-
-class Lifecycle(StrEnum):
-    """Whether the customer is still on the onboarding lists; history is kept either way."""
-
-    OPEN = "open"
-    FINISHED = "finished"
-    CANCELLED = "cancelled"
-
-
-class Step(StrEnum):
-    RESELLER = "reseller"
-    GDAP = "gdap"
-    HUB = "hub"
-    P2P = "p2p"
-
-
-STEP_TITLES: dict[Step, str] = {
-    Step.RESELLER: "Reseller Relationship",
-    Step.GDAP: "GDAP Access",
-    Step.HUB: "MSP Hub Access",
-    Step.P2P: "P2P Transfer",
-}
+# -- the numbers of the seed, each kept once ---------------------------------------------------
 
 REMINDER_DELAYS: tuple[timedelta, ...] = (
     timedelta(hours=24),
     timedelta(hours=48),
     timedelta(hours=168),
 )
-P2P_LIFETIME = timedelta(days=30)
-GDAP_AUTO_EXTEND_DAYS = 180
+P2P_LIFETIME = timedelta(days=30)  # a transfer request expires after this without action
+GDAP_AUTO_EXTEND_DAYS = 180  # Microsoft extends a relationship by this much when it ends
+GDAP_AUTO_EXTEND = timedelta(days=GDAP_AUTO_EXTEND_DAYS)
+GDAP_MIN_DAYS = 1
 GDAP_MAX_DAYS = 730
-SYSTEM = "system"
+GDAP_DEFAULT_DAYS = GDAP_MAX_DAYS
+GDAP_ENDING_WARNINGS_DAYS = (30, 7)  # warned before a relationship without auto-extend ends
+NAME_MAX = 256  # customer and company names
+GDAP_NAME_MAX = 50  # Microsoft's limit for an admin relationship's display name
+DOMAIN_MAX = 253
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who did something: a person on a platform, or the system itself."""
+class Change(StrEnum):
+    """What a user can ask of an onboarding; the value is the command word."""
 
-    id: str
-    name: str
-    platform: str = "console"
-
-    @property
-    def label(self) -> str:
-        return self.name if self.id == SYSTEM else f"{self.name} ({self.platform})"
-
-
-SYSTEM_ACTOR = Actor(SYSTEM, "system", "system")
+    REQUEST_GDAP = "gdap"
+    START_HUB = "hub"
+    INITIATE_P2P = "p2p"
+    CANCEL_P2P = "p2p cancel"
+    REMIND = "remind"
+    FINISH = "finish"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)
@@ -135,20 +111,6 @@ class P2PTransfer:
     @property
     def expires_at(self) -> datetime | None:
         return self.sent_at + P2P_LIFETIME if self.sent_at else None
-
-
-@dataclass(frozen=True)
-class Activity:
-    """One append-only line of the activity log."""
-
-    onboarding_id: str
-    at: datetime
-    actor: Actor
-    kind: str
-    message: str
-    step: Step | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass
@@ -195,6 +157,16 @@ class Onboarding:
     def is_open(self) -> bool:
         return self.lifecycle is Lifecycle.OPEN
 
+    @property
+    def gdap_auto_extends(self) -> bool:
+        """True only while a relationship is live or asked for and Microsoft will extend it:
+        an Expired or Failed one extends nothing any more."""
+        return (
+            self.gdap is not None
+            and self.gdap.auto_extend
+            and self.gdap_status in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED)
+        )
+
     def waiting_steps(self) -> list[Step]:
         """Steps that wait on the customer or the current partner, and so get reminders."""
         waiting = []
@@ -223,7 +195,9 @@ class Onboarding:
         }[step].value
 
     def recovery_hint(self) -> str | None:
-        """What the user can do about a Failed onboarding."""
+        """What the user can do about a Failed onboarding (nothing, once it is closed)."""
+        if not self.is_open:
+            return None
         if self.gdap_status in (GdapStatus.EXPIRED, GdapStatus.FAILED):
             return f'Create a new GDAP request: gdap "{self.domain}"'
         if self.p2p_status in (P2PStatus.EXPIRED, P2PStatus.FAILED):
@@ -233,13 +207,70 @@ class Onboarding:
             )
         return None
 
+    # -- what a user may do now ------------------------------------------------------------
+
+    def refusal(self, change: Change, step: Step | None = None) -> str | None:
+        """Why `change` cannot be made now, in words the user can act on; None if it can.
+        The one home of every guard: transitions, forms, buttons and confirmations ask here."""
+        if self.lifecycle is Lifecycle.FINISHED:
+            return f"{self.name} was already finished and is no longer in onboarding."
+        if self.lifecycle is Lifecycle.CANCELLED:
+            return f"The onboarding of {self.name} was cancelled."
+        if change is Change.REQUEST_GDAP:
+            if self.reseller_status is not ResellerStatus.ESTABLISHED:
+                return self._needs_reseller("A GDAP request")
+            if self.gdap_status in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED):
+                return f"GDAP access for {self.name} is already {self.gdap_status}."
+        elif change is Change.START_HUB:
+            if self.hub_status is not HubStatus.NOT_STARTED:
+                return f"MSP Hub access for {self.name} is already {self.hub_status}."
+        elif change is Change.INITIATE_P2P:
+            if self.reseller_status is not ResellerStatus.ESTABLISHED:
+                return self._needs_reseller("A P2P transfer")
+            if self.p2p_status in (P2PStatus.PENDING, P2PStatus.COMPLETED):
+                return f"The P2P transfer for {self.name} is already {self.p2p_status}."
+        elif change is Change.CANCEL_P2P:
+            if self.p2p_status not in (P2PStatus.PENDING, P2PStatus.EXPIRED, P2PStatus.FAILED):
+                return (
+                    f"There is no P2P transfer to cancel for {self.name} (it is {self.p2p_status})."
+                )
+        elif change is Change.REMIND:
+            if step is None and not self.waiting_steps():
+                return f"Nothing is waiting for {self.name}: no reminder to send."
+            if step is not None and step not in self.waiting_steps():
+                return (
+                    f"{STEP_TITLES[step]} for {self.name} is {self.step_status(step)}: "
+                    "there is nothing to remind about."
+                )
+        elif change is Change.FINISH and self.overall_status is not OverallStatus.COMPLETED:
+            missing = [
+                f"{STEP_TITLES[s]} is {self.step_status(s)}" for s in Step if not self._step_done(s)
+            ]
+            return f"{self.name} cannot be finished yet: " + "; ".join(missing) + "."
+        return None
+
+    def allows(self, change: Change, step: Step | None = None) -> bool:
+        return self.refusal(change, step) is None
+
+    def require(self, change: Change, step: Step | None = None) -> None:
+        """Raises `NotAllowed` with the refusal, if there is one."""
+        reason = self.refusal(change, step)
+        if reason is not None:
+            raise NotAllowed(reason)
+
+    def _needs_reseller(self, what: str) -> str:
+        return (
+            f"{what} needs the reseller relationship with {self.name} first: it is still "
+            "In Progress. Send a reminder email, and try again once the customer accepts."
+        )
+
     # -- transitions -------------------------------------------------------------------
 
     def _activity(
         self,
         at: datetime,
         actor: Actor,
-        kind: str,
+        kind: ActivityKind,
         message: str,
         step: Step | None = None,
         **details: Any,
@@ -247,23 +278,14 @@ class Onboarding:
         return Activity(self.id, at, actor, kind, message, step, details)
 
     def note(
-        self, at: datetime, actor: Actor, kind: str, message: str, step: Step | None = None
+        self, at: datetime, actor: Actor, kind: ActivityKind, message: str, step: Step | None = None
     ) -> Activity:
         """An activity that records something without changing a status."""
         return self._activity(at, actor, kind, message, step)
 
     def _require_open(self) -> None:
-        if self.lifecycle is Lifecycle.FINISHED:
-            raise NotAllowed(f"{self.name} was already finished and is no longer in onboarding.")
-        if self.lifecycle is Lifecycle.CANCELLED:
-            raise NotAllowed(f"The onboarding of {self.name} was cancelled.")
-
-    def _require_reseller(self, what: str) -> None:
-        if self.reseller_status is not ResellerStatus.ESTABLISHED:
-            raise NotAllowed(
-                f"{what} needs the reseller relationship with {self.name} first: it is still "
-                "In Progress. Send a reminder email, and try again once the customer accepts."
-            )
+        if not self.is_open:
+            raise NotAllowed(self.refusal(Change.CANCEL) or "")
 
     def accept_reseller(self, at: datetime, actor: Actor, tenant_id: str | None) -> Activity:
         self._require_open()
@@ -274,30 +296,27 @@ class Onboarding:
         return self._activity(
             at,
             actor,
-            "reseller.established",
+            ActivityKind.RESELLER_ESTABLISHED,
             "Reseller relationship Established: the customer accepted.",
             Step.RESELLER,
             tenant_id=tenant_id,
         )
 
     def request_gdap(self, at: datetime, actor: Actor, request: GdapRequest) -> Activity:
-        self._require_open()
-        self._require_reseller("A GDAP request")
-        if self.gdap_status in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED):
-            raise NotAllowed(f"GDAP access for {self.name} is already {self.gdap_status}.")
+        self.require(Change.REQUEST_GDAP)
         self.gdap_status = GdapStatus.IN_PROGRESS
         self.gdap_started_at = at
         self.gdap = request
         self._refresh_failure()
         extend = (
-            "auto-extends by 180 days"
+            f"auto-extends by {GDAP_AUTO_EXTEND_DAYS} days"
             if request.auto_extend
             else "no auto-extend (Global Administrator selected)"
         )
         return self._activity(
             at,
             actor,
-            "gdap.requested",
+            ActivityKind.GDAP_REQUESTED,
             f'GDAP request "{request.relationship_name}" sent: {request.duration_days} days, '
             f"{len(request.role_ids)} roles, {extend}.",
             Step.GDAP,
@@ -313,9 +332,36 @@ class Onboarding:
         return self._activity(
             at,
             actor,
-            "gdap.established",
+            ActivityKind.GDAP_ESTABLISHED,
             "GDAP access Established: the customer approved the request.",
             Step.GDAP,
+        )
+
+    def extend_gdap(self, at: datetime, actor: Actor, ends_at: datetime) -> Activity:
+        """Microsoft moved the end of an Established relationship later: auto-extension (or
+        the customer's own extension) is recorded, and its new end is the one watched."""
+        self._require_open()
+        gdap = self.gdap
+        if self.gdap_status is not GdapStatus.ESTABLISHED or gdap is None:
+            raise NotAllowed(f"GDAP access for {self.name} is {self.gdap_status}, not Established.")
+        previous = gdap.ends_at
+        if previous is not None and ends_at <= previous:
+            raise NotAllowed(
+                f"The GDAP relationship of {self.name} already ends {previous:%d %b %Y}."
+            )
+        gdap.ends_at = ends_at
+        days = (ends_at - previous).days if previous else None
+        how = (
+            f"auto-extended by {days} days" if gdap.auto_extend and days is not None else "extended"
+        )
+        return self._activity(
+            at,
+            actor,
+            ActivityKind.GDAP_EXTENDED,
+            f"GDAP relationship {how}, now ends {ends_at:%d %b %Y}.",
+            Step.GDAP,
+            ends_at=ends_at.isoformat(),
+            previous_end=previous.isoformat() if previous else None,
         )
 
     def expire_gdap(self, at: datetime, actor: Actor) -> Activity:
@@ -327,7 +373,7 @@ class Onboarding:
         return self._activity(
             at,
             actor,
-            "gdap.expired",
+            ActivityKind.GDAP_EXPIRED,
             "GDAP access Expired: the admin relationship has ended.",
             Step.GDAP,
         )
@@ -339,19 +385,22 @@ class Onboarding:
         self.gdap_status = GdapStatus.FAILED
         self._refresh_failure(reason)
         return self._activity(
-            at, actor, "gdap.failed", f"GDAP access Failed: {reason}", Step.GDAP, reason=reason
+            at,
+            actor,
+            ActivityKind.GDAP_FAILED,
+            f"GDAP access Failed: {reason}",
+            Step.GDAP,
+            reason=reason,
         )
 
     def start_hub(self, at: datetime, actor: Actor) -> Activity:
-        self._require_open()
-        if self.hub_status is not HubStatus.NOT_STARTED:
-            raise NotAllowed(f"MSP Hub access for {self.name} is already {self.hub_status}.")
+        self.require(Change.START_HUB)
         self.hub_status = HubStatus.IN_PROGRESS
         self.hub_started_at = at
         return self._activity(
             at,
             actor,
-            "hub.started",
+            ActivityKind.HUB_STARTED,
             "MSP Hub access In Progress: customer sent to the hub.",
             Step.HUB,
         )
@@ -367,17 +416,14 @@ class Onboarding:
         return self._activity(
             at,
             actor,
-            "hub.completed",
+            ActivityKind.HUB_COMPLETED,
             "MSP Hub access Completed: the hub confirmed the customer.",
             Step.HUB,
             hub_customer_id=hub_customer_id,
         )
 
     def initiate_p2p(self, at: datetime, actor: Actor, transfer: P2PTransfer) -> Activity:
-        self._require_open()
-        self._require_reseller("A P2P transfer")
-        if self.p2p_status in (P2PStatus.PENDING, P2PStatus.COMPLETED):
-            raise NotAllowed(f"The P2P transfer for {self.name} is already {self.p2p_status}.")
+        self.require(Change.INITIATE_P2P)
         transfer.sent_at = at
         self.p2p = transfer
         self.p2p_status = P2PStatus.PENDING
@@ -386,9 +432,9 @@ class Onboarding:
         return self._activity(
             at,
             actor,
-            "p2p.pending",
+            ActivityKind.P2P_PENDING,
             f"P2P transfer Pending: request sent to {transfer.partner_name} "
-            f"<{transfer.partner_email}>; it expires in 30 days.",
+            f"<{transfer.partner_email}>; it expires in {P2P_LIFETIME.days} days.",
             Step.P2P,
             transfer_id=transfer.transfer_id,
         )
@@ -396,49 +442,57 @@ class Onboarding:
     def cancel_p2p(self, at: datetime, actor: Actor) -> Activity:
         """Cancel a pending transfer, or drop one that expired or failed so the onboarding can
         complete without it."""
-        self._require_open()
-        if self.p2p_status not in (P2PStatus.PENDING, P2PStatus.EXPIRED, P2PStatus.FAILED):
-            raise NotAllowed(
-                f"There is no P2P transfer to cancel for {self.name} (it is {self.p2p_status})."
-            )
+        self.require(Change.CANCEL_P2P)
         was = self.p2p_status
         self.p2p_status = P2PStatus.CANCELLED
         self._refresh_failure()
         return self._activity(
-            at, actor, "p2p.cancelled", f"P2P transfer Cancelled (it was {was}).", Step.P2P
+            at,
+            actor,
+            ActivityKind.P2P_CANCELLED,
+            f"P2P transfer Cancelled (it was {was}).",
+            Step.P2P,
         )
 
-    def complete_p2p(self, at: datetime, actor: Actor) -> Activity:
+    def _require_pending_p2p(self) -> None:
         self._require_open()
         if self.p2p_status is not P2PStatus.PENDING:
             raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, not Pending.")
+
+    def complete_p2p(self, at: datetime, actor: Actor) -> Activity:
+        self._require_pending_p2p()
         self.p2p_status = P2PStatus.COMPLETED
         return self._activity(
             at,
             actor,
-            "p2p.completed",
+            ActivityKind.P2P_COMPLETED,
             "P2P transfer Completed: the current partner accepted.",
             Step.P2P,
         )
 
     def expire_p2p(self, at: datetime, actor: Actor) -> Activity:
-        self._require_open()
-        if self.p2p_status is not P2PStatus.PENDING:
-            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, not Pending.")
+        self._require_pending_p2p()
         self.p2p_status = P2PStatus.EXPIRED
         self._refresh_failure()
         return self._activity(
-            at, actor, "p2p.expired", "P2P transfer Expired: no action within 30 days.", Step.P2P
+            at,
+            actor,
+            ActivityKind.P2P_EXPIRED,
+            f"P2P transfer Expired: no action within {P2P_LIFETIME.days} days.",
+            Step.P2P,
         )
 
     def fail_p2p(self, at: datetime, actor: Actor, reason: str) -> Activity:
-        self._require_open()
-        if self.p2p_status is not P2PStatus.PENDING:
-            raise NotAllowed(f"The P2P transfer for {self.name} is {self.p2p_status}, not Pending.")
+        self._require_pending_p2p()
         self.p2p_status = P2PStatus.FAILED
         self._refresh_failure(reason)
         return self._activity(
-            at, actor, "p2p.failed", f"P2P transfer Failed: {reason}", Step.P2P, reason=reason
+            at,
+            actor,
+            ActivityKind.P2P_FAILED,
+            f"P2P transfer Failed: {reason}",
+            Step.P2P,
+            reason=reason,
         )
 
     def record_reminder(
@@ -450,12 +504,7 @@ class Onboarding:
         automatic_slot: int | None = None,
     ) -> Activity:
         """A reminder mail for a waiting step; manual ones do not shift the automatic slots."""
-        self._require_open()
-        if step not in self.waiting_steps():
-            raise NotAllowed(
-                f"{STEP_TITLES[step]} for {self.name} is {self.step_status(step)}: "
-                "there is nothing to remind about."
-            )
+        self.require(Change.REMIND, step)
         if automatic_slot is None:
             message = f"Reminder email for {STEP_TITLES[step]} sent to {recipient}."
         else:
@@ -464,27 +513,28 @@ class Onboarding:
                 f"{recipient} ({STEP_TITLES[step]})."
             )
         return self._activity(
-            at, actor, "reminder.sent", message, step, recipient=recipient, slot=automatic_slot
+            at,
+            actor,
+            ActivityKind.REMINDER_SENT,
+            message,
+            step,
+            recipient=recipient,
+            slot=automatic_slot,
         )
 
     def finish(self, at: datetime, actor: Actor) -> Activity:
-        self._require_open()
-        if self.overall_status is not OverallStatus.COMPLETED:
-            missing = [
-                f"{STEP_TITLES[s]} is {self.step_status(s)}" for s in Step if not self._step_done(s)
-            ]
-            raise NotAllowed(f"{self.name} cannot be finished yet: " + "; ".join(missing) + ".")
+        self.require(Change.FINISH)
         self.lifecycle = Lifecycle.FINISHED
         self.closed_at = at
         return self._activity(
             at,
             actor,
-            "onboarding.finished",
+            ActivityKind.FINISHED,
             "Onboarding finished: the customer was removed from onboarding.",
         )
 
     def cancel(self, at: datetime, actor: Actor) -> Activity:
-        self._require_open()
+        self.require(Change.CANCEL)
         self.lifecycle = Lifecycle.CANCELLED
         self.closed_at = at
         if self.p2p_status is P2PStatus.PENDING:
@@ -492,7 +542,7 @@ class Onboarding:
         return self._activity(
             at,
             actor,
-            "onboarding.cancelled",
+            ActivityKind.CANCELLED,
             "Onboarding cancelled: the customer was removed from onboarding.",
         )
 
@@ -514,7 +564,9 @@ class Onboarding:
         elif self.gdap_status is GdapStatus.EXPIRED:
             self.failure_reason = "GDAP relationship expired."
         elif self.p2p_status is P2PStatus.EXPIRED:
-            self.failure_reason = "P2P transfer expired after 30 days without action."
+            self.failure_reason = (
+                f"P2P transfer expired after {P2P_LIFETIME.days} days without action."
+            )
 
 
 def new_onboarding(
@@ -535,7 +587,7 @@ def new_onboarding(
     activity = onboarding._activity(
         at,
         actor,
-        "enrolled",
+        ActivityKind.ENROLLED,
         f"Enrolled {details.name} ({details.domain}); reseller invitation sent to "
         f"{details.email}. Reseller Relationship In Progress.",
         Step.RESELLER,
@@ -552,3 +604,16 @@ def ordinal(n: int) -> str:
 def reminder_due_at(started_at: datetime, slot: int) -> datetime:
     """When automatic reminder `slot` (1-based) of a step that started at `started_at` is due."""
     return started_at + REMINDER_DELAYS[slot - 1]
+
+
+def gdap_ending_warnings(ends_at: datetime, approved_at: datetime) -> list[tuple[int, datetime]]:
+    """The warnings (days before, when) a relationship without auto-extend gets before it
+    ends. A warning whose moment had already passed when the relationship was approved is
+    not given; of several that would fall at once, only the nearest to the end is kept, so a
+    short relationship is not warned twice in one breath."""
+    due = [
+        (days, ends_at - timedelta(days=days))
+        for days in GDAP_ENDING_WARNINGS_DAYS
+        if ends_at - timedelta(days=days) > approved_at
+    ]
+    return due

@@ -7,10 +7,20 @@ from __future__ import annotations
 
 import re
 
-from bot.domain import GDAP_MAX_DAYS, Onboarding
+from bot.domain import (
+    DOMAIN_MAX,
+    GDAP_AUTO_EXTEND_DAYS,
+    GDAP_DEFAULT_DAYS,
+    GDAP_MAX_DAYS,
+    GDAP_MIN_DAYS,
+    GDAP_NAME_MAX,
+    NAME_MAX,
+    P2P_LIFETIME,
+    Onboarding,
+)
 from bot.gdap_roles import RECOMMENDED_ROLE_IDS, ROLES
-from bot.ports import CustomerProfile, KnownPartner
-from bot.validation import GDAP_NAME_MAX, all_countries
+from bot.records import CustomerProfile, KnownPartner
+from bot.validation import all_countries
 from bot.views import Choice, FieldKind, Form, FormField
 
 OTHER_PARTNER = "other"
@@ -34,7 +44,7 @@ def enroll_form(values: dict[str, str] | None = None) -> Form:
                 "name",
                 "Customer Name",
                 default=v.get("name", ""),
-                max_length=256,
+                max_length=NAME_MAX,
                 help="Full name of the customer organisation, e.g. ABC Technologies Inc.",
             ),
             FormField(
@@ -48,7 +58,7 @@ def enroll_form(values: dict[str, str] | None = None) -> Form:
                 "domain",
                 "Domain Name",
                 default=v.get("domain", ""),
-                max_length=253,
+                max_length=DOMAIN_MAX,
                 help="e.g. abctech.com or abctech.onmicrosoft.com",
             ),
             FormField(
@@ -90,10 +100,10 @@ def gdap_form(ob: Onboarding) -> Form:
                 "duration",
                 "Duration (days)",
                 FieldKind.NUMBER,
-                default="730",
-                min_value=1,
+                default=str(GDAP_DEFAULT_DAYS),
+                min_value=GDAP_MIN_DAYS,
                 max_value=GDAP_MAX_DAYS,
-                help=f"1 to {GDAP_MAX_DAYS} days",
+                help=f"{GDAP_MIN_DAYS} to {GDAP_MAX_DAYS} days",
             ),
             FormField(
                 "roles",
@@ -107,8 +117,9 @@ def gdap_form(ob: Onboarding) -> Form:
         ),
         context={"onboarding": ob.id},
         notes=(
-            "The relationship auto-extends by 180 days when it ends, unless Global Administrator "
-            "is selected: Microsoft does not auto-extend relationships with that role.",
+            f"The relationship auto-extends by {GDAP_AUTO_EXTEND_DAYS} days when it ends, "
+            "unless Global Administrator is selected: Microsoft does not auto-extend "
+            "relationships with that role.",
         ),
         submit_label="Create request",
     )
@@ -202,7 +213,7 @@ def p2p_form(ob: Onboarding, partners: list[KnownPartner]) -> Form:
         ),
         context={"onboarding": ob.id},
         notes=(
-            f"Customer: {ob.name} <{ob.email}>. The transfer request expires in 30 days if no "
-            "action is taken.",
+            f"Customer: {ob.name} <{ob.email}>. The transfer request expires in "
+            f"{P2P_LIFETIME.days} days if no action is taken.",
         ),
     )

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import digest as digests
-from bot.domain import GdapStatus, P2PStatus, Step, ordinal, reminder_due_at
-from bot.ports import Timer, TimerKind, TimerState, Transaction
-from bot.schedule import gdap_end_timers, oldest_wait, sync_interval
+from bot import keys
+from bot.domain import GdapStatus, P2PStatus, Step, ordinal
+from bot.ports import UnitOfWork
+from bot.records import Timer, TimerKind, TimerState
+from bot.schedule import oldest_wait, sync_interval
 from bot.service import OnboardingService
 
 log = logging.getLogger(__name__)
@@ -57,34 +59,37 @@ def run_due(
     service: OnboardingService, *, batch: int = BATCH, lease_seconds: int = LEASE_SECONDS
 ) -> DueWork:
     """Runs everything due at the service clock's current instant, then sends what it
-    caused. Safe to run in several processes at once."""
+    caused (once, at the end of the batch, so many notices to one channel are merged), and
+    retries earlier deliveries that are due again. Safe to run in several processes at once."""
     now = service.clock.now()
     work = DueWork(now)
-    while True:
-        with service.store.transaction() as tx:
-            timers = tx.claim_timers(now, batch, lease_seconds)
-        for timer in timers:
-            try:
-                _run(service, timer, now, work)
-            except Exception:
-                work.failed += 1
-                log.exception(
-                    "due work %s failed (attempt %s); retried when its claim expires",
-                    timer.key,
-                    timer.attempts,
-                )
-        if len(timers) < batch:
-            break
-    work.digests = send_due_digests(service, now)
-    work.delivered = service.deliver_pending()
+    sent_before = service.delivery.sent_total
+    with service.store.batched():
+        while True:
+            with service.store.transaction() as uow:
+                timers = uow.timers.claim(now, batch, lease_seconds)
+            for timer in timers:
+                try:
+                    _run(service, timer, now, work)
+                except Exception:
+                    work.failed += 1
+                    log.exception(
+                        "due work %s failed (attempt %s); retried when its claim expires",
+                        timer.key,
+                        timer.attempts,
+                    )
+            if len(timers) < batch:
+                break
+        work.digests = send_due_digests(service, now)
+    service.delivery.deliver_pending()  # retries whose back-off has passed
+    work.delivered = service.delivery.sent_total - sent_before
     return work
-
 
 def _run(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     if timer.attempts > GIVE_UP_AFTER:
         log.error("due work %s failed %s times; dropped", timer.key, timer.attempts - 1)
-        with service.store.transaction() as tx:
-            tx.finish_timer(timer.id or 0, TimerState.SKIPPED, now, "gave up after failures")
+        with service.store.transaction() as uow:
+            uow.timers.finish(timer.id or 0, TimerState.SKIPPED, now, "gave up after failures")
         return
     handler = {
         TimerKind.REMINDER: _reminder,
@@ -96,40 +101,39 @@ def _run(service: OnboardingService, timer: Timer, now: datetime, work: DueWork)
     handler(service, timer, now, work)
 
 
-def _skip(tx: Transaction, timer: Timer, now: datetime, work: DueWork, why: str) -> None:
-    tx.finish_timer(timer.id or 0, TimerState.SKIPPED, now, why)
+def _skip(uow: UnitOfWork, timer: Timer, now: datetime, work: DueWork, why: str) -> None:
+    uow.timers.finish(timer.id or 0, TimerState.SKIPPED, now, why)
     work.skipped += 1
 
 
 # -- reminders -------------------------------------------------------------------------------
 
 
-def _series(timer: Timer) -> str:
-    """The key without the slot: the reminders of one step since one start."""
-    return timer.key.rsplit(":", 1)[0]
-
-
 def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     """Sends the slot unless the step moved on, or a later slot is due too (after an outage
     only the latest missed slot goes out, late; the older ones are skipped)."""
     step, slot = Step(timer.step or ""), timer.slot or 0
-    with service.store.transaction() as tx:
-        ob = tx.get(timer.onboarding_id or "", for_update=True)  # serialises a step's slots
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(
+            timer.onboarding_id or "", for_update=True
+        )  # serialises a step's slots
         series = [
             t
-            for t in tx.timers_of(timer.onboarding_id or "", TimerKind.REMINDER)
-            if _series(t) == _series(timer)
+            for t in uow.timers.of(timer.onboarding_id or "", TimerKind.REMINDER)
+            if keys.reminder_series(t.key) == keys.reminder_series(timer.key)
         ]
         mine = next((t for t in series if t.id == timer.id), None)
         if mine is None or mine.state is not TimerState.PENDING:
             return  # finished meanwhile by another worker
         started = ob.step_started_at(step) if ob else None
         if ob is None or not ob.is_open:
-            return _skip(tx, timer, now, work, "onboarding closed")
+            return _skip(uow, timer, now, work, "onboarding closed")
         if step not in ob.waiting_steps():
-            return _skip(tx, timer, now, work, f"{step.value} is {ob.step_status(step)}")
-        if started is None or reminder_due_at(started, slot) != timer.due_at:
-            return _skip(tx, timer, now, work, f"{step.value} started again")
+            return _skip(uow, timer, now, work, f"{step.value} is {ob.step_status(step)}")
+        if started is None or keys.reminder(ob.id, step, started, slot) != timer.key:
+            # The key records the step start it was scheduled for; comparing due times would
+            # drop every reminder already scheduled when the reminder delays change.
+            return _skip(uow, timer, now, work, f"{step.value} started again")
         later = [
             t
             for t in series
@@ -138,12 +142,12 @@ def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: Due
         ]
         if later:
             return _skip(
-                tx, timer, now, work, f"superseded by the {ordinal(later[-1].slot or 0)} reminder"
+                uow, timer, now, work, f"superseded by the {ordinal(later[-1].slot or 0)} reminder"
             )
-        sent = service.send_automatic_reminder(ob.id, step, slot)
+        sent = service.reminders.send_automatic(ob.id, step, slot)
         for older in series:
             if (older.slot or 0) < slot and older.state is TimerState.PENDING:
-                tx.finish_timer(
+                uow.timers.finish(
                     older.id or 0,
                     TimerState.SKIPPED,
                     now,
@@ -152,7 +156,7 @@ def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: Due
                 work.skipped += 1
         late = now - timer.due_at
         outcome = "sent" if late < timedelta(minutes=5) else f"sent {_ago(late)} late"
-        tx.finish_timer(
+        uow.timers.finish(
             timer.id or 0,
             TimerState.DONE if sent else TimerState.SKIPPED,
             now,
@@ -176,8 +180,8 @@ def _ago(delta: timedelta) -> str:
 def _p2p_expiry(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     """Thirty days after the request was sent: sync decides, so a transfer the partner
     accepted at the last minute (webhook missed) is Completed, not Expired."""
-    with service.store.transaction() as tx:
-        ob = tx.get(timer.onboarding_id or "")
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(timer.onboarding_id or "")
         if (
             ob is None
             or not ob.is_open
@@ -185,28 +189,28 @@ def _p2p_expiry(service: OnboardingService, timer: Timer, now: datetime, work: D
             or ob.p2p is None
             or ob.p2p.expires_at != timer.due_at
         ):
-            return _skip(tx, timer, now, work, "no such pending transfer any more")
-    changes = service.sync(timer.onboarding_id or "")
-    with service.store.transaction() as tx:
-        ob = tx.get(timer.onboarding_id or "")
+            return _skip(uow, timer, now, work, "no such pending transfer any more")
+    changes = [a.message for a in service.sync.refresh(timer.onboarding_id or "")]
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(timer.onboarding_id or "")
         if ob is not None and ob.p2p_status is P2PStatus.EXPIRED:
             work.expired += 1
         work.changes += len(changes)
-        tx.finish_timer(timer.id or 0, TimerState.DONE, now, "; ".join(changes) or "unchanged")
+        uow.timers.finish(timer.id or 0, TimerState.DONE, now, "; ".join(changes) or "unchanged")
     return None
 
 
 def _gdap_end(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     """The day a relationship ends: Microsoft either extends it (auto-extend: a new end to
     watch) or ends it (Expired)."""
-    with service.store.transaction() as tx:
-        ob = tx.get(timer.onboarding_id or "")
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(timer.onboarding_id or "")
         if ob is None or not ob.is_open or ob.gdap_status is not GdapStatus.ESTABLISHED:
-            return _skip(tx, timer, now, work, "no Established relationship any more")
-    changes = service.sync(timer.onboarding_id or "")
+            return _skip(uow, timer, now, work, "no Established relationship any more")
+    changes = [a.message for a in service.sync.refresh(timer.onboarding_id or "")]
     work.changes += len(changes)
-    with service.store.transaction() as tx:
-        ob = tx.get(timer.onboarding_id or "", for_update=True)
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(timer.onboarding_id or "", for_update=True)
         if ob is not None and ob.gdap_status is GdapStatus.EXPIRED:
             work.expired += 1
         if (
@@ -215,20 +219,20 @@ def _gdap_end(service: OnboardingService, timer: Timer, now: datetime, work: Due
             and ob.gdap_status is GdapStatus.ESTABLISHED
             and ob.gdap
             and ob.gdap.ends_at
+            and ob.gdap.ends_at <= now
         ):
-            if ob.gdap.ends_at > now:  # extended: watch the new end
-                tx.schedule(gdap_end_timers(ob))
-            else:  # Microsoft has not caught up yet
-                tx.reschedule_timer(timer.id or 0, now + MICROSOFT_LAG)
-                return None
-        tx.finish_timer(timer.id or 0, TimerState.DONE, now, "; ".join(changes) or "unchanged")
+            # An extension was recorded by the sync, with the timers of its new end; an end
+            # still in the past means Microsoft has not caught up yet: look again later.
+            uow.timers.reschedule(timer.id or 0, now + MICROSOFT_LAG)
+            return None
+        uow.timers.finish(timer.id or 0, TimerState.DONE, now, "; ".join(changes) or "unchanged")
     return None
 
 
 def _gdap_ending(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     days = timer.slot or 0
-    with service.store.transaction() as tx:
-        ob = tx.get(timer.onboarding_id or "", for_update=True)
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(timer.onboarding_id or "", for_update=True)
         ends = ob.gdap.ends_at if ob and ob.gdap else None
         if (
             ob is None
@@ -237,9 +241,19 @@ def _gdap_ending(service: OnboardingService, timer: Timer, now: datetime, work: 
             or ends is None
             or ends - timedelta(days=days) != timer.due_at
         ):
-            return _skip(tx, timer, now, work, "relationship changed")
-        service.warn_gdap_ending(tx, ob, days)
-        tx.finish_timer(timer.id or 0, TimerState.DONE, now, f"warned {days} days before")
+            return _skip(uow, timer, now, work, "relationship changed")
+        nearer = [
+            t
+            for t in uow.timers.of(ob.id, TimerKind.GDAP_ENDING)
+            if t.id != timer.id
+            and t.state is TimerState.PENDING
+            and t.due_at <= now
+            and t.due_at > timer.due_at
+        ]
+        if nearer:  # two warnings due at once (an outage): only the nearer one is given
+            return _skip(uow, timer, now, work, "a nearer warning is due too")
+        service.reminders.warn_gdap_ending(uow, ob, now)
+        uow.timers.finish(timer.id or 0, TimerState.DONE, now, f"warned {days} days before")
         work.warnings += 1
     return None
 
@@ -250,16 +264,16 @@ def _gdap_ending(service: OnboardingService, timer: Timer, now: datetime, work: 
 def _sync(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     """Asks Microsoft about a waiting onboarding in case a webhook was missed, then backs off
     (see `bot.schedule.sync_interval`); stops once nothing waits."""
-    changes = service.sync(timer.onboarding_id or "")
+    changes = [a.message for a in service.sync.refresh(timer.onboarding_id or "")]
     work.syncs += 1
     work.changes += len(changes)
-    with service.store.transaction() as tx:
-        ob = tx.get(timer.onboarding_id or "")
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(timer.onboarding_id or "")
         waited = oldest_wait(ob, now) if ob is not None and ob.is_open else None
         if waited is not None and service.sync_after is not None:
-            tx.reschedule_timer(timer.id or 0, now + sync_interval(waited))
+            uow.timers.reschedule(timer.id or 0, now + sync_interval(waited))
         else:
-            tx.finish_timer(timer.id or 0, TimerState.DONE, now, "nothing waits")
+            uow.timers.finish(timer.id or 0, TimerState.DONE, now, "nothing waits")
 
 
 # -- digests ---------------------------------------------------------------------------------
@@ -273,15 +287,15 @@ def send_due_digests(
     outage one digest reports the latest missed period; the older ones are not sent."""
     sent = 0
     while sent < limit:
-        with service.store.transaction() as tx:
-            sub = tx.claim_due_digest(now)
+        with service.store.transaction() as uow:
+            sub = uow.digests.claim_due(now)
             if sub is None:
                 break
             digests.send_digest(
-                tx,
+                uow,
                 sub,
                 now,
-                f"digest:{sub.id}:{digests.period_of(sub, now)}",
+                keys.digest(sub.id or 0, digests.period_of(sub, now)),
                 digests.next_due(sub, now),
             )
         sent += 1

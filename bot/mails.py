@@ -6,9 +6,9 @@ reminder repeats exactly the same request.
 
 from __future__ import annotations
 
-from bot.domain import REMINDER_DELAYS, Onboarding, Step
+from bot.domain import GDAP_AUTO_EXTEND_DAYS, REMINDER_DELAYS, Onboarding, Step
 from bot.gdap_roles import role_names
-from bot.ports import Mail
+from bot.records import Mail
 
 
 def reseller_invitation(
@@ -31,7 +31,7 @@ def gdap_approval(onboarding: Onboarding, partner_name: str, reminder: str = "")
     assert gdap is not None and gdap.approval_url
     roles = "\n".join(f"  - {name}" for name in role_names(gdap.role_ids))
     extend = (
-        "It extends itself by 180 days when it ends, until you or we end it."
+        f"It extends itself by {GDAP_AUTO_EXTEND_DAYS} days when it ends, until you or we end it."
         if gdap.auto_extend
         else "It does not extend itself, because it includes the Global Administrator role."
     )

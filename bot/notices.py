@@ -1,4 +1,5 @@
-"""Channel notices: which activities a subscription wants, and the notice each one becomes.
+"""Channel notices: which activities a subscription wants, how each one feels, and the notice
+it becomes.
 
 Notices are derived from activity rows in the same transaction that writes them, and go
 out through the delivery ledger, so a notice is posted once even after a retry or restart.
@@ -6,56 +7,130 @@ out through the delivery ledger, so a notice is posted once even after a retry o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Activity, Onboarding
-from bot.ports import Delivery, NoticeLevel, Subscription
-from bot.views import Tone
+from bot import keys
+from bot.activity import Activity, ActivityKind
+from bot.domain import Onboarding
+from bot.records import Delivery, NoticeLevel, Subscription
+from bot.tone import Tone
 
 FAILURE_KINDS = frozenset(
-    {"gdap.failed", "gdap.expired", "p2p.failed", "p2p.expired", "p2p.cancel_failed"}
-)
-SUCCESS_KINDS = frozenset(
     {
-        "reseller.established",
-        "gdap.established",
-        "hub.completed",
-        "p2p.completed",
-        "onboarding.finished",
+        ActivityKind.GDAP_FAILED,
+        ActivityKind.GDAP_EXPIRED,
+        ActivityKind.P2P_FAILED,
+        ActivityKind.P2P_EXPIRED,
+        ActivityKind.P2P_CANCEL_FAILED,
     }
 )
+ATTENTION_KINDS = frozenset({ActivityKind.GDAP_ENDING})
+# A step reached its goal; progress (enrolled, requested, reminded) is neutral information.
+SUCCESS_KINDS = frozenset(
+    {
+        ActivityKind.RESELLER_ESTABLISHED,
+        ActivityKind.GDAP_ESTABLISHED,
+        ActivityKind.GDAP_EXTENDED,
+        ActivityKind.HUB_COMPLETED,
+        ActivityKind.P2P_COMPLETED,
+        ActivityKind.FINISHED,
+    }
+)
+# What the "failures" level of `notify here` posts, as its answer promises: expired or
+# failed GDAP and P2P.
+WANTED_BY_FAILURES = FAILURE_KINDS
 
 
-def tone_of(kind: str) -> Tone:
+def tone_of(kind: ActivityKind | str) -> Tone:
+    """How a change feels: the one classification every renderer uses."""
     if kind in FAILURE_KINDS:
-        return Tone.ERROR
+        return Tone.FAILURE
+    if kind in ATTENTION_KINDS:
+        return Tone.ATTENTION
     if kind in SUCCESS_KINDS:
         return Tone.SUCCESS
     return Tone.INFO
 
 
-def wants(subscription: Subscription, kind: str) -> bool:
-    return subscription.level is NoticeLevel.ALL or kind in FAILURE_KINDS
+def tone_of_all(activities: list[Activity]) -> Tone:
+    """The tone of an answer that made several changes: one failure makes it a failure."""
+    return Tone.worst([tone_of(a.kind) for a in activities]) if activities else Tone.INFO
+
+
+def wants(subscription: Subscription, kind: ActivityKind | str) -> bool:
+    return subscription.level is NoticeLevel.ALL or kind in WANTED_BY_FAILURES
+
+
+@dataclass(frozen=True)
+class NoticePayload:
+    """What a notifier is given. Kept as JSON in the ledger (`to_json` / `from_json`), so it
+    is plain data: enough to post the line and to render the customer's current card."""
+
+    destination: str
+    kind: str  # an `ActivityKind` value, or "digest" / "merged"
+    tone: Tone
+    text: str
+    actor: str
+    at: datetime
+    activity_id: str | None = None
+    onboarding_id: str | None = None
+    customer: str = ""
+    domain: str = ""
+    merged: tuple[str, ...] = ()  # ledger keys a merged notice stands for
+    digest: dict[str, Any] | None = None  # the digest's fields, for a digest notice
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "kind": self.kind,
+            "tone": self.tone.value,
+            "text": self.text,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+            "activity_id": self.activity_id,
+            "onboarding_id": self.onboarding_id,
+            "customer": self.customer,
+            "domain": self.domain,
+            "merged": list(self.merged),
+            "digest": self.digest,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NoticePayload:
+        return cls(
+            destination=str(data.get("destination", "")),
+            kind=str(data.get("kind", "")),
+            tone=Tone(data.get("tone") or Tone.INFO.value),
+            text=str(data.get("text", "")),
+            actor=str(data.get("actor", "")),
+            at=datetime.fromisoformat(str(data["at"])),
+            activity_id=data.get("activity_id"),
+            onboarding_id=data.get("onboarding_id"),
+            customer=str(data.get("customer", "")),
+            domain=str(data.get("domain", "")),
+            merged=tuple(data.get("merged") or ()),
+            digest=data.get("digest"),
+        )
 
 
 def notice_payload(
     activity: Activity, onboarding: Onboarding | None, destination: str
-) -> dict[str, Any]:
-    """What a notifier gets: plain data, so it can render the customer's current card too."""
+) -> NoticePayload:
     customer = onboarding.name if onboarding else ""
-    return {
-        "destination": destination,
-        "activity_id": activity.id,
-        "onboarding_id": activity.onboarding_id or None,
-        "customer": customer,
-        "domain": onboarding.domain if onboarding else "",
-        "kind": activity.kind,
-        "tone": tone_of(activity.kind).value,
-        "actor": activity.actor.label,
-        "text": f"{customer}: {activity.message}" if customer else activity.message,
-        "at": activity.at.isoformat(),
-    }
+    return NoticePayload(
+        destination=destination,
+        kind=activity.kind.value,
+        tone=tone_of(activity.kind),
+        text=f"{customer}: {activity.message}" if customer else activity.message,
+        actor=activity.actor.label,
+        at=activity.at,
+        activity_id=activity.id,
+        onboarding_id=activity.onboarding_id or None,
+        customer=customer,
+        domain=onboarding.domain if onboarding else "",
+    )
 
 
 def notice_deliveries(
@@ -66,9 +141,9 @@ def notice_deliveries(
 ) -> list[Delivery]:
     return [
         Delivery(
-            f"notice:{activity.id}:{s.platform}:{s.destination}",
+            keys.notice(activity.id, s.platform, s.destination),
             s.platform,
-            notice_payload(activity, onboarding, s.destination),
+            notice_payload(activity, onboarding, s.destination).to_json(),
             now,
             activity.onboarding_id or None,
         )

@@ -7,19 +7,28 @@ from datetime import datetime, timedelta
 import humanize
 
 from bot.domain import (
+    GDAP_AUTO_EXTEND_DAYS,
     STEP_TITLES,
     Activity,
+    Change,
     GdapStatus,
-    HubStatus,
     Lifecycle,
     Onboarding,
     OverallStatus,
     P2PStatus,
-    ResellerStatus,
     Step,
 )
 from bot.gdap_roles import role_names
-from bot.views import Action, CustomerCard, CustomerRow, EventView, StepView
+from bot.tone import Tone
+from bot.views import (
+    Action,
+    ActionRole,
+    Confirmation,
+    CustomerCard,
+    CustomerRow,
+    EventView,
+    StepView,
+)
 
 FINISH_TEXT = (
     "The onboarding process is complete. The customer will be removed from the onboarding system."
@@ -38,52 +47,92 @@ def relative_time(at: datetime, now: datetime) -> str:
     return humanize.naturaltime(delta)
 
 
-def customer_actions(ob: Onboarding) -> tuple[Action, ...]:
-    """Every action that applies to the onboarding right now, in the order a user needs them."""
-    if not ob.is_open:
-        return (Action("Activity log", f"log {ob.id}"),)
-    ref = ob.id
-    actions: list[Action] = []
-    reseller_ok = ob.reseller_status is ResellerStatus.ESTABLISHED
-    if ob.overall_status is OverallStatus.COMPLETED:
-        actions.append(Action("Finish", f"finish {ref}", "primary", FINISH_TEXT))
-    if ob.reseller_status is ResellerStatus.IN_PROGRESS:
-        actions.append(Action("Send reminder email", f"remind {ref} reseller"))
-    if reseller_ok and ob.gdap_status in (
-        GdapStatus.NOT_STARTED,
-        GdapStatus.EXPIRED,
-        GdapStatus.FAILED,
-    ):
-        actions.append(Action("Create GDAP request", f"gdap {ref}", "primary"))
-    if ob.gdap_status is GdapStatus.IN_PROGRESS:
-        actions.append(Action("Send reminder email (GDAP)", f"remind {ref} gdap"))
-    if ob.hub_status is HubStatus.NOT_STARTED:
-        actions.append(Action("Start MSP Hub access", f"hub {ref}"))
-    if reseller_ok and ob.p2p_status in (
-        P2PStatus.NOT_STARTED,
-        P2PStatus.CANCELLED,
-        P2PStatus.EXPIRED,
-        P2PStatus.FAILED,
-    ):
-        actions.append(Action("Initiate P2P transfer", f"p2p {ref}"))
-    if ob.p2p_status is P2PStatus.PENDING:
-        actions.append(Action("Send reminder email (P2P)", f"remind {ref} p2p"))
-        actions.append(
-            Action(
-                "Cancel transfer",
-                f"p2p cancel {ref}",
-                "danger",
-                f"Cancel the P2P transfer request for {ob.name}?",
+def confirm_text(ob: Onboarding, change: Change) -> str:
+    """What a destructive or final change asks first: the one text buttons (Slack's confirm
+    dialog) and confirmation answers both show."""
+    if change is Change.FINISH:
+        return FINISH_TEXT
+    if change is Change.CANCEL_P2P:
+        if ob.p2p_status is P2PStatus.PENDING:
+            partner = ob.p2p.partner_name if ob.p2p else "the current partner"
+            return (
+                f"Cancel the P2P transfer request to {partner} for {ob.name}? The request is "
+                "withdrawn in Partner Center."
             )
+        return (
+            f"Drop the {ob.p2p_status.value.lower()} P2P transfer of {ob.name}, so the "
+            "onboarding can complete without it?"
         )
-    elif ob.p2p_status in (P2PStatus.EXPIRED, P2PStatus.FAILED):
+    if change is Change.CANCEL:
+        extra = (
+            " The pending P2P transfer request is withdrawn too."
+            if ob.p2p_status is P2PStatus.PENDING
+            else ""
+        )
+        return (
+            f"Cancel the onboarding of {ob.name} ({ob.domain})? Pending work stops and the "
+            f"customer is removed from the onboarding lists; its history is kept.{extra}"
+        )
+    raise ValueError(f"{change} asks no confirmation")
+
+
+def confirmation(ob: Onboarding, change: Change) -> Confirmation:
+    labels = {
+        Change.FINISH: "Finish",
+        Change.CANCEL: "Cancel onboarding",
+        Change.CANCEL_P2P: "Cancel transfer"
+        if ob.p2p_status is P2PStatus.PENDING
+        else "Drop transfer",
+    }
+    return Confirmation(
+        confirm_text(ob, change),
+        f"{change.value} {ob.id} --yes",
+        labels[change],
+        None,
+        danger=change is not Change.FINISH,
+    )
+
+
+def customer_actions(ob: Onboarding) -> tuple[Action, ...]:
+    """Every action that applies to the onboarding right now, in the order a user needs them;
+    whether one applies is the domain's answer (`Onboarding.allows`), never decided here."""
+    ref = ob.id
+    log = Action("Activity log", f"log {ref}", role=ActionRole.LOG)
+    if not ob.is_open:
+        return (log,)
+    actions: list[Action] = []
+    if ob.allows(Change.FINISH):
+        actions.append(Action("Finish", f"finish {ref}", "primary", FINISH_TEXT, ActionRole.FINISH))
+    reminders = {
+        Step.RESELLER: "Send reminder email",
+        Step.GDAP: "Send reminder email (GDAP)",
+        Step.P2P: "Send reminder email (P2P)",
+    }
+    if ob.allows(Change.REMIND, Step.RESELLER):
+        actions.append(
+            Action(reminders[Step.RESELLER], f"remind {ref} reseller", role=ActionRole.REMIND)
+        )
+    if ob.allows(Change.REQUEST_GDAP):
+        actions.append(
+            Action("Create GDAP request", f"gdap {ref}", "primary", role=ActionRole.FORM)
+        )
+    if ob.allows(Change.REMIND, Step.GDAP):
+        actions.append(Action(reminders[Step.GDAP], f"remind {ref} gdap", role=ActionRole.REMIND))
+    if ob.allows(Change.START_HUB):
+        actions.append(Action("Start MSP Hub access", f"hub {ref}", role=ActionRole.FORM))
+    if ob.allows(Change.INITIATE_P2P):
+        actions.append(Action("Initiate P2P transfer", f"p2p {ref}", role=ActionRole.FORM))
+    if ob.allows(Change.REMIND, Step.P2P):
+        actions.append(Action(reminders[Step.P2P], f"remind {ref} p2p", role=ActionRole.REMIND))
+    if ob.allows(Change.CANCEL_P2P):
+        label = "Cancel transfer" if ob.p2p_status is P2PStatus.PENDING else "Drop transfer"
         actions.append(
             Action(
-                "Drop transfer",
+                label,
                 f"p2p cancel {ref}",
                 "danger",
-                f"Drop the {ob.p2p_status.value.lower()} P2P transfer of {ob.name}"
-                " so the onboarding can complete without it?",
+                confirm_text(ob, Change.CANCEL_P2P),
+                ActionRole.CANCEL_TRANSFER,
             )
         )
     actions.append(
@@ -91,18 +140,21 @@ def customer_actions(ob: Onboarding) -> tuple[Action, ...]:
             "Cancel onboarding",
             f"cancel {ref}",
             "danger",
-            f"Cancel the onboarding of {ob.name}? Pending work stops and the "
-            "customer is removed from the onboarding lists.",
+            confirm_text(ob, Change.CANCEL),
+            ActionRole.CANCEL,
         )
     )
-    actions.append(Action("Activity log", f"log {ref}"))
+    actions.append(log)
     return tuple(actions)
 
 
 def row_actions(ob: Onboarding) -> tuple[Action, ...]:
     """The grid's Actions column (Cancel/Finish), plus the way into the card."""
-    keep = {"Finish", "Cancel onboarding"}
-    return (Action("Show", f"show {ob.id}"), *(a for a in customer_actions(ob) if a.label in keep))
+    keep = {ActionRole.FINISH, ActionRole.CANCEL}
+    return (
+        Action("Show", f"show {ob.id}", role=ActionRole.OPEN),
+        *(a for a in customer_actions(ob) if a.role in keep),
+    )
 
 
 def customer_row(ob: Onboarding, now: datetime) -> CustomerRow:
@@ -138,11 +190,10 @@ def _step_details(ob: Onboarding, now: datetime) -> dict[Step, str]:
         ]
         if ob.gdap.ends_at and ob.gdap_status is GdapStatus.ESTABLISHED:
             parts.append(f"ends {ob.gdap.ends_at:%Y-%m-%d}")
-        parts.append(
-            "auto-extends 180 days"
-            if ob.gdap.auto_extend
-            else "no auto-extend (Global Administrator)"
-        )
+        if ob.gdap_auto_extends:
+            parts.append(f"auto-extends {GDAP_AUTO_EXTEND_DAYS} days")
+        elif not ob.gdap.auto_extend:
+            parts.append("no auto-extend (Global Administrator)")
         if ob.gdap_status is GdapStatus.IN_PROGRESS and ob.gdap.approval_url:
             parts.append(f"approval link {ob.gdap.approval_url}")
         details[Step.GDAP] = "; ".join(parts)
@@ -168,6 +219,8 @@ def customer_card(
     now: datetime,
     headline: str = "",
     last_events: int = 5,
+    *,
+    tone: Tone = Tone.INFO,
 ) -> CustomerCard:
     details = _step_details(ob, now)
     steps = tuple(StepView(STEP_TITLES[s], ob.step_status(s), details.get(s, "")) for s in Step)
@@ -183,6 +236,7 @@ def customer_card(
         actions=customer_actions(ob),
         headline=headline,
         closed=closed,
+        tone=tone,
     )
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain import REMINDER_DELAYS, Activity, Onboarding, Step, reminder_due_at
-from bot.ports import DigestFrequency, Timer, TimerKind
+from bot import keys
+from bot.activity import Activity, ActivityKind
+from bot.domain import REMINDER_DELAYS, Onboarding, Step, gdap_ending_warnings, reminder_due_at
+from bot.records import DigestFrequency, Timer, TimerKind
 
-GDAP_ENDING_NOTICE_DAYS = (30, 7)  # flagged before a relationship without auto-extend ends
 SYNC_FIRST = timedelta(minutes=15)
 SYNC_LONGEST = timedelta(hours=4)
 SYNC_FRACTION = 6  # poll again after a sixth of the time the step has waited so far
@@ -21,18 +22,13 @@ SYNC_FRACTION = 6  # poll again after a sixth of the time the step has waited so
 # -- onboarding timers --------------------------------------------------------------------
 
 
-def reminder_key(onboarding_id: str, step: Step, started_at: datetime, slot: int) -> str:
-    """Includes the step's start: a step that starts again gets a fresh set of reminders."""
-    return f"reminder:{onboarding_id}:{step.value}:{started_at.isoformat()}:{slot}"
-
-
 def reminder_timers(ob: Onboarding, step: Step) -> list[Timer]:
     started = ob.step_started_at(step)
     if started is None:
         return []
     return [
         Timer(
-            reminder_key(ob.id, step, started, slot),
+            keys.reminder(ob.id, step, started, slot),
             TimerKind.REMINDER,
             reminder_due_at(started, slot),
             ob.id,
@@ -45,17 +41,19 @@ def reminder_timers(ob: Onboarding, step: Step) -> list[Timer]:
 
 def sync_timer(onboarding_id: str, due_at: datetime) -> Timer:
     """One per onboarding, moved on after every run (see `sync_interval`)."""
-    return Timer(f"sync:{onboarding_id}", TimerKind.SYNC, due_at, onboarding_id, replace=True)
+    return Timer(keys.sync(onboarding_id), TimerKind.SYNC, due_at, onboarding_id, replace=True)
 
 
-def gdap_end_timers(ob: Onboarding) -> list[Timer]:
+def gdap_end_timers(ob: Onboarding, now: datetime) -> list[Timer]:
+    """The end of the relationship as it stands, and (without auto-extend) the warnings
+    before it that are still ahead of `now`."""
     gdap = ob.gdap
     if gdap is None or gdap.ends_at is None:
         return []
     ends = gdap.ends_at
     timers = [
         Timer(
-            f"gdap.end:{ob.id}:{gdap.relationship_id}:{ends.isoformat()}",
+            keys.gdap_end(ob.id, gdap.relationship_id, ends),
             TimerKind.GDAP_END,
             ends,
             ob.id,
@@ -65,16 +63,23 @@ def gdap_end_timers(ob: Onboarding) -> list[Timer]:
     if not gdap.auto_extend:
         timers += [
             Timer(
-                f"gdap.ending:{ob.id}:{gdap.relationship_id}:{ends.isoformat()}:{days}",
+                keys.gdap_ending(ob.id, gdap.relationship_id, ends, days),
                 TimerKind.GDAP_ENDING,
-                ends - timedelta(days=days),
+                at,
                 ob.id,
                 Step.GDAP.value,
                 days,
             )
-            for days in GDAP_ENDING_NOTICE_DAYS
+            for days, at in gdap_ending_warnings(ends, now)
         ]
     return timers
+
+
+WAITING_FROM: dict[ActivityKind, Step] = {
+    ActivityKind.ENROLLED: Step.RESELLER,
+    ActivityKind.GDAP_REQUESTED: Step.GDAP,
+    ActivityKind.P2P_PENDING: Step.P2P,
+}
 
 
 def timers_for(
@@ -83,8 +88,7 @@ def timers_for(
     """The due work an activity starts: reminders, the 30-day transfer expiry, the end of a
     GDAP relationship (and its warnings), and the fallback sync of steps waiting on Microsoft."""
     timers: list[Timer] = []
-    waiting = {"enrolled": Step.RESELLER, "gdap.requested": Step.GDAP, "p2p.pending": Step.P2P}
-    step = waiting.get(activity.kind)
+    step = WAITING_FROM.get(activity.kind)
     if step is not None and step in ob.waiting_steps():
         timers += reminder_timers(ob, step)
         if sync_after is not None:
@@ -92,15 +96,15 @@ def timers_for(
     if step is Step.P2P and ob.p2p and ob.p2p.expires_at:
         timers.append(
             Timer(
-                f"p2p.expiry:{ob.id}:{ob.p2p.expires_at.isoformat()}",
+                keys.p2p_expiry(ob.id, ob.p2p.expires_at),
                 TimerKind.P2P_EXPIRY,
                 ob.p2p.expires_at,
                 ob.id,
                 Step.P2P.value,
             )
         )
-    if activity.kind == "gdap.established":
-        timers += gdap_end_timers(ob)
+    if activity.kind in (ActivityKind.GDAP_ESTABLISHED, ActivityKind.GDAP_EXTENDED):
+        timers += gdap_end_timers(ob, activity.at)
     return timers
 
 

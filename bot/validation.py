@@ -14,12 +14,10 @@ import idna
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
-from bot.domain import GDAP_MAX_DAYS, CustomerDetails
+from bot.domain import GDAP_MAX_DAYS, GDAP_MIN_DAYS, GDAP_NAME_MAX, NAME_MAX, CustomerDetails
 from bot.errors import ValidationError
 from bot.gdap_roles import find_role
 
-NAME_MAX = 256
-GDAP_NAME_MAX = 50
 _GDAP_NAME_CHARS = re.compile(r"^[A-Za-z0-9 ._-]+$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # RFC 2606 / RFC 6761 names: an unedited template row must not enroll anybody.
@@ -196,10 +194,12 @@ def clean_duration(text: str | int) -> int:
         days = int(str(text).strip().lower().removesuffix("days").removesuffix("d").strip())
     except ValueError:
         raise ValueError(
-            f'Duration "{text}" is not a whole number of days (1 to {GDAP_MAX_DAYS}).'
+            f'Duration "{text}" is not a whole number of days ({GDAP_MIN_DAYS} to {GDAP_MAX_DAYS}).'
         ) from None
-    if not 1 <= days <= GDAP_MAX_DAYS:
-        raise ValueError(f"Duration must be between 1 and {GDAP_MAX_DAYS} days; got {days}.")
+    if not GDAP_MIN_DAYS <= days <= GDAP_MAX_DAYS:
+        raise ValueError(
+            f"Duration must be between {GDAP_MIN_DAYS} and {GDAP_MAX_DAYS} days; got {days}."
+        )
     return days
 
 

@@ -10,12 +10,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from bot.tone import Tone
 
-class Tone(StrEnum):
-    INFO = "info"
-    SUCCESS = "success"
-    WARNING = "warning"
-    ERROR = "error"
+
+class ActionRole(StrEnum):
+    """What a button is for. Renderers place and treat buttons by role (the grid keeps only
+    OPEN, FINISH and CANCEL; paging goes in the footer), never by label or position."""
+
+    RUN = "run"  # any other command
+    OPEN = "open"  # show one customer's card
+    FORM = "form"  # opens a form: enroll, GDAP request, MSP Hub, P2P transfer
+    REMIND = "remind"
+    FINISH = "finish"
+    CANCEL = "cancel"  # cancel the onboarding
+    CANCEL_TRANSFER = "cancel_transfer"  # cancel or drop the P2P transfer
+    LOG = "log"
+    NEXT = "next"  # next page
+    PREVIOUS = "previous"  # previous page
+    FILTER = "filter"  # the grid by status
+    CONFIRM = "confirm"  # go ahead with what a confirmation asks
+    DISMISS = "dismiss"  # do not (discard a bulk review, keep the customer)
+    TEMPLATE = "template"  # the CSV format file
+    PICK = "pick"  # one of several customers a name matched
 
 
 @dataclass(frozen=True)
@@ -26,6 +42,7 @@ class Action:
     line: str
     style: str | None = None  # "primary", "danger" or None
     confirm: str | None = None  # shown before a destructive action runs
+    role: ActionRole = ActionRole.RUN
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,7 @@ class CustomerCard:
     actions: tuple[Action, ...]
     headline: str = ""  # what just happened, when the card answers an action
     closed: str | None = None  # "finished" or "cancelled" once off the lists
+    tone: Tone = Tone.INFO  # how the headline feels: a refusal is not shown as a success
 
     @property
     def summary(self) -> str:

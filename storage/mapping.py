@@ -8,6 +8,7 @@ from sqlalchemy import Row
 
 from bot.domain import (
     Activity,
+    ActivityKind,
     Actor,
     GdapRequest,
     GdapStatus,
@@ -19,7 +20,7 @@ from bot.domain import (
     ResellerStatus,
     Step,
 )
-from bot.ports import (
+from bot.records import (
     BulkImport,
     BulkRow,
     BulkState,
@@ -145,7 +146,7 @@ def to_activity(row: Row[Any]) -> Activity:
         row.onboarding_id,
         row.at,
         Actor(row.actor_id, row.actor_name, row.actor_platform),
-        row.kind,
+        ActivityKind(row.kind),
         row.message,
         Step(row.step) if row.step else None,
         dict(row.details or {}),

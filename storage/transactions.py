@@ -34,6 +34,7 @@ class TransactionScope:
         self.engine = engine
         self._connection: Connection | None = None
         self._writing = False
+        self.enqueued = False  # the ledger got a delivery: send it once this commits
 
     def connection(self, *, write: bool) -> Connection:
         """The connection, in a transaction fit to `write` when asked to."""

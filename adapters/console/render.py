@@ -32,7 +32,7 @@ from bot.views import (
 )
 
 WIDTH = 80
-_MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.WARNING: "! ", Tone.ERROR: "Error: "}
+_MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.ATTENTION: "! ", Tone.FAILURE: "Error: "}
 
 
 def wrap(text: str, indent: str = "") -> str:

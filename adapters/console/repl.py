@@ -190,7 +190,7 @@ class Console:
             try:
                 reply = self.dispatcher.submit(form.kind, form.context, values, self._context())
             except ValidationError as err:
-                self.show(Notice(str(err), Tone.ERROR))
+                self.show(Notice(str(err), Tone.FAILURE))
                 bad = [f for f in form.fields if f.name in err.field_errors]
                 if not bad:
                     return

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, Engine, Row, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.errors import ProviderError
-from bot.ports import Clock, HubCustomer
+from bot.ports import Clock
+from bot.records import HubCustomer
 from storage.models import HubCustomerRow
 from storage.transactions import joined
 

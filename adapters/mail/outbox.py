@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, insert, select
 
-from bot.ports import Clock, Mail, SentMail
+from bot.ports import Clock
+from bot.records import Mail, SentMail
 from storage.models import OutboxMailRow
 from storage.transactions import joined
 

@@ -13,16 +13,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot.domain import GDAP_AUTO_EXTEND
 from bot.errors import ProviderError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID
-from bot.ports import (
-    Clock,
-    CustomerProfile,
-    GdapRelationship,
-    GdapState,
-    Transfer,
-    TransferState,
-)
+from bot.ports import Clock
+from bot.records import CustomerProfile, GdapRelationship, GdapState, Transfer, TransferState
 
 APPROVAL_URL = (
     "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/"
@@ -99,10 +94,10 @@ class SandboxMicrosoft:
         data = self._get("gdap", relationship_id)
         ends = _ts(data["ends_at"])
         if data["state"] == "active" and ends is not None and ends <= self.clock.now():
-            # As Microsoft does at the end: extend by 180 days, or end it (Global Admin).
+            # As Microsoft does at the end: extend it (GDAP_AUTO_EXTEND), or end it (Global Admin).
             if data.get("auto_extend"):
                 while ends <= self.clock.now():
-                    ends += timedelta(days=180)
+                    ends += GDAP_AUTO_EXTEND
                 data = {**data, "ends_at": ends.isoformat()}
             else:
                 data = {**data, "state": "expired"}

@@ -37,11 +37,10 @@ from adapters.slack.render import (
     home_view,
     render,
 )
-from bot import presenters
 from bot.commands import Context, Dispatcher, split_line
 from bot.domain import Actor
 from bot.errors import OnboardingError, ValidationError
-from bot.ports import Place
+from bot.records import Place
 from bot.service import OnboardingService
 from bot.views import (
     Action,
@@ -413,7 +412,7 @@ class SlackFrontEnd:
                 f"Something went wrong on our side (error {ref}). What was saved "
                 "before stays saved; try again, or give this error id to your "
                 "admin.",
-                Tone.ERROR,
+                Tone.FAILURE,
             )
             try:
                 await self._send(where, render(notice))
@@ -449,7 +448,7 @@ class SlackFrontEnd:
             view = modals.form_view(reply, meta)
         elif (
             isinstance(reply, Notice)
-            and reply.tone is not Tone.ERROR
+            and reply.tone is not Tone.FAILURE
             and line.strip().lower().lstrip("/") == "bulk"
         ):
             view = modals.bulk_view(reply, meta)
@@ -474,12 +473,12 @@ class SlackFrontEnd:
 
     async def _bulk_upload(self, uploaded: list[dict[str, Any]], where: Where) -> None:
         if not uploaded:
-            await self._send(where, render(Notice("No file was attached.", Tone.ERROR)))
+            await self._send(where, render(Notice("No file was attached.", Tone.FAILURE)))
             return
         try:
             data, name = await files.download(self.client, uploaded[0]["id"], self.file_hosts)
         except OnboardingError as err:
-            await self._send(where, render(Notice(str(err), Tone.ERROR)))
+            await self._send(where, render(Notice(str(err), Tone.FAILURE)))
             return
         reply = await self._handle(
             f"bulk {uploaded[0]['id']}", where, read_file=lambda _ref: (data, name)
@@ -509,7 +508,7 @@ class SlackFrontEnd:
             where.source == "card"
             and not replace
             and isinstance(reply, Notice | Pick)
-            and getattr(reply, "tone", Tone.ERROR) is Tone.ERROR
+            and getattr(reply, "tone", Tone.FAILURE) is Tone.FAILURE
         ):
             await self._refresh_card(where)  # a stale button: show the card as it is now
 
@@ -592,11 +591,7 @@ class SlackFrontEnd:
 def card_for(service: OnboardingService, onboarding_id: str) -> CustomerCard | None:
     if not onboarding_id:
         return None
-    with service.store.transaction() as tx:
-        ob = tx.get(onboarding_id)
-        if ob is None:
-            return None
-        return presenters.customer_card(ob, tx.activities(ob.id), service.clock.now())
+    return service.customers.card_by_id(onboarding_id)
 
 
 def slack_front_end(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from adapters.slack import render
 from bot.errors import ProviderError
+from bot.notices import NoticePayload
 from bot.views import CustomerCard, Tone
 from storage.adapter_state import AdapterState
 
@@ -42,13 +42,13 @@ class SlackNotifier:
         self.state = state
         self.card_for = card_for
 
-    def post(self, destination: str, payload: dict[str, Any]) -> None:
+    def post(self, destination: str, notice: NoticePayload) -> None:
         try:
-            if payload.get("onboarding_id"):
-                self._post_in_thread(destination, payload)
+            if notice.onboarding_id:
+                self._post_in_thread(destination, notice, notice.onboarding_id)
             else:
                 self.client.chat_postMessage(
-                    channel=destination, **render.notice_reply(payload).payload()
+                    channel=destination, **render.notice_reply(notice).payload()
                 )
         except SlackApiError as err:
             status = err.response.status_code
@@ -59,14 +59,14 @@ class SlackNotifier:
                 f"Slack refused the notice: {err.response.get('error')}", retry_after=retry_after
             ) from None
 
-    def _post_in_thread(self, channel: str, payload: dict[str, Any]) -> None:
-        key = f"{channel}:{payload['onboarding_id']}"
+    def _post_in_thread(self, channel: str, notice: NoticePayload, onboarding_id: str) -> None:
+        key = f"{channel}:{onboarding_id}"
         thread = self.state.get(THREAD_KIND, key) or {}
         posted: list[str] = list(thread.get("posted", []))
-        if payload.get("activity_id") in posted:
+        if notice.activity_id in posted:
             return
-        card = self.card_for(payload["onboarding_id"])
-        head = render.card_message(card) if card else render.closed_card_message(payload)
+        card = self.card_for(onboarding_id)
+        head = render.card_message(card) if card else render.closed_card_message(notice)
         ts = thread.get("ts")
         if ts:
             try:
@@ -78,12 +78,12 @@ class SlackNotifier:
         if not ts:
             ts = self.client.chat_postMessage(channel=channel, **head.payload())["ts"]
             self.state.put(THREAD_KIND, key, {"ts": ts, "posted": posted})
-        reply = render.notice_reply(payload)
+        reply = render.notice_reply(notice)
         self.client.chat_postMessage(
             channel=channel,
             thread_ts=ts,
-            reply_broadcast=payload.get("tone") == Tone.ERROR.value,
+            reply_broadcast=notice.tone is Tone.FAILURE,
             **reply.payload(),
         )
-        posted = [*posted, str(payload.get("activity_id"))][-REMEMBERED:]
+        posted = [*posted, str(notice.activity_id)][-REMEMBERED:]
         self.state.put(THREAD_KIND, key, {"ts": ts, "posted": posted})

@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from adapters.slack.escape import cut, escape, mrkdwn
+from bot.notices import NoticePayload
 from bot.views import (
     Action,
     ActivityLog,
@@ -61,8 +62,8 @@ PROBLEMS_SHOWN = 100  # a review lists this many problems; all of them go in a f
 MARK = {
     Tone.INFO: "",
     Tone.SUCCESS: ":white_check_mark: ",
-    Tone.WARNING: ":warning: ",
-    Tone.ERROR: ":x: ",
+    Tone.ATTENTION: ":warning: ",
+    Tone.FAILURE: ":x: ",
 }
 
 
@@ -416,13 +417,11 @@ def _(reply: FileReply, share: str | None = None) -> Message:
 # -- channel notices ------------------------------------------------------------------------
 
 
-def notice_reply(payload: dict[str, Any]) -> Message:
+def notice_reply(notice: NoticePayload) -> Message:
     """A notice (from `bot.notices`) as a thread reply, or a plain post when it has no customer."""
-    tone = Tone(payload.get("tone", "info"))
-    text = str(payload.get("text", ""))
     return Message(
-        escape(text),
-        (section(MARK[tone] + mrkdwn(text)), context(f"{mrkdwn(str(payload.get('actor', '')))}")),
+        escape(notice.text),
+        (section(MARK[notice.tone] + mrkdwn(notice.text)), context(mrkdwn(notice.actor))),
     )
 
 
@@ -430,11 +429,9 @@ def card_message(card: CustomerCard) -> Message:
     return Message(escape(card.summary), tuple(card_blocks(card)))
 
 
-def closed_card_message(payload: dict[str, Any]) -> Message:
+def closed_card_message(notice: NoticePayload) -> Message:
     """The thread's head once the customer is off the lists (finished or cancelled)."""
-    customer = str(payload.get("customer", ""))
-    domain = str(payload.get("domain", ""))
-    text = str(payload.get("text", ""))
+    customer, domain, text = notice.customer, notice.domain, notice.text
     return Message(
         escape(text),
         (

@@ -84,7 +84,7 @@ class TeamsFrontEnd:
                         Notice(
                             f"Something went wrong on our side (error {ref}). What was saved "
                             "before stays saved; try again, or give this error id to your admin.",
-                            Tone.ERROR,
+                            Tone.FAILURE,
                         )
                     )
                 )

@@ -30,7 +30,7 @@ from adapters.teams.conversations import ConversationReferences, destination_of
 from bot.commands import Context, Dispatcher, split_line
 from bot.domain import Actor
 from bot.errors import ValidationError
-from bot.ports import Place
+from bot.records import Place
 from bot.views import (
     Action,
     BulkProgress,
@@ -230,7 +230,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         words = _words(line)
         if words and words[0].lower().lstrip("/") == "bulk" and len(words) == 1:
             reply = await self._run(line, self._context(turn_context))
-            if isinstance(reply, Notice) and reply.tone is not Tone.ERROR:
+            if isinstance(reply, Notice) and reply.tone is not Tone.FAILURE:
                 await self._send(turn_context, cards.bulk_paste_card(reply))
                 return
         elif (
@@ -245,7 +245,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
                     Notice(
                         "Send the CSV file to the bot as an attachment in a personal chat, or type "
                         "bulk and paste it.",
-                        Tone.ERROR,
+                        Tone.FAILURE,
                     )
                 ),
             )
@@ -265,7 +265,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
                     Notice(
                         "That file cannot be read: send it again in the personal chat with "
                         "the bot.",
-                        Tone.ERROR,
+                        Tone.FAILURE,
                     )
                 ),
             )
@@ -278,7 +278,8 @@ class OnboardingTeamsBot(TeamsActivityHandler):
                 turn_context,
                 cards.render(
                     Notice(
-                        f"Could not download {name} from Teams ({err}). Send it again.", Tone.ERROR
+                        f"Could not download {name} from Teams ({err}). Send it again.",
+                        Tone.FAILURE,
                     )
                 ),
             )
@@ -322,7 +323,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
                     Notice(
                         "This card is from an earlier version of the bot and its buttons no longer "
                         "work. Type the command again (help lists them).",
-                        Tone.WARNING,
+                        Tone.ATTENTION,
                     )
                 ),
             )
@@ -358,7 +359,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         return await self._answer(turn_context, data.card, reply)
 
     async def _answer(self, turn_context: TurnContext, card_kind: str, reply: Reply) -> dict | None:
-        error = isinstance(reply, Notice) and reply.tone is Tone.ERROR
+        error = isinstance(reply, Notice) and reply.tone is Tone.FAILURE
         if not error and isinstance(reply, _IN_PLACE.get(card_kind, ())):
             return cards.render(reply)
         await self._send(turn_context, cards.render(reply))
@@ -417,7 +418,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             try:
                 reply = await asyncio.to_thread(self.dispatcher.handle, line, ctx)
                 card = cards.render(reply)
-                if isinstance(reply, Notice) and reply.tone is Tone.ERROR:
+                if isinstance(reply, Notice) and reply.tone is Tone.FAILURE:
 
                     async def logic(context: TurnContext) -> None:
                         await context.send_activity(card_activity(card))

@@ -44,10 +44,10 @@ LIST_LIMIT = 25  # rows of a long list (bulk problems, events, mails) shown in o
 _COLOR = {
     Tone.INFO: "default",
     Tone.SUCCESS: "good",
-    Tone.WARNING: "warning",
-    Tone.ERROR: "attention",
+    Tone.ATTENTION: "warning",
+    Tone.FAILURE: "attention",
 }
-_MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.WARNING: "⚠ ", Tone.ERROR: "✗ "}
+_MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.ATTENTION: "⚠ ", Tone.FAILURE: "✗ "}
 _STATUS_COLOR = {
     "Established": "good",
     "Completed": "good",

@@ -17,19 +17,20 @@ from botbuilder.core import CardFactory, CloudAdapterBase, MessageFactory, TurnC
 from adapters.teams.cards import render
 from adapters.teams.conversations import ConversationReferences
 from bot.errors import ProviderError
-from bot.views import Action, Notice, Tone
+from bot.notices import NoticePayload
+from bot.views import Action, ActionRole, Notice
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 30.0
 
 
-def notice_view(payload: dict[str, Any]) -> Notice:
+def notice_view(notice: NoticePayload) -> Notice:
     actions = (
-        (Action("Show customer", f"show {payload['onboarding_id']}"),)
-        if payload.get("onboarding_id")
+        (Action("Show customer", f"show {notice.onboarding_id}", role=ActionRole.OPEN),)
+        if notice.onboarding_id
         else ()
     )
-    return Notice(str(payload.get("text", "")), Tone(payload.get("tone", "info")), actions)
+    return Notice(notice.text, notice.tone, actions)
 
 
 def provider_error(err: Exception) -> ProviderError:
@@ -63,14 +64,14 @@ class TeamsNotifier:
         """The server's loop, once it runs (None again when it stops)."""
         self.loop = loop
 
-    def post(self, destination: str, payload: dict[str, Any]) -> None:
+    def post(self, destination: str, notice: NoticePayload) -> None:
         reference = self.references.get(destination)
         if reference is None:
             raise ProviderError(
                 "The bot is not in that Teams conversation any more (or never "
                 "was): add it there and type notify here again."
             )
-        card = render(notice_view(payload))
+        card = render(notice_view(notice))
         loop = self.loop
         if loop is not None and loop.is_running():
             if getattr(loop, "_thread_id", None) == threading.get_ident():

@@ -153,7 +153,7 @@ def test_json_mode_answers_one_object_per_line(tmp_path):
     assert [a["type"] for a in answers] == ["CustomerCard", "ListPage", "Notice"]
     assert answers[0]["row"]["reseller"] == "In Progress"
     assert answers[1]["counts"] == {"active": 1, "failed": 0, "completed": 0}
-    assert answers[2]["tone"] == "error" and "No customer" in answers[2]["text"]
+    assert answers[2]["tone"] == "failure" and "No customer" in answers[2]["text"]
 
 
 def test_template_is_saved_and_a_wrong_setting_is_named(tmp_path):

@@ -7,25 +7,27 @@ from __future__ import annotations
 import time
 
 import adapters.slack.app as slack_app
-from bot.service import OnboardingService
+from bot.customers import Customers
+from bot.enrollment import Enrollment
+from bot.hub_access import HubAccess
 from tests.e2e.slack_support import Slack, inputs, slack, text_of
 
 __all__ = ["slack"]
 SLOW = 1.5  # seconds of work; the ack must not wait for it
 
 
-def slowed(monkeypatch, name: str) -> None:
-    real = getattr(OnboardingService, name)
+def slowed(monkeypatch, use_case: type, name: str) -> None:
+    real = getattr(use_case, name)
 
     def slow(self, *args, **kwargs):
         time.sleep(SLOW)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(OnboardingService, name, slow)
+    monkeypatch.setattr(use_case, name, slow)
 
 
 async def test_a_slow_command_is_acknowledged_at_once_and_answered_after(slack: Slack, monkeypatch):
-    slowed(monkeypatch, "dashboard")
+    slowed(monkeypatch, Customers, "dashboard")
     started = time.monotonic()
     sent = await slack.command("status")
     assert sent.status == 200 and time.monotonic() - started < 1.0
@@ -36,7 +38,7 @@ async def test_a_slow_command_is_acknowledged_at_once_and_answered_after(slack: 
 async def test_a_modal_opens_before_slow_work_and_is_filled_after(slack: Slack, monkeypatch):
     await slack.ask('enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US')
     await slack.ask("sandbox accept-reseller abctech.com")
-    slowed(monkeypatch, "hub_form")
+    slowed(monkeypatch, HubAccess, "form")
     started = time.monotonic()
     sent = await slack.command("hub abctech.com")
     assert sent.status == 200
@@ -50,7 +52,7 @@ async def test_a_modal_opens_before_slow_work_and_is_filled_after(slack: Slack, 
 
 async def test_a_slow_submission_says_working_then_answers(slack: Slack, monkeypatch):
     monkeypatch.setattr(slack_app, "SUBMIT_WAIT", 0.05)
-    slowed(monkeypatch, "enroll")
+    slowed(monkeypatch, Enrollment, "enroll")
     sent = await slack.command("enroll")
     view = await slack.modal()
     typed = {

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import adapters.slack.app as slack_app
-import bot.service
+import bot.bulk
 from tests.e2e.slack_support import (
     BOB,
     TEAM_CHANNEL,
@@ -69,7 +69,7 @@ async def test_bulk_modal_offers_the_template_as_a_file(slack: Slack):
 
 
 async def test_review_then_confirm_with_progress_then_summary(slack: Slack, monkeypatch):
-    monkeypatch.setattr(bot.service, "BULK_CHUNK", 40)
+    monkeypatch.setattr(bot.bulk, "BULK_CHUNK", 40)
     monkeypatch.setattr(slack_app, "PROGRESS_EVERY", 0.01)
     rows = [f"Customer {i},it@c{i}.com,c{i}.com,US" for i in range(150)]
     rows += [
@@ -89,7 +89,7 @@ async def test_review_then_confirm_with_progress_then_summary(slack: Slack, monk
     assert "Row 153, Country Code:" in shown
     assert "Row 154, Domain Name: c1.com is also on row 3 of this file." in shown
     assert button_labels(review["blocks"]) == ["Enroll 150", "Cancel"]
-    assert slack.bot.service.dashboard().total == 0  # nobody until confirmed
+    assert slack.bot.service.customers.dashboard().total == 0  # nobody until confirmed
 
     ts = review["ts"]
     after = len(slack.api.calls)
@@ -107,7 +107,9 @@ async def test_review_then_confirm_with_progress_then_summary(slack: Slack, monk
     final = next(c for c in updates if summary(c))
     assert "150 enrolled, 3 not enrolled" in final["text"]
     await slack.api.quiet()
-    assert slack.bot.service.dashboard().total == 150  # the double click enrolled nobody twice
+    assert (
+        slack.bot.service.customers.dashboard().total == 150
+    )  # the double click enrolled nobody twice
 
 
 async def test_cancel_discards_and_a_bad_file_is_explained(slack: Slack):

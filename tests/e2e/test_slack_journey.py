@@ -226,14 +226,14 @@ async def test_cancel_typed_as_a_command_asks_first(slack: Slack):
     sent = await slack.click(question, "Cancel")
     dismissed = (await slack.api.answer_to(sent.response_url)).args
     assert dismissed["delete_original"] is True
-    assert slack.bot.service.dashboard().total == 1
+    assert slack.bot.service.customers.dashboard().total == 1
 
     question = await slack.ask("cancel abctech.com")
     sent = await slack.click(question, "Cancel onboarding")
     card = (await slack.api.answer_to(sent.response_url)).args
     assert card["replace_original"] is True  # the question is replaced by its answer
     assert "Onboarding of ABC Technologies Inc. cancelled." in text_of(card["blocks"])
-    assert slack.bot.service.dashboard().total == 0
+    assert slack.bot.service.customers.dashboard().total == 0
 
     stale = await slack.click(question, "Cancel onboarding")  # the same button once more
     refusal = (await slack.api.answer_to(stale.response_url)).args

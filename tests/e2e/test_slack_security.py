@@ -33,7 +33,7 @@ ENROLL = 'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US'
 
 
 def enrolled(slack: Slack) -> int:
-    return slack.bot.service.dashboard().total
+    return slack.bot.service.customers.dashboard().total
 
 
 async def test_a_bad_signature_is_401_and_changes_nothing(slack: Slack):

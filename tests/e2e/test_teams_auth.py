@@ -40,7 +40,7 @@ async def secured(
     ):
         connector.url = connector_url
         yield TeamsClient(bot_url, connector, session), connector, loopback_only
-    listing = bot.dispatcher.service.dashboard()
+    listing = bot.dispatcher.service.customers.dashboard()
     assert listing.total == 0  # nothing was enrolled by the refused requests
     bot.engine.dispose()
 

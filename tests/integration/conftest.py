@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from bot.domain import Onboarding
 from storage.database import create_engine_for
 from storage.migrate import upgrade
-from storage.repository import SqlStore
+from storage.unit_of_work import SqlStore
 from tests.dbs import PostgresUnavailable, database_url
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -12,11 +12,11 @@ from adapters.mail.outbox import OutboxMailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor
-from bot.ports import Place
+from bot.records import Place
 from bot.service import OnboardingService
 from bot.views import CustomerCard, HelpView, ListPage, Notice, Pick, Tone
 from storage.adapter_state import AdapterState
-from storage.repository import SqlStore
+from storage.unit_of_work import SqlStore
 
 ALICE = Actor("U1", "alice", "console")
 
@@ -107,10 +107,10 @@ def test_help_lists_every_command_and_sandbox_only_with_the_sandbox(dispatcher):
         "sandbox",
     } <= words
     assert all(c.summary for c in reply.commands)
-    dispatcher.service.simulator = None
+    dispatcher.service.sandbox = None
     assert "sandbox" not in {c.usage.split()[0] for c in run(dispatcher, "help").commands}
     reply = run(dispatcher, "sandbox accept-reseller x")
-    assert isinstance(reply, Notice) and reply.tone is Tone.ERROR
+    assert isinstance(reply, Notice) and reply.tone is Tone.FAILURE
 
 
 def test_unknown_command_and_notify_without_a_channel(dispatcher):
@@ -130,8 +130,8 @@ def test_notices_reach_subscribed_channels_once_per_activity(dispatcher, engine)
     run(dispatcher, "notify here all", Place("teams", "19:abc", "Onboarding chat"))
     run(dispatcher, 'enroll "ABC" it@abctech.com abctech.com US')
     run(dispatcher, "sandbox accept-reseller abctech.com")
-    with dispatcher.service.store.transaction() as tx:
-        pending = tx.claim_deliveries(
+    with dispatcher.service.store.transaction() as uow:
+        pending = uow.ledger.claim(
             datetime(2030, 1, 1, tzinfo=UTC), 100, 60, channels=["slack", "teams"]
         )
     by_channel = {}

@@ -10,7 +10,7 @@ from adapters.clock import FixedClock
 from adapters.hub.directory import LocalHubDirectory
 from adapters.mail.outbox import OutboxMailer
 from bot.errors import ProviderError
-from bot.ports import HubCustomer, Mail, SentMail
+from bot.records import HubCustomer, Mail, SentMail
 from storage.adapter_state import AdapterState
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -62,20 +62,20 @@ def test_adapters_called_inside_a_use_case_join_its_transaction(store, engine, m
     second connection could not write until the lock is released, so they must join."""
     hub, state = LocalHubDirectory(engine), AdapterState(engine)
     ob = make_onboarding()
-    with store.transaction() as tx:
-        tx.add(ob)
-    with store.transaction() as tx:
-        locked = tx.get(ob.id, for_update=True)
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+    with store.transaction() as uow:
+        locked = uow.onboardings.get(ob.id, for_update=True)
         state.put("gdap", "rel", {"state": "pending"})
         locked.hub_customer_id = hub.create_customer(customer())
         with pytest.raises(ProviderError):  # a refusal does not spoil the transaction
             hub.create_customer(customer())
-        tx.save(locked)
+        uow.onboardings.save(locked)
     assert state.get("gdap", "rel") == {"state": "pending"}
     assert hub.is_confirmed(locked.hub_customer_id)
 
-    with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.get(ob.id, for_update=True)
+    with pytest.raises(RuntimeError), store.transaction() as uow:
+        uow.onboardings.get(ob.id, for_update=True)
         state.put("gdap", "rolled-back", {})
         hub.create_customer(customer("rolled-back.com"))
         raise RuntimeError("the save failed")

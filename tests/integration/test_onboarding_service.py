@@ -17,7 +17,7 @@ from bot.errors import Conflict, NotAllowed, NotFound, OnboardingError, Validati
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
 from bot.service import OnboardingService
 from storage.adapter_state import AdapterState
-from storage.repository import SqlStore
+from storage.unit_of_work import SqlStore
 
 ALICE = Actor("U1", "alice", "console")
 BOB = Actor("U2", "bob", "slack")
@@ -47,7 +47,7 @@ def service(engine, clock):
 
 
 def enroll(service, name="ABC Technologies Inc.", domain="abctech.com", email=None):
-    return service.enroll(
+    return service.enrollment.enroll(
         {"name": name, "email": email or f"john.doe@{domain}", "domain": domain, "country": "us"},
         ALICE,
     )
@@ -67,7 +67,7 @@ def p2p_values():
 
 
 def hub_values(service, ref):
-    form = service.hub_form(ref)
+    form = service.hub_access.form(ref)
     return {f.name: f.default for f in form.fields}
 
 
@@ -76,11 +76,11 @@ def test_enroll_sends_the_invitation_and_logs_it(service):
     assert card.row.reseller == "In Progress" and card.row.overall == "Active"
     assert card.row.enrolled == "now"
     assert card.country == "US"
-    mails = service.outbox_mails().mails
+    mails = service.customers.outbox_mails().mails
     assert len(mails) == 1 and mails[0].to == "john.doe@abctech.com"
     assert PARTNER_ID in (mails[0].link or "")
     assert "reseller relationship" in mails[0].subject
-    log = service.activity_log("abctech.com")
+    log = service.customers.activity_log("abctech.com")
     assert [e.actor for e in log.events] == ["alice (console)"]
 
 
@@ -89,42 +89,42 @@ def test_same_domain_is_refused_naming_the_customer(service):
     with pytest.raises(ValidationError) as err:
         enroll(service, name="Other name", domain="ABCTECH.com")
     assert "ABC Technologies Inc." in err.value.field_errors["domain"]
-    assert service.dashboard().total == 1
+    assert service.customers.dashboard().total == 1
 
 
 def test_whole_onboarding_to_finish(service, clock):
     enroll(service)
     with pytest.raises(NotAllowed, match="reseller relationship"):
-        service.gdap_form("abctech.com")
+        service.gdap.form("abctech.com")
     clock.advance(hours=3)
-    card = service.sandbox("accept-reseller", "ABC Technologies Inc.")
+    card = service.sandbox.play("accept-reseller", "ABC Technologies Inc.")
     assert card.row.reseller == "Established"
     # The hub form is pre-filled from the (sandbox) Partner Center profile.
     values = hub_values(service, "abctech.com")
     assert (values["first_name"], values["last_name"]) == ("John", "Doe")
-    form = service.gdap_form("abctech.com")
+    form = service.gdap.form("abctech.com")
     assert form.field("roles").default == RECOMMENDED_ROLE_IDS
-    card = service.request_gdap("abctech.com", gdap_values(), ALICE)
+    card = service.gdap.request("abctech.com", gdap_values(), ALICE)
     assert card.row.gdap == "In Progress"
-    approval = service.outbox_mails("abctech.com").mails[0]
+    approval = service.customers.outbox_mails("abctech.com").mails[0]
     assert "granularAdminRelationships" in approval.link
-    assert service.sandbox("approve-gdap", "abctech.com").row.gdap == "Established"
-    card = service.start_hub("abctech.com", values, ALICE)
+    assert service.sandbox.play("approve-gdap", "abctech.com").row.gdap == "Established"
+    card = service.hub_access.start("abctech.com", values, ALICE)
     assert card.row.hub == "Completed"
     assert card.row.overall == "Completed"
-    card = service.initiate_p2p("abctech.com", p2p_values(), BOB)
+    card = service.transfers.initiate("abctech.com", p2p_values(), BOB)
     assert card.row.p2p == "Pending" and card.row.overall == "Active"
-    assert service.outbox_mails("abctech.com").mails[0].to == "transfers@oldpartner.com"
+    assert service.customers.outbox_mails("abctech.com").mails[0].to == "transfers@oldpartner.com"
     with pytest.raises(NotAllowed, match="P2P Transfer is Pending"):
-        service.finish("abctech.com", ALICE)
-    assert service.sandbox("accept-p2p", "abctech.com").row.p2p == "Completed"
-    assert service.finish_confirmation("abctech.com").text.startswith(
+        service.closing.finish("abctech.com", ALICE)
+    assert service.sandbox.play("accept-p2p", "abctech.com").row.p2p == "Completed"
+    assert service.closing.finish_confirmation("abctech.com").text.startswith(
         "The onboarding process is complete."
     )
-    card = service.finish("abctech.com", ALICE)
+    card = service.closing.finish("abctech.com", ALICE)
     assert card.closed == "finished"
-    assert service.dashboard().total == 0
-    kinds = [e.message.split(":")[0] for e in service.activity_log(card.row.id).events]
+    assert service.customers.dashboard().total == 0
+    kinds = [e.message.split(":")[0] for e in service.customers.activity_log(card.row.id).events]
     assert kinds[0].startswith("Enrolled") and kinds[-1] == "Onboarding finished"
     assert len(kinds) >= 9
 
@@ -132,29 +132,29 @@ def test_whole_onboarding_to_finish(service, clock):
 def test_known_partner_is_offered_next_time(service):
     for domain in ("abctech.com", "fourthcoffee.com"):
         enroll(service, name=domain, domain=domain)
-        service.sandbox("accept-reseller", domain)
-    service.initiate_p2p("abctech.com", p2p_values(), ALICE)
-    form = service.p2p_form("fourthcoffee.com")
+        service.sandbox.play("accept-reseller", domain)
+    service.transfers.initiate("abctech.com", p2p_values(), ALICE)
+    form = service.transfers.form("fourthcoffee.com")
     partner = form.field("partner")
     assert partner.default == "0e9b0b5f-0000-4a5d-9c1d-1234567890ab"
     assert next(c.label for c in partner.choices) == "Old Partner Ltd"
-    card = service.initiate_p2p("fourthcoffee.com", {"partner": partner.default}, ALICE)
+    card = service.transfers.initiate("fourthcoffee.com", {"partner": partner.default}, ALICE)
     assert card.row.p2p == "Pending"
 
 
 def test_gdap_name_must_be_unique_and_global_admin_stops_auto_extend(service):
     for domain in ("abctech.com", "fourthcoffee.com"):
         enroll(service, name=domain, domain=domain)
-        service.sandbox("accept-reseller", domain)
-    card = service.request_gdap(
+        service.sandbox.play("accept-reseller", domain)
+    card = service.gdap.request(
         "abctech.com", gdap_values(roles=[*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID]), ALICE
     )
     assert "will not auto-extend" in card.headline
     with pytest.raises(ValidationError) as err:
-        service.request_gdap("fourthcoffee.com", gdap_values(name="abc gdap"), ALICE)
+        service.gdap.request("fourthcoffee.com", gdap_values(name="abc gdap"), ALICE)
     assert "already exists" in err.value.field_errors["name"]
     with pytest.raises(ValidationError) as err:
-        service.request_gdap(
+        service.gdap.request(
             "fourthcoffee.com", {"name": "x", "duration": "900", "roles": ["Owner"]}, ALICE
         )
     assert set(err.value.field_errors) == {"duration", "roles"}
@@ -162,62 +162,64 @@ def test_gdap_name_must_be_unique_and_global_admin_stops_auto_extend(service):
 
 def test_gdap_expiry_fails_the_onboarding_and_a_new_request_recovers_it(service):
     enroll(service)
-    service.sandbox("accept-reseller", "abctech.com")
-    service.request_gdap("abctech.com", gdap_values(), ALICE)
-    service.sandbox("approve-gdap", "abctech.com")
-    card = service.sandbox("expire-gdap", "abctech.com")
+    service.sandbox.play("accept-reseller", "abctech.com")
+    service.gdap.request("abctech.com", gdap_values(), ALICE)
+    service.sandbox.play("approve-gdap", "abctech.com")
+    card = service.sandbox.play("expire-gdap", "abctech.com")
     assert card.row.gdap == "Expired" and card.row.overall == "Failed"
     assert card.recovery_hint and "gdap" in card.recovery_hint
-    assert service.dashboard(OverallStatus.FAILED).total == 1
-    card = service.request_gdap("abctech.com", gdap_values(name="ABC GDAP 2"), ALICE)
+    assert service.customers.dashboard(OverallStatus.FAILED).total == 1
+    card = service.gdap.request("abctech.com", gdap_values(name="ABC GDAP 2"), ALICE)
     assert card.row.overall == "Active"
 
 
 def test_manual_reminder_is_not_sent_twice_by_a_double_click(service, clock):
     enroll(service)
-    card = service.remind("abctech.com", None, ALICE)
+    card = service.reminders.remind("abctech.com", None, ALICE)
     assert "john.doe@abctech.com" in card.headline
     with pytest.raises(Conflict, match="less than a minute ago"):
-        service.remind("abctech.com", Step.RESELLER, BOB)
+        service.reminders.remind("abctech.com", Step.RESELLER, BOB)
     clock.advance(minutes=2)
-    service.remind("abctech.com", Step.RESELLER, BOB)
-    subjects = [m.subject for m in service.outbox_mails().mails]
+    service.reminders.remind("abctech.com", Step.RESELLER, BOB)
+    subjects = [m.subject for m in service.customers.outbox_mails().mails]
     assert sum(s.startswith("Reminder: ") for s in subjects) == 2
     with pytest.raises(NotAllowed, match="nothing to remind"):
-        service.remind("abctech.com", Step.GDAP, ALICE)
+        service.reminders.remind("abctech.com", Step.GDAP, ALICE)
 
 
 def test_automatic_reminder_slot_is_sent_once(service, clock):
     card = enroll(service)
     clock.advance(hours=24)
-    assert service.send_automatic_reminder(card.row.id, Step.RESELLER, 1)
-    assert not service.send_automatic_reminder(card.row.id, Step.RESELLER, 1)
-    service.deliver_pending()
-    subjects = [m.subject for m in service.outbox_mails().mails]
+    assert service.reminders.send_automatic(card.row.id, Step.RESELLER, 1)
+    assert not service.reminders.send_automatic(card.row.id, Step.RESELLER, 1)
+    service.delivery.deliver_pending()
+    subjects = [m.subject for m in service.customers.outbox_mails().mails]
     assert sum(s.startswith("Reminder 1 of 3") for s in subjects) == 1
 
 
 def test_p2p_expires_after_30_days_and_cancel_withdraws(service, clock):
     enroll(service)
-    service.sandbox("accept-reseller", "abctech.com")
-    card = service.initiate_p2p("abctech.com", p2p_values(), ALICE)
+    service.sandbox.play("accept-reseller", "abctech.com")
+    card = service.transfers.initiate("abctech.com", p2p_values(), ALICE)
     clock.advance(days=30)
-    assert service.sync(card.row.id) == ["P2P transfer Expired: no action within 30 days."]
-    assert service.card("abctech.com").row.overall == "Failed"
-    card = service.cancel_p2p("abctech.com", ALICE)
+    assert [a.message for a in service.sync.refresh(card.row.id)] == [
+        "P2P transfer Expired: no action within 30 days."
+    ]
+    assert service.customers.card("abctech.com").row.overall == "Failed"
+    card = service.transfers.cancel("abctech.com", ALICE)
     assert card.row.p2p == "Cancelled" and card.row.overall == "Active"
 
 
 def test_cancel_onboarding_withdraws_the_pending_transfer(service, engine):
     enroll(service)
-    service.sandbox("accept-reseller", "abctech.com")
-    service.initiate_p2p("abctech.com", p2p_values(), ALICE)
-    card = service.cancel("abctech.com", BOB)
+    service.sandbox.play("accept-reseller", "abctech.com")
+    service.transfers.initiate("abctech.com", p2p_values(), ALICE)
+    card = service.closing.cancel("abctech.com", BOB)
     assert card.closed == "cancelled"
     state = AdapterState(engine).all("transfer")
     assert [t["state"] for t in state] == ["cancelled"]
     with pytest.raises(NotFound, match="No customer in onboarding"):
-        service.card("abctech.com")
+        service.customers.card("abctech.com")
     # The domain can be enrolled again after a cancel.
     enroll(service)
 
@@ -238,7 +240,7 @@ def test_bulk_review_then_confirm_and_the_same_file_twice(service):
         "Existing dup,x@existing.com,existing.com,GB",
         "Gamma SA,ops@gamma.fr,gamma.fr,fr",
     )
-    review = service.review_bulk(data, "customers.csv", ALICE)
+    review = service.bulk.review(data, "customers.csv", ALICE)
     assert [r[2] for r in review.valid] == ["alpha.com", "gamma.fr"]
     assert [(p.row, p.column) for p in review.problems] == [
         (3, "Country Code"),
@@ -247,29 +249,29 @@ def test_bulk_review_then_confirm_and_the_same_file_twice(service):
     ]
     assert "row 2" in review.problems[1].reason
     assert "Existing Co" in review.problems[2].reason
-    assert service.dashboard().total == 1  # nothing enrolled before confirming
-    result = service.confirm_bulk(review.import_id, ALICE)
+    assert service.customers.dashboard().total == 1  # nothing enrolled before confirming
+    result = service.bulk.confirm(review.import_id, ALICE)
     assert [r[2] for r in result.enrolled] == ["alpha.com", "gamma.fr"]
     assert len(result.problems) == 3
-    assert service.dashboard().total == 3
-    again = service.confirm_bulk(review.import_id, BOB)  # a second click
-    assert again.enrolled == result.enrolled and service.dashboard().total == 3
-    second = service.review_bulk(data, "customers.csv", ALICE)
+    assert service.customers.dashboard().total == 3
+    again = service.bulk.confirm(review.import_id, BOB)  # a second click
+    assert again.enrolled == result.enrolled and service.customers.dashboard().total == 3
+    second = service.bulk.review(data, "customers.csv", ALICE)
     assert second.valid == () and second.confirmation is None
-    invitations = [m for m in service.outbox_mails().mails if "invites" in m.subject]
+    invitations = [m for m in service.customers.outbox_mails().mails if "invites" in m.subject]
     assert len(invitations) == 3
 
 
 def test_bulk_confirm_by_two_users_at_once_enrolls_each_row_once(service):
     rows = [f"Customer {i},ops@c{i}.com,c{i}.com,US" for i in range(60)]
-    review = service.review_bulk(_csv(*rows), "many.csv", ALICE)
+    review = service.bulk.review(_csv(*rows), "many.csv", ALICE)
     results, errors = [], []
     barrier = threading.Barrier(2)
 
     def confirm(actor):
         barrier.wait()
         try:
-            results.append(service.confirm_bulk(review.import_id, actor))
+            results.append(service.bulk.confirm(review.import_id, actor))
         except Conflict as err:
             errors.append(err)
 
@@ -278,24 +280,24 @@ def test_bulk_confirm_by_two_users_at_once_enrolls_each_row_once(service):
         t.start()
     for t in threads:
         t.join()
-    assert service.dashboard().total == 60
+    assert service.customers.dashboard().total == 60
     assert len(results) + len(errors) == 2 and results
-    assert len({r.domain for r in service.dashboard(limit=100).rows}) == 60
+    assert len({r.domain for r in service.customers.dashboard(limit=100).rows}) == 60
     assert len(results[0].enrolled) == 60
 
 
 def test_the_unedited_template_enrolls_nobody(service):
-    review = service.review_bulk(template_csv(), "template.csv", ALICE)
+    review = service.bulk.review(template_csv(), "template.csv", ALICE)
     assert review.valid == ()
     assert "reserved example domain" in review.problems[0].reason
 
 
 def test_two_users_finishing_and_cancelling_at_once(service):
     onboarding_id = enroll(service).row.id
-    service.sandbox("accept-reseller", "abctech.com")
-    service.request_gdap("abctech.com", gdap_values(), ALICE)
-    service.sandbox("approve-gdap", "abctech.com")
-    service.start_hub("abctech.com", hub_values(service, "abctech.com"), ALICE)
+    service.sandbox.play("accept-reseller", "abctech.com")
+    service.gdap.request("abctech.com", gdap_values(), ALICE)
+    service.sandbox.play("approve-gdap", "abctech.com")
+    service.hub_access.start("abctech.com", hub_values(service, "abctech.com"), ALICE)
     outcomes = []
     barrier = threading.Barrier(2)
 
@@ -307,8 +309,8 @@ def test_two_users_finishing_and_cancelling_at_once(service):
             outcomes.append(type(err).__name__)
 
     threads = [
-        threading.Thread(target=act, args=(service.finish, ALICE)),
-        threading.Thread(target=act, args=(service.cancel, BOB)),
+        threading.Thread(target=act, args=(service.closing.finish, ALICE)),
+        threading.Thread(target=act, args=(service.closing.cancel, BOB)),
     ]
     for t in threads:
         t.start()
@@ -316,5 +318,5 @@ def test_two_users_finishing_and_cancelling_at_once(service):
         t.join()
     closed = [o for o in outcomes if o in ("finished", "cancelled")]
     assert len(closed) == 1, outcomes
-    log = service.activity_log(onboarding_id)
+    log = service.customers.activity_log(onboarding_id)
     assert sum(e.message.startswith("Onboarding") for e in log.events) == 1

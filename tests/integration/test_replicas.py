@@ -24,7 +24,7 @@ from bot.service import OnboardingService
 from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
-from storage.repository import SqlStore
+from storage.unit_of_work import SqlStore
 from tests.dbs import PostgresUnavailable, postgres_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,8 +66,8 @@ def service_on(engine, clock) -> OnboardingService:
 def enroll_many(service: OnboardingService, count: int) -> None:
     lines = ["Customer Name,Email Address,Domain Name,Country Code"]
     lines += [f"Customer {i},it@cust{i:04d}.com,cust{i:04d}.com,US" for i in range(count)]
-    review = service.review_bulk("\r\n".join(lines).encode(), "week.csv", ACTOR)
-    assert len(service.confirm_bulk(review.import_id, ACTOR).enrolled) == count
+    review = service.bulk.review("\r\n".join(lines).encode(), "week.csv", ACTOR)
+    assert len(service.bulk.confirm(review.import_id, ACTOR).enrolled) == count
 
 
 class Replica:
@@ -213,9 +213,9 @@ def test_due_work_queries_use_their_indexes(pg_url):
         statements.append((statement, parameters))
 
     now = T0 + timedelta(minutes=30)
-    with store.transaction() as tx:
-        tx.claim_timers(now, 100, 300)
-        tx.claim_due_digest(now)
+    with store.transaction() as uow:
+        uow.timers.claim(now, 100, 300)
+        uow.digests.claim_due(now)
     event.remove(engine, "before_cursor_execute", capture)
     claim_sql = next(s for s in statements if "FROM timers" in s[0] and "SKIP LOCKED" in s[0])
     digest_sql = next(s for s in statements if "FROM digests" in s[0])

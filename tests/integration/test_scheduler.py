@@ -14,14 +14,15 @@ from adapters.mail.outbox import OutboxMailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor, Step
+from bot.notices import NoticePayload
 from bot.errors import ProviderError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
 from bot.jobs import run_due
-from bot.ports import Place
+from bot.records import Place
 from bot.service import OnboardingService
 from bot.views import Digest, Notice
 from storage.adapter_state import AdapterState
-from storage.repository import SqlStore
+from storage.unit_of_work import SqlStore
 
 ALICE = Actor("U1", "alice", "slack")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -34,17 +35,17 @@ class FakeNotifier:
     platform = "slack"
 
     def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.posts: list[tuple[str, NoticePayload]] = []
         self.refuse_with: ProviderError | None = None
 
-    def post(self, destination: str, payload: dict[str, Any]) -> None:
+    def post(self, destination: str, payload: NoticePayload) -> None:
         if self.refuse_with:
             err, self.refuse_with = self.refuse_with, None
             raise err
         self.posts.append((destination, payload))
 
     def texts(self) -> list[str]:
-        return [p["text"] for _, p in self.posts]
+        return [p.text for _, p in self.posts]
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def service(engine, clock, notifier):
 
 
 def enroll(service, domain="abctech.com", name="ABC Technologies Inc."):
-    return service.enroll(
+    return service.enrollment.enroll(
         {"name": name, "email": f"john.doe@{domain}", "domain": domain, "country": "us"}, ALICE
     )
 
@@ -84,7 +85,7 @@ def enroll(service, domain="abctech.com", name="ABC Technologies Inc."):
 def reminder_subjects(service, ref=None):
     return sorted(
         m.subject.split(":")[0]
-        for m in service.outbox_mails(ref).mails
+        for m in service.customers.outbox_mails(ref).mails
         if m.subject.startswith("Reminder")
     )
 
@@ -95,7 +96,7 @@ def tick(service, clock, at):
 
 
 def test_reminders_at_24h_48h_and_7_days_exactly_once(service, clock, notifier):
-    service.notify(CHANNEL, "all", ALICE)
+    service.subscriptions.notify(CHANNEL, "all", ALICE)
     enroll(service)
     for hours in (1, 23.9):
         assert tick(service, clock, T0 + timedelta(hours=hours)).reminders == 0
@@ -104,7 +105,7 @@ def test_reminders_at_24h_48h_and_7_days_exactly_once(service, clock, notifier):
         assert work.reminders == expected, hours
         tick(service, clock, T0 + timedelta(hours=hours))  # a second run finds nothing
     assert reminder_subjects(service) == ["Reminder 1 of 3", "Reminder 2 of 3", "Reminder 3 of 3"]
-    log = [e.message for e in service.activity_log("abctech.com").events]
+    log = [e.message for e in service.customers.activity_log("abctech.com").events]
     assert "2nd of 3 reminders sent to john.doe@abctech.com (Reseller Relationship)." in log
     assert sum("reminders sent to" in t for t in notifier.texts()) == 3
     assert any(
@@ -116,10 +117,10 @@ def test_reminders_at_24h_48h_and_7_days_exactly_once(service, clock, notifier):
 def test_manual_reminder_does_not_shift_them_and_leaving_waiting_stops_them(service, clock):
     enroll(service)
     clock.at = T0 + timedelta(hours=20)
-    service.remind("abctech.com", Step.RESELLER, ALICE)
+    service.reminders.remind("abctech.com", Step.RESELLER, ALICE)
     assert tick(service, clock, T0 + timedelta(hours=24)).reminders == 1
     clock.at = T0 + timedelta(hours=30)
-    service.sandbox("accept-reseller", "abctech.com")
+    service.sandbox.play("accept-reseller", "abctech.com")
     work = tick(service, clock, T0 + timedelta(days=8))
     assert (work.reminders, work.skipped) == (0, 2)
     assert reminder_subjects(service) == ["Reminder", "Reminder 1 of 3"]
@@ -146,11 +147,11 @@ def test_after_an_outage_one_late_reminder_per_step_not_a_burst(service, clock):
 def test_p2p_reminders_go_to_the_current_partner_and_it_expires_at_30_days(
     service, clock, notifier
 ):
-    service.notify(CHANNEL, "failures", ALICE)
+    service.subscriptions.notify(CHANNEL, "failures", ALICE)
     enroll(service)
     clock.at = T0 + timedelta(hours=1)
-    service.sandbox("accept-reseller", "abctech.com")
-    service.initiate_p2p(
+    service.sandbox.play("accept-reseller", "abctech.com")
+    service.transfers.initiate(
         "abctech.com",
         {
             "partner": "other",
@@ -161,31 +162,31 @@ def test_p2p_reminders_go_to_the_current_partner_and_it_expires_at_30_days(
         ALICE,
     )
     tick(service, clock, T0 + timedelta(hours=25))
-    mails = service.outbox_mails("abctech.com").mails
+    mails = service.customers.outbox_mails("abctech.com").mails
     assert mails[0].to == "transfers@oldpartner.com"
     assert mails[0].subject.startswith("Reminder 1 of 3")
     work = tick(service, clock, T0 + timedelta(days=30, minutes=59))
     assert work.expired == 0
-    assert service.card("abctech.com").row.p2p == "Pending"
+    assert service.customers.card("abctech.com").row.p2p == "Pending"
     work = tick(service, clock, T0 + timedelta(days=30, hours=1))
     assert work.expired == 1
-    card = service.card("abctech.com")
+    card = service.customers.card("abctech.com")
     assert (card.row.p2p, card.row.overall) == ("Expired", "Failed")
     assert notifier.texts()[-1].endswith("P2P transfer Expired: no action within 30 days.")
 
 
 def gdap(service, clock, roles, days):
     enroll(service)
-    service.sandbox("accept-reseller", "abctech.com")
-    service.request_gdap(
+    service.sandbox.play("accept-reseller", "abctech.com")
+    service.gdap.request(
         "abctech.com", {"name": "ABC GDAP", "duration": str(days), "roles": roles}, ALICE
     )
     clock.at = T0 + timedelta(hours=2)
-    service.sandbox("approve-gdap", "abctech.com")
+    service.sandbox.play("approve-gdap", "abctech.com")
 
 
 def test_gdap_without_auto_extend_is_flagged_then_expires(service, clock, notifier):
-    service.notify(CHANNEL, "all", ALICE)
+    service.subscriptions.notify(CHANNEL, "all", ALICE)
     gdap(service, clock, [*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID], 60)
     ends = T0 + timedelta(hours=2, days=60)
     assert tick(service, clock, ends - timedelta(days=31)).warnings == 0
@@ -194,7 +195,7 @@ def test_gdap_without_auto_extend_is_flagged_then_expires(service, clock, notifi
     assert tick(service, clock, ends - timedelta(days=7)).warnings == 1
     assert tick(service, clock, ends - timedelta(minutes=1)).expired == 0
     assert tick(service, clock, ends).expired == 1
-    card = service.card("abctech.com")
+    card = service.customers.card("abctech.com")
     assert (card.row.gdap, card.row.overall) == ("Expired", "Failed")
 
 
@@ -202,24 +203,24 @@ def test_gdap_with_auto_extend_is_extended_not_expired(service, clock):
     gdap(service, clock, list(RECOMMENDED_ROLE_IDS), 10)
     work = tick(service, clock, T0 + timedelta(hours=2, days=10))
     assert (work.expired, work.warnings) == (0, 0)
-    assert service.card("abctech.com").row.gdap == "Established"
+    assert service.customers.card("abctech.com").row.gdap == "Established"
     work = tick(service, clock, T0 + timedelta(hours=2, days=190))
-    assert service.card("abctech.com").row.gdap == "Established"
+    assert service.customers.card("abctech.com").row.gdap == "Established"
 
 
 def test_fallback_sync_notices_a_missed_webhook_and_backs_off(service, clock, engine):
     enroll(service)
     # the customer accepts, but no webhook arrives (the simulator is told directly)
-    service.simulator.accept_reseller("abctech.com", "ABC", "john.doe@abctech.com", "US")
+    service.sandbox.simulator.accept_reseller("abctech.com", "ABC", "john.doe@abctech.com", "US")
     assert tick(service, clock, T0 + timedelta(minutes=14)).syncs == 0
     work = tick(service, clock, T0 + timedelta(minutes=15))
     assert (work.syncs, work.changes) == (1, 1)
-    assert service.card("abctech.com").row.reseller == "Established"
+    assert service.customers.card("abctech.com").row.reseller == "Established"
     assert tick(service, clock, T0 + timedelta(hours=1)).syncs == 0  # nothing waits now
 
 
-def digest_of(notifier) -> dict[str, Any]:
-    digests = [p for _, p in notifier.posts if p.get("kind") == "digest"]
+def digest_of(notifier) -> NoticePayload:
+    digests = [p for _, p in notifier.posts if p.kind == "digest"]
     assert digests, notifier.texts()
     return digests[-1]
 
@@ -233,8 +234,8 @@ def test_daily_digest_in_the_subscribers_time_zone_once_per_day(service, clock, 
     assert tick(service, clock, datetime(2026, 11, 3, 7, 30, tzinfo=UTC)).digests == 1
     assert tick(service, clock, datetime(2026, 11, 3, 9, 0, tzinfo=UTC)).digests == 0
     first = digest_of(notifier)
-    assert first["onboarding_id"] is None
-    assert first["text"].splitlines()[:3] == [
+    assert first.onboarding_id is None
+    assert first.text.splitlines()[:3] == [
         "Daily digest · Tue 3 Nov 2026, 08:30 CET",
         "Active 1 · Failed 0 · Completed 0",
         "New: 1 enrolled — ABC Technologies Inc.",
@@ -244,11 +245,11 @@ def test_daily_digest_in_the_subscribers_time_zone_once_per_day(service, clock, 
     # the bot is down for six days: one digest for the latest day, not six
     assert tick(service, clock, datetime(2026, 11, 9, 10, 0, tzinfo=UTC)).digests == 1
     second = digest_of(notifier)
-    assert second["text"].splitlines()[1] == "Active 2 (+1) · Failed 0 · Completed 0"
-    assert "Reminders spent (1)" in second["text"]
-    assert "ABC Technologies Inc. — Reseller Relationship waiting" in second["text"]
-    assert second["digest"]["counts"] == {"active": 2, "failed": 0, "completed": 0}
-    assert second["digest"]["change"] == {"active": 1, "failed": 0, "completed": 0}
+    assert second.text.splitlines()[1] == "Active 2 (+1) · Failed 0 · Completed 0"
+    assert "Reminders spent (1)" in second.text
+    assert "ABC Technologies Inc. — Reseller Relationship waiting" in second.text
+    assert second.digest["counts"] == {"active": 2, "failed": 0, "completed": 0}
+    assert second.digest["change"] == {"active": 1, "failed": 0, "completed": 0}
     assert tick(service, clock, datetime(2026, 11, 10, 7, 29, tzinfo=UTC)).digests == 0
     assert tick(service, clock, datetime(2026, 11, 10, 7, 30, tzinfo=UTC)).digests == 1
 
@@ -258,7 +259,7 @@ def test_digest_now_off_and_the_console(service, clock, notifier):
     enroll(service)
     dm = Place("slack", "D9", "a direct message", direct=True)
     assert "Digest sent" in dispatcher.handle("digest now", Context(ALICE, dm)).text
-    assert notifier.posts[-1][0] == "D9" and notifier.posts[-1][1]["kind"] == "digest"
+    assert notifier.posts[-1][0] == "D9" and notifier.posts[-1][1].kind == "digest"
     console = Dispatcher(service).handle("digest now", Context(ALICE, None))
     assert isinstance(console, Digest) and console.counts.active == 1
     refused = dispatcher.handle("digest daily 08:30", Context(ALICE, None))
@@ -276,30 +277,30 @@ def test_digest_now_off_and_the_console(service, clock, notifier):
 
 
 def test_many_notices_for_one_channel_are_merged_into_one(service, clock, notifier, engine):
-    service.notify(CHANNEL, "all", ALICE)
-    service.notice_merge_over = 3
+    service.subscriptions.notify(CHANNEL, "all", ALICE)
+    service.delivery.notice_merge_over = 3
     for i in range(6):
         enroll(service, f"customer{i}.com", f"Customer {i}")  # delivers as it goes
     assert len(notifier.posts) == 6
     notifier.posts.clear()
     for i in range(6):
-        service.remind(f"customer{i}.com", Step.RESELLER, ALICE)
+        service.reminders.remind(f"customer{i}.com", Step.RESELLER, ALICE)
     assert len(notifier.posts) == 6  # one at a time, each under the threshold
     notifier.posts.clear()
     clock.at = T0 + timedelta(hours=24)
     run_due(service)  # six automatic reminders at once, one channel
     assert len(notifier.posts) == 1
     merged = notifier.posts[0][1]
-    assert merged["text"].startswith("6 updates:\n• Customer 0: 1st of 3 reminders")
-    assert len(merged["merged"]) == 6
-    assert service.deliver_pending() == 0  # each of the six is recorded sent
+    assert merged.text.startswith("6 updates:\n• Customer 0: 1st of 3 reminders")
+    assert len(merged.merged) == 6
+    assert service.delivery.deliver_pending() == 0  # each of the six is recorded sent
 
 
 def test_a_rate_limit_holds_back_that_channels_notices(service, clock, notifier):
-    service.notify(CHANNEL, "all", ALICE)
+    service.subscriptions.notify(CHANNEL, "all", ALICE)
     notifier.refuse_with = ProviderError("ratelimited", retry_after=30)
     enroll(service)
     assert notifier.posts == []
-    assert service.deliver_pending() == 0  # not before Retry-After
+    assert service.delivery.deliver_pending() == 0  # not before Retry-After
     clock.advance(seconds=30)
-    assert service.deliver_pending() == 1
+    assert service.delivery.deliver_pending() == 1

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain import (
     SYSTEM_ACTOR,
     Activity,
+    ActivityKind,
     Actor,
     GdapRequest,
     GdapStatus,
@@ -26,7 +27,7 @@ from bot.domain import (
     Step,
 )
 from bot.errors import Conflict, NotFound
-from bot.ports import (
+from bot.records import (
     BulkImport,
     BulkRow,
     BulkState,
@@ -72,10 +73,10 @@ def test_a_full_onboarding_comes_back_exactly_as_saved(store, make_onboarding):
         bulk_import_id="bulk-1",
         closed_at=None,
     )
-    with store.transaction() as tx:
-        tx.add(ob)
-    with store.transaction() as tx:
-        loaded = tx.get(ob.id)
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+    with store.transaction() as uow:
+        loaded = uow.onboardings.get(ob.id)
     assert loaded == ob
     assert loaded.enrolled_at.tzinfo == UTC and loaded.enrolled_at.hour == 8
     assert loaded.gdap.ends_at.tzinfo == UTC and loaded.p2p.sent_at.tzinfo == UTC
@@ -87,55 +88,55 @@ def test_a_full_onboarding_comes_back_exactly_as_saved(store, make_onboarding):
 
 def test_an_onboarding_without_gdap_or_p2p_has_none(store, make_onboarding):
     ob = make_onboarding()
-    with store.transaction() as tx:
-        tx.add(ob)
-        assert tx.get(ob.id) == ob
-    with store.transaction() as tx:
-        loaded = tx.get(ob.id)
-        assert tx.get("nope") is None
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+        assert uow.onboardings.get(ob.id) == ob
+    with store.transaction() as uow:
+        loaded = uow.onboardings.get(ob.id)
+        assert uow.onboardings.get("nope") is None
     assert loaded.gdap is None and loaded.p2p is None and loaded.version == 0
 
 
 def test_naive_datetimes_are_refused(store, make_onboarding):
-    with pytest.raises(Exception, match="naive datetime"), store.transaction() as tx:
-        tx.add(make_onboarding(enrolled_at=datetime(2026, 1, 1, 12, 0)))
+    with pytest.raises(Exception, match="naive datetime"), store.transaction() as uow:
+        uow.onboardings.add(make_onboarding(enrolled_at=datetime(2026, 1, 1, 12, 0)))
 
 
 def test_save_moves_the_version_and_refuses_a_stale_copy(store, make_onboarding):
     ob = make_onboarding()
-    with store.transaction() as tx:
-        tx.add(ob)
-    with store.transaction() as tx:
-        stale = tx.get(ob.id)
-    with store.transaction() as tx:
-        fresh = tx.get(ob.id, for_update=True)
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+    with store.transaction() as uow:
+        stale = uow.onboardings.get(ob.id)
+    with store.transaction() as uow:
+        fresh = uow.onboardings.get(ob.id, for_update=True)
         fresh.hub_status = HubStatus.IN_PROGRESS
-        tx.save(fresh)
+        uow.onboardings.save(fresh)
         assert fresh.version == 1
         fresh.hub_customer_id = "hub-9"
-        tx.save(fresh)  # the same object can be saved twice
+        uow.onboardings.save(fresh)  # the same object can be saved twice
     assert fresh.version == 2
     stale.name = "Overwritten"
     with (
         pytest.raises(Conflict, match="changed by someone else; reload and try again"),
-        store.transaction() as tx,
+        store.transaction() as uow,
     ):
-        tx.save(stale)
-    with store.transaction() as tx:
-        kept = tx.get(ob.id)
+        uow.onboardings.save(stale)
+    with store.transaction() as uow:
+        kept = uow.onboardings.get(ob.id)
     assert kept.name == ob.name and kept.hub_customer_id == "hub-9" and kept.version == 2
-    with pytest.raises(NotFound), store.transaction() as tx:
-        tx.save(make_onboarding(id="missing"))
+    with pytest.raises(NotFound), store.transaction() as uow:
+        uow.onboardings.save(make_onboarding(id="missing"))
 
 
 def test_overall_status_is_stored_for_the_dashboard(store, make_onboarding, engine):
     ob = make_onboarding()
-    with store.transaction() as tx:
-        tx.add(ob)
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
         ob.gdap_status = GdapStatus.EXPIRED
-        tx.save(ob)
-        assert tx.counts()[OverallStatus.FAILED] == 1
-        assert tx.page(OverallStatus.FAILED, None, 0, 10)[1] == 1
+        uow.onboardings.save(ob)
+        assert uow.onboardings.counts()[OverallStatus.FAILED] == 1
+        assert uow.onboardings.page(OverallStatus.FAILED, None, 0, 10)[1] == 1
 
 
 def test_find_by_id_domain_or_name_in_any_case(store, make_onboarding):
@@ -144,17 +145,21 @@ def test_find_by_id_domain_or_name_in_any_case(store, make_onboarding):
     twin2 = make_onboarding(name="contoso", domain="contoso.net")
     shadow = make_onboarding(name="abctech.com", domain="other.com")  # a name like a domain
     umlaut = make_onboarding(name="Müller Straße GmbH", domain="mueller.de")
-    with store.transaction() as tx:
+    with store.transaction() as uow:
         for ob in (abc, twin1, twin2, shadow, umlaut):
-            tx.add(ob)
-    with store.transaction() as tx:
-        assert tx.find(abc.id) == [abc]
-        assert tx.find("  ABCTECH.com ") == [abc]  # the domain wins over the name
-        assert tx.find("abc technologies inc.") == [abc]
-        assert {o.id for o in tx.find(" CONTOSO ")} == {twin1.id, twin2.id}
-        assert tx.find("MÜLLER STRASSE GMBH") == []  # no guessing beyond letter case
-        assert tx.find("MÜLLER STRAßE GMBH") == [umlaut]
-        assert tx.find("abc") == [] and tx.find("") == [] and tx.find("   ") == []
+            uow.onboardings.add(ob)
+    with store.transaction() as uow:
+        assert uow.onboardings.find(abc.id) == [abc]
+        assert uow.onboardings.find("  ABCTECH.com ") == [abc]  # the domain wins over the name
+        assert uow.onboardings.find("abc technologies inc.") == [abc]
+        assert {o.id for o in uow.onboardings.find(" CONTOSO ")} == {twin1.id, twin2.id}
+        assert uow.onboardings.find("MÜLLER STRASSE GMBH") == []  # no guessing beyond letter case
+        assert uow.onboardings.find("MÜLLER STRAßE GMBH") == [umlaut]
+        assert (
+            uow.onboardings.find("abc") == []
+            and uow.onboardings.find("") == []
+            and uow.onboardings.find("   ") == []
+        )
 
 
 def test_closed_onboardings_are_neither_found_nor_listed(store, make_onboarding):
@@ -165,17 +170,21 @@ def test_closed_onboardings_are_neither_found_nor_listed(store, make_onboarding)
         name="Cancelled Co", domain="cancelled.com", lifecycle=Lifecycle.CANCELLED, closed_at=T0
     )
     live = make_onboarding(name="Live Co", domain="live.com")
-    with store.transaction() as tx:
+    with store.transaction() as uow:
         for ob in (done, gone, live):
-            tx.add(ob)
-    with store.transaction() as tx:
+            uow.onboardings.add(ob)
+    with store.transaction() as uow:
         for ob in (done, gone):
-            assert tx.find(ob.id) == [] and tx.find(ob.domain) == [] and tx.find(ob.name) == []
-            assert tx.get(ob.id) == ob  # still there for history
-        assert tx.open_by_domains(["finished.com", "LIVE.com"]) == {"LIVE.com": live}
-        assert tx.page(None, None, 0, 10) == ([live], 1)
-        assert tx.page(None, "co", 0, 10) == ([live], 1)
-        assert tx.counts() == {
+            assert (
+                uow.onboardings.find(ob.id) == []
+                and uow.onboardings.find(ob.domain) == []
+                and uow.onboardings.find(ob.name) == []
+            )
+            assert uow.onboardings.get(ob.id) == ob  # still there for history
+        assert uow.onboardings.open_by_domains(["finished.com", "LIVE.com"]) == {"LIVE.com": live}
+        assert uow.onboardings.page(None, None, 0, 10) == ([live], 1)
+        assert uow.onboardings.page(None, "co", 0, 10) == ([live], 1)
+        assert uow.onboardings.counts() == {
             OverallStatus.ACTIVE: 1,
             OverallStatus.FAILED: 0,
             OverallStatus.COMPLETED: 0,
@@ -196,57 +205,57 @@ def test_page_filters_searches_and_pages_newest_first(store, make_onboarding):
     ]
     for ob in obs[:3]:
         ob.p2p_status = P2PStatus.EXPIRED
-    with store.transaction() as tx:
+    with store.transaction() as uow:
         for ob in obs:
-            tx.add(ob)
-    with store.transaction() as tx:
-        first, total = tx.page(None, None, 0, 5)
+            uow.onboardings.add(ob)
+    with store.transaction() as uow:
+        first, total = uow.onboardings.page(None, None, 0, 5)
         assert total == 17
         assert [o.name for o in first] == ["Tech 11", "Tech 10", "Tech 09", "Tech 08", "Tech 07"]
-        last, total = tx.page(None, None, 15, 5)
+        last, total = uow.onboardings.page(None, None, 15, 5)
         assert total == 17 and len(last) == 2
-        everything = tx.page(None, None, 0, 100)[0]
+        everything = uow.onboardings.page(None, None, 0, 100)[0]
         assert len({o.id for o in everything}) == 17
         same_time = [o for o in everything if o.enrolled_at == T0]
         assert [o.id for o in same_time] == sorted((o.id for o in same_time), reverse=True)
 
-        failed, total = tx.page(OverallStatus.FAILED, None, 0, 2)
+        failed, total = uow.onboardings.page(OverallStatus.FAILED, None, 0, 2)
         assert total == 3 and [o.name for o in failed] == ["Tech 02", "Tech 01"]
-        assert tx.page(OverallStatus.COMPLETED, None, 0, 10) == ([], 0)
+        assert uow.onboardings.page(OverallStatus.COMPLETED, None, 0, 10) == ([], 0)
 
-        assert tx.page(None, "  tECH 1 ", 0, 10)[1] == 2
-        assert tx.page(OverallStatus.ACTIVE, "tech", 0, 10)[1] == 9
-        assert [o.name for o in tx.page(None, "100%", 0, 10)[0]] == ["100% Cloud"]
-        assert [o.name for o in tx.page(None, "a_b", 0, 10)[0]] == ["a_b Systems"]
-        assert [o.name for o in tx.page(None, "h/p", 0, 10)[0]] == ["Slash/Percent"]
-        assert tx.page(None, "%", 0, 10)[1] == 1
-        assert tx.page(None, "", 0, 10)[1] == 17
+        assert uow.onboardings.page(None, "  tECH 1 ", 0, 10)[1] == 2
+        assert uow.onboardings.page(OverallStatus.ACTIVE, "tech", 0, 10)[1] == 9
+        assert [o.name for o in uow.onboardings.page(None, "100%", 0, 10)[0]] == ["100% Cloud"]
+        assert [o.name for o in uow.onboardings.page(None, "a_b", 0, 10)[0]] == ["a_b Systems"]
+        assert [o.name for o in uow.onboardings.page(None, "h/p", 0, 10)[0]] == ["Slash/Percent"]
+        assert uow.onboardings.page(None, "%", 0, 10)[1] == 1
+        assert uow.onboardings.page(None, "", 0, 10)[1] == 17
 
 
 def test_search_folds_non_ascii_letters(store, make_onboarding):
     ob = make_onboarding(name="Société Générale Écoles")
-    with store.transaction() as tx:
-        tx.add(ob)
-    with store.transaction() as tx:
-        assert tx.page(None, "GÉNÉRALE", 0, 10) == ([ob], 1)
-        assert tx.find("SOCIÉTÉ GÉNÉRALE ÉCOLES") == [ob]
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+    with store.transaction() as uow:
+        assert uow.onboardings.page(None, "GÉNÉRALE", 0, 10) == ([ob], 1)
+        assert uow.onboardings.find("SOCIÉTÉ GÉNÉRALE ÉCOLES") == [ob]
 
 
 def test_counts_every_status_even_when_none(store, make_onboarding):
-    with store.transaction() as tx:
-        assert tx.counts() == dict.fromkeys(OverallStatus, 0)
-        tx.add(make_onboarding())
-        tx.add(make_onboarding(gdap_status=GdapStatus.FAILED))
-        tx.add(make_onboarding(gdap_status=GdapStatus.FAILED))
-        tx.add(
+    with store.transaction() as uow:
+        assert uow.onboardings.counts() == dict.fromkeys(OverallStatus, 0)
+        uow.onboardings.add(make_onboarding())
+        uow.onboardings.add(make_onboarding(gdap_status=GdapStatus.FAILED))
+        uow.onboardings.add(make_onboarding(gdap_status=GdapStatus.FAILED))
+        uow.onboardings.add(
             make_onboarding(
                 reseller_status=ResellerStatus.ESTABLISHED,
                 gdap_status=GdapStatus.ESTABLISHED,
                 hub_status=HubStatus.COMPLETED,
             )
         )
-    with store.transaction() as tx:
-        assert tx.counts() == {
+    with store.transaction() as uow:
+        assert uow.onboardings.counts() == {
             OverallStatus.ACTIVE: 1,
             OverallStatus.FAILED: 2,
             OverallStatus.COMPLETED: 1,
@@ -255,27 +264,27 @@ def test_counts_every_status_even_when_none(store, make_onboarding):
 
 def test_one_open_onboarding_per_domain(store, make_onboarding):
     first = make_onboarding(name="ABC Technologies Inc.", domain="abctech.com")
-    with store.transaction() as tx:
-        tx.add(first)
-    with store.transaction() as tx:
+    with store.transaction() as uow:
+        uow.onboardings.add(first)
+    with store.transaction() as uow:
         with pytest.raises(
             Conflict,
             match=r"abctech.com is already in onboarding as "
             r"ABC Technologies Inc\.",
         ):
-            tx.add(make_onboarding(name="Other", domain="ABCTECH.com"))
+            uow.onboardings.add(make_onboarding(name="Other", domain="ABCTECH.com"))
         other = make_onboarding(domain="other.com")
-        tx.add(other)  # the transaction is still usable after the refusal
-    with store.transaction() as tx:
-        assert tx.get(other.id) is not None
+        uow.onboardings.add(other)  # the transaction is still usable after the refusal
+    with store.transaction() as uow:
+        assert uow.onboardings.get(other.id) is not None
         with pytest.raises(Conflict, match="already exists"):
-            tx.add(make_onboarding(id=first.id, domain="third.com"))
+            uow.onboardings.add(make_onboarding(id=first.id, domain="third.com"))
         first.lifecycle, first.closed_at = Lifecycle.CANCELLED, T0
-        tx.save(first)
+        uow.onboardings.save(first)
     again = make_onboarding(name="ABC again", domain="abctech.com")
-    with store.transaction() as tx:
-        tx.add(again)
-        assert tx.find("abctech.com") == [again]
+    with store.transaction() as uow:
+        uow.onboardings.add(again)
+        assert uow.onboardings.find("abctech.com") == [again]
 
 
 def test_two_users_enrolling_one_domain_at_once(store, make_onboarding):
@@ -286,9 +295,9 @@ def test_two_users_enrolling_one_domain_at_once(store, make_onboarding):
         ob = make_onboarding(id=name, name=name, domain="race.com")
         barrier.wait()
         try:
-            with store.transaction() as tx:
-                tx.open_by_domains(["race.com"])  # both may see the domain free
-                tx.add(ob)
+            with store.transaction() as uow:
+                uow.onboardings.open_by_domains(["race.com"])  # both may see the domain free
+                uow.onboardings.add(ob)
                 time.sleep(0.05)  # hold the insert open while the other one tries
             outcomes.append("added")
         except Conflict:
@@ -296,8 +305,8 @@ def test_two_users_enrolling_one_domain_at_once(store, make_onboarding):
 
     run_threads(enroll, ["first", "second"])
     assert sorted(outcomes) == ["added", "conflict"]
-    with store.transaction() as tx:
-        assert len(tx.find("race.com")) == 1
+    with store.transaction() as uow:
+        assert len(uow.onboardings.find("race.com")) == 1
 
 
 @pytest.mark.parametrize("look_up_first", [False, True], ids=["lock", "find-then-lock"])
@@ -308,8 +317,8 @@ def test_two_writers_on_one_onboarding_lose_no_update(store, make_onboarding, lo
     resolve a customer: a plain read first, so on SQLite the transaction must move from
     reading to holding the write lock without failing."""
     ob = make_onboarding(customer_tenant_id="0", hub_customer_id="0")
-    with store.transaction() as tx:
-        tx.add(ob)
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
     rounds = 50
     barrier = threading.Barrier(2, timeout=10)
     conflicts: list[str] = []
@@ -318,19 +327,19 @@ def test_two_writers_on_one_onboarding_lose_no_update(store, make_onboarding, lo
         for _ in range(rounds):
             barrier.wait()
             try:
-                with store.transaction() as tx:
+                with store.transaction() as uow:
                     if look_up_first:
-                        assert tx.find(ob.domain)
-                    current = tx.get(ob.id, for_update=True)
+                        assert uow.onboardings.find(ob.domain)
+                    current = uow.onboardings.get(ob.id, for_update=True)
                     time.sleep(0.001)  # widen the window between read and write
                     setattr(current, field, str(int(getattr(current, field)) + 1))
-                    tx.save(current)
+                    uow.onboardings.save(current)
             except Conflict:
                 conflicts.append(field)
 
     run_threads(writer, ["customer_tenant_id", "hub_customer_id"])
-    with store.transaction() as tx:
-        final = tx.get(ob.id)
+    with store.transaction() as uow:
+        final = uow.onboardings.get(ob.id)
     assert conflicts == []
     assert (final.customer_tenant_id, final.hub_customer_id) == (str(rounds), str(rounds))
     assert final.version == 2 * rounds
@@ -338,13 +347,13 @@ def test_two_writers_on_one_onboarding_lose_no_update(store, make_onboarding, lo
 
 def test_a_reader_is_not_held_up_by_a_writer(store, make_onboarding):
     ob = make_onboarding()
-    with store.transaction() as tx:
-        tx.add(ob)
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
     locked, release = threading.Event(), threading.Event()
 
     def writer(_: object) -> None:
-        with store.transaction() as tx:
-            tx.get(ob.id, for_update=True)
+        with store.transaction() as uow:
+            uow.onboardings.get(ob.id, for_update=True)
             locked.set()
             release.wait(10)
 
@@ -353,44 +362,49 @@ def test_a_reader_is_not_held_up_by_a_writer(store, make_onboarding):
     try:
         assert locked.wait(10)
         started = time.monotonic()
-        with store.transaction() as tx:
-            assert tx.page(None, None, 0, 10)[1] == 1 and tx.find(ob.domain) == [ob]
+        with store.transaction() as uow:
+            assert uow.onboardings.page(None, None, 0, 10)[1] == 1 and uow.onboardings.find(
+                ob.domain
+            ) == [ob]
         assert time.monotonic() - started < 2
     finally:
         release.set()
         thread.join()
 
 
+KINDS = list(ActivityKind)[:5]
+
+
 def test_activities_oldest_first_and_the_newest_few(store, make_onboarding):
     ob = make_onboarding()
     other = make_onboarding()
     times = [T0 + timedelta(minutes=m) for m in (5, 1, 3, 3, 9)]
-    with store.transaction() as tx:
-        tx.add(ob)
-        tx.add(other)
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+        uow.onboardings.add(other)
         for i, at in enumerate(times):
-            tx.append(
+            uow.activities.append(
                 Activity(
                     ob.id,
                     at,
                     ALICE if i % 2 else SYSTEM_ACTOR,
-                    f"k{i}",
+                    KINDS[i],
                     f"message {i}",
                     Step.GDAP if i == 0 else None,
                     {"n": i, "slot": None, "nested": {"a": [1, 2]}},
                 )
             )
-        tx.append(Activity(other.id, T0, ALICE, "x", "other"))
-    with store.transaction() as tx:
-        log = tx.activities(ob.id)
-        assert [a.kind for a in log] == ["k1", "k2", "k3", "k0", "k4"]
+        uow.activities.append(Activity(other.id, T0, ALICE, ActivityKind.HUB_STARTED, "other"))
+    with store.transaction() as uow:
+        log = uow.activities.of(ob.id)
+        assert [a.kind for a in log] == [KINDS[1], KINDS[2], KINDS[3], KINDS[0], KINDS[4]]
         assert log[3].step is Step.GDAP and log[0].step is None
         assert log[0].actor == ALICE and log[1].actor == SYSTEM_ACTOR
         assert log[0].details == {"n": 1, "slot": None, "nested": {"a": [1, 2]}}
         assert log[0].at == T0 + timedelta(minutes=1) and log[0].at.tzinfo == UTC
-        assert [a.kind for a in tx.activities(ob.id, limit=2)] == ["k0", "k4"]
-        assert [a.kind for a in tx.activities(ob.id, limit=10)] == [a.kind for a in log]
-        assert tx.activities("nobody") == []
+        assert [a.kind for a in uow.activities.of(ob.id, limit=2)] == [KINDS[0], KINDS[4]]
+        assert [a.kind for a in uow.activities.of(ob.id, limit=10)] == [a.kind for a in log]
+        assert uow.activities.of("nobody") == []
 
 
 def test_gdap_names_are_taken_in_any_case_even_when_closed(store, make_onboarding):
@@ -399,24 +413,24 @@ def test_gdap_names_are_taken_in_any_case_even_when_closed(store, make_onboardin
         closed_at=T0,
         gdap=GdapRequest("Contoso GDAP 2026", 730, ["r"]),
     )
-    with store.transaction() as tx:
-        tx.add(closed)
-        tx.add(make_onboarding())
-    with store.transaction() as tx:
-        assert tx.gdap_name_taken("contoso gdap 2026")
-        assert tx.gdap_name_taken(" CONTOSO GDAP 2026 ")
-        assert not tx.gdap_name_taken("Contoso GDAP")
+    with store.transaction() as uow:
+        uow.onboardings.add(closed)
+        uow.onboardings.add(make_onboarding())
+    with store.transaction() as uow:
+        assert uow.onboardings.gdap_name_taken("contoso gdap 2026")
+        assert uow.onboardings.gdap_name_taken(" CONTOSO GDAP 2026 ")
+        assert not uow.onboardings.gdap_name_taken("Contoso GDAP")
 
 
 def test_known_partners_are_remembered_once_per_tenant(store):
-    with store.transaction() as tx:
-        assert tx.known_partners() == []
-        tx.remember_partner(KnownPartner("t-2", "zeta Partners", "z@zeta.example"))
-        tx.remember_partner(KnownPartner("t-1", "Alpha Ltd", "a@alpha.example"))
-    with store.transaction() as tx:
-        tx.remember_partner(KnownPartner("t-2", "Beta Partners", "b@beta.example"))
-    with store.transaction() as tx:
-        assert tx.known_partners() == [
+    with store.transaction() as uow:
+        assert uow.partners.known() == []
+        uow.partners.remember(KnownPartner("t-2", "zeta Partners", "z@zeta.example"))
+        uow.partners.remember(KnownPartner("t-1", "Alpha Ltd", "a@alpha.example"))
+    with store.transaction() as uow:
+        uow.partners.remember(KnownPartner("t-2", "Beta Partners", "b@beta.example"))
+    with store.transaction() as uow:
+        assert uow.partners.known() == [
             KnownPartner("t-1", "Alpha Ltd", "a@alpha.example"),
             KnownPartner("t-2", "Beta Partners", "b@beta.example"),
         ]
@@ -424,43 +438,45 @@ def test_known_partners_are_remembered_once_per_tenant(store):
 
 def test_activities_keep_their_ids(store, make_onboarding):
     ob = make_onboarding()
-    first = Activity(ob.id, T0, ALICE, "enrolled", "Enrolled")
-    second = Activity(ob.id, T0, ALICE, "note", "Noted", id="fixed-id")
-    with store.transaction() as tx:
-        tx.add(ob)
-        tx.append(first)
-        tx.append(second)
-    with store.transaction() as tx:
-        assert tx.activities(ob.id) == [first, second]
-    with pytest.raises(IntegrityError), store.transaction() as tx:
-        tx.append(Activity(ob.id, T0, ALICE, "note", "Again", id="fixed-id"))
+    first = Activity(ob.id, T0, ALICE, ActivityKind.ENROLLED, "Enrolled")
+    second = Activity(ob.id, T0, ALICE, ActivityKind.GDAP_ENDING, "Noted", id="fixed-id")
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+        uow.activities.append(first)
+        uow.activities.append(second)
+    with store.transaction() as uow:
+        assert uow.activities.of(ob.id) == [first, second]
+    with pytest.raises(IntegrityError), store.transaction() as uow:
+        uow.activities.append(
+            Activity(ob.id, T0, ALICE, ActivityKind.GDAP_ENDING, "Again", id="fixed-id")
+        )
 
 
 def test_notice_subscriptions_one_per_destination(store):
     def sub(destination: str, level: NoticeLevel, label: str) -> Subscription:
         return Subscription("slack", destination, level, label, "alice (slack)", T0)
 
-    with store.transaction() as tx:
-        assert tx.subscriptions() == []
-        tx.save_subscription(sub("C1", NoticeLevel.ALL, "#onboarding"))
-        tx.save_subscription(sub("C2", NoticeLevel.ALL, "#ops"))
-        tx.save_subscription(
+    with store.transaction() as uow:
+        assert uow.subscriptions.all() == []
+        uow.subscriptions.save(sub("C1", NoticeLevel.ALL, "#onboarding"))
+        uow.subscriptions.save(sub("C2", NoticeLevel.ALL, "#ops"))
+        uow.subscriptions.save(
             Subscription(
                 "teams", "C1", NoticeLevel.ALL, "Team chat", "bob", T0 + timedelta(hours=1)
             )
         )
-    with store.transaction() as tx:
-        tx.save_subscription(sub("C1", NoticeLevel.FAILURES, "#onboarding-renamed"))
-    with store.transaction() as tx:
-        assert [(s.platform, s.destination, s.level, s.label) for s in tx.subscriptions()] == [
+    with store.transaction() as uow:
+        uow.subscriptions.save(sub("C1", NoticeLevel.FAILURES, "#onboarding-renamed"))
+    with store.transaction() as uow:
+        assert [(s.platform, s.destination, s.level, s.label) for s in uow.subscriptions.all()] == [
             ("slack", "C1", NoticeLevel.FAILURES, "#onboarding-renamed"),
             ("slack", "C2", NoticeLevel.ALL, "#ops"),
             ("teams", "C1", NoticeLevel.ALL, "Team chat"),
         ]
-        assert tx.subscriptions()[2].created_at == T0 + timedelta(hours=1)
-        assert tx.remove_subscription("slack", "C2") is True
-        assert tx.remove_subscription("slack", "C2") is False
-        assert [s.destination for s in tx.subscriptions()] == ["C1", "C1"]
+        assert uow.subscriptions.all()[2].created_at == T0 + timedelta(hours=1)
+        assert uow.subscriptions.remove("slack", "C2") is True
+        assert uow.subscriptions.remove("slack", "C2") is False
+        assert [s.destination for s in uow.subscriptions.all()] == ["C1", "C1"]
 
 
 def test_bulk_import_round_trip(store):
@@ -473,45 +489,52 @@ def test_bulk_import_round_trip(store):
         [BulkRow(2, "Alpha Ltd", "ops@alpha.com", "alpha.com", "US")],
         [RowError(3, "Country Code", "not a country")],
     )
-    with store.transaction() as tx:
-        tx.add_bulk_import(bulk)
-    with store.transaction() as tx:
-        loaded = tx.get_bulk_import("imp1", for_update=True)
+    with store.transaction() as uow:
+        uow.bulk_imports.add(bulk)
+    with store.transaction() as uow:
+        loaded = uow.bulk_imports.get("imp1", for_update=True)
         assert loaded == bulk and loaded.state is BulkState.REVIEW
         loaded.state = BulkState.DONE
         loaded.enrolled = ["ob1"]
         loaded.failed = [RowError(2, "Domain Name", "taken")]
-        tx.save_bulk_import(loaded)
-    with store.transaction() as tx:
-        assert tx.get_bulk_import("imp1") == loaded
-        assert tx.get_bulk_import("nope") is None
+        uow.bulk_imports.save(loaded)
+    with store.transaction() as uow:
+        assert uow.bulk_imports.get("imp1") == loaded
+        assert uow.bulk_imports.get("nope") is None
         with pytest.raises(NotFound):
-            tx.save_bulk_import(BulkImport("nope", T0, "x", "x.csv", 0, [], []))
+            uow.bulk_imports.save(BulkImport("nope", T0, "x", "x.csv", 0, [], []))
 
 
 def test_a_failed_use_case_leaves_nothing_behind(store, make_onboarding):
     ob = make_onboarding()
-    with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.add(ob)
-        tx.append(Activity(ob.id, T0, ALICE, "enrolled", "Enrolled"))
+    with pytest.raises(RuntimeError), store.transaction() as uow:
+        uow.onboardings.add(ob)
+        uow.activities.append(Activity(ob.id, T0, ALICE, ActivityKind.ENROLLED, "Enrolled"))
         raise RuntimeError("boom")
-    with store.transaction() as tx:
-        assert tx.get(ob.id) is None and tx.activities(ob.id) == []
+    with store.transaction() as uow:
+        assert uow.onboardings.get(ob.id) is None and uow.activities.of(ob.id) == []
 
 
 def test_a_transaction_opened_inside_another_joins_it(store, make_onboarding):
     outer_ob, inner_ob, failed_ob = make_onboarding(), make_onboarding(), make_onboarding()
     with store.transaction() as outer:
-        outer.get("warm-up")  # the outer one starts by reading
+        outer.onboardings.get("warm-up")  # the outer one starts by reading
         with store.transaction() as inner:
-            inner.add(inner_ob)
+            inner.onboardings.add(inner_ob)
         with pytest.raises(RuntimeError), store.transaction() as inner:
-            inner.add(failed_ob)
+            inner.onboardings.add(failed_ob)
             raise RuntimeError("only the inner work is undone")
-        outer.add(outer_ob)
-        assert outer.get(inner_ob.id) is not None and outer.get(failed_ob.id) is None
-    with store.transaction() as tx:
-        assert tx.get(outer_ob.id) and tx.get(inner_ob.id) and tx.get(failed_ob.id) is None
+        outer.onboardings.add(outer_ob)
+        assert (
+            outer.onboardings.get(inner_ob.id) is not None
+            and outer.onboardings.get(failed_ob.id) is None
+        )
+    with store.transaction() as uow:
+        assert (
+            uow.onboardings.get(outer_ob.id)
+            and uow.onboardings.get(inner_ob.id)
+            and uow.onboardings.get(failed_ob.id) is None
+        )
 
 
 def run_threads(target: Callable[[Any], None], args: list[Any]) -> None:

@@ -13,7 +13,7 @@ from bot.commands import COMMANDS
 from bot.domain import Onboarding
 from bot.forms import enroll_form, gdap_form, hub_form, p2p_form
 from bot.gdap_roles import RECOMMENDED_ROLE_IDS
-from bot.ports import KnownPartner
+from bot.records import KnownPartner
 from bot.views import (
     Action,
     ActivityLog,
@@ -99,7 +99,7 @@ LARGEST = {
         LONG,
         LONG,
         tuple(event(i) for i in range(5)),
-        row(1).actions * 3,
+        row(1).actions * 2,
         "Done.",
     ),
     "review of 10,000": BulkReview(
@@ -123,7 +123,7 @@ LARGEST = {
             for i in range(500)
         ),
     ),
-    "notice": Notice(LONG, Tone.ERROR, (Action("Help", "help"),)),
+    "notice": Notice(LONG, Tone.FAILURE, (Action("Help", "help"),)),
     "enroll form": enroll_form(),
     "gdap form": gdap_form(onboarding()),
     "hub form": hub_form(onboarding(), None),

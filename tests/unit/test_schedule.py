@@ -11,7 +11,7 @@ import pytest
 from bot.digest import parse_schedule, zone_named
 from bot.domain import SYSTEM_ACTOR, ordinal
 from bot.errors import ValidationError
-from bot.ports import DigestFrequency, TimerKind
+from bot.records import DigestFrequency, TimerKind
 from bot.schedule import (
     digest_period,
     latest_digest_at,

@@ -13,8 +13,8 @@ from adapters.slack.modals import ModalMeta, country_options, form_view
 from adapters.slack.render import MAX_BLOCKS, home_view, render
 from bot.domain import Onboarding
 from bot.forms import enroll_form, gdap_form, hub_form, p2p_form
-from bot.ports import KnownPartner
 from bot.presenters import customer_card, customer_row
+from bot.records import KnownPartner
 from bot.views import (
     Action,
     BulkResult,
@@ -86,7 +86,7 @@ def test_a_card_with_a_long_name_and_every_kind_of_message_fits():
     valid = tuple((i, LONG, f"c{i}.com") for i in range(2, 5000))
     replies = [
         card,
-        Notice("x" * 5000, Tone.ERROR, (Action("Retry", "help"),)),
+        Notice("x" * 5000, Tone.FAILURE, (Action("Retry", "help"),)),
         HelpView(tuple(CommandHelp(f"cmd{i}", "does " * 50) for i in range(40))),
         Confirmation("Sure? " + LONG, "cancel x --yes", "Cancel onboarding"),
         BulkReview(

@@ -1,0 +1,68 @@
+"""Who did what: the actor of a change and the append-only activity line that records it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.steps import Step
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a person on a platform, or the system itself."""
+
+    id: str
+    name: str
+    platform: str = "console"
+
+    @property
+    def label(self) -> str:
+        return self.name if self.id == SYSTEM else f"{self.name} ({self.platform})"
+
+
+SYSTEM_ACTOR = Actor(SYSTEM, "system", "system")
+
+
+class ActivityKind(StrEnum):
+    """Every kind of line the activity log holds; the values are stored, never change them."""
+
+    ENROLLED = "enrolled"
+    RESELLER_ESTABLISHED = "reseller.established"
+    GDAP_REQUESTED = "gdap.requested"
+    GDAP_ESTABLISHED = "gdap.established"
+    GDAP_EXTENDED = "gdap.extended"
+    GDAP_ENDING = "gdap.ending"
+    GDAP_EXPIRED = "gdap.expired"
+    GDAP_FAILED = "gdap.failed"
+    HUB_STARTED = "hub.started"
+    HUB_COMPLETED = "hub.completed"
+    P2P_PENDING = "p2p.pending"
+    P2P_COMPLETED = "p2p.completed"
+    P2P_CANCELLED = "p2p.cancelled"
+    P2P_CANCEL_FAILED = "p2p.cancel_failed"
+    P2P_EXPIRED = "p2p.expired"
+    P2P_FAILED = "p2p.failed"
+    REMINDER_SENT = "reminder.sent"
+    FINISHED = "onboarding.finished"
+    CANCELLED = "onboarding.cancelled"
+    BULK_ENROLLED = "bulk.enrolled"  # one line for a whole import, in no customer's log
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One append-only line of the activity log."""
+
+    onboarding_id: str
+    at: datetime
+    actor: Actor
+    kind: ActivityKind
+    message: str
+    step: Step | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -1,0 +1,240 @@
+"""Bulk enrollment from a CSV file: review every row first, then enroll the valid ones in
+chunks, safely repeatable (a second confirm, a double click or a crash half-way enrolls
+nobody twice)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import keys, mails
+from bot.activity import Activity, ActivityKind, Actor
+from bot.csvio import COLUMN_TITLES, read_customer_csv
+from bot.customers import Customers, already_enrolled
+from bot.domain import new_onboarding
+from bot.errors import Conflict, NotAllowed, NotFound, ValidationError
+from bot.history import enqueue_mail
+from bot.notices import notice_payload
+from bot.ports import UnitOfWork
+from bot.records import BulkImport, BulkRow, BulkState, Delivery, NoticeLevel, RowError, Timer
+from bot.schedule import timers_for
+from bot.validation import validate_enrollment
+from bot.views import BulkProgress, BulkResult, BulkReview, Confirmation, RowProblem
+from bot.wiring import Wiring
+
+BULK_CHUNK = 200  # rows enrolled per transaction: progress to show, and little to redo
+
+
+@dataclass
+class BulkEnrollment:
+    wiring: Wiring
+    customers: Customers
+
+    def review(self, data: bytes, filename: str, actor: Actor) -> BulkReview:
+        """Checks every row and keeps the result for confirmation; enrolls nobody yet."""
+        rows = read_customer_csv(data, filename)
+        valid: list[BulkRow] = []
+        problems: list[RowError] = []
+        first_row_of: dict[str, int] = {}
+        for row in rows:
+            if row.problem:
+                problems.append(RowError(row.row, "Row", row.problem))
+                continue
+            try:
+                details = validate_enrollment(row.name, row.email, row.domain, row.country)
+            except ValidationError as err:
+                problems.extend(
+                    RowError(row.row, COLUMN_TITLES[f], reason)
+                    for f, reason in err.field_errors.items()
+                )
+                continue
+            if details.domain in first_row_of:
+                problems.append(
+                    RowError(
+                        row.row,
+                        COLUMN_TITLES["domain"],
+                        f"{details.domain} is also on row "
+                        f"{first_row_of[details.domain]} of this file.",
+                    )
+                )
+                continue
+            first_row_of[details.domain] = row.row
+            valid.append(
+                BulkRow(row.row, details.name, details.email, details.domain, details.country)
+            )
+        now = self.wiring.clock.now()
+        bulk = BulkImport(
+            uuid.uuid4().hex[:12], now, actor.label, filename or "upload.csv", len(rows), [], []
+        )
+        with self.wiring.store.transaction() as uow:
+            existing = uow.onboardings.open_by_domains([r.domain for r in valid])
+            for r in valid:
+                if r.domain in existing:
+                    problems.append(
+                        RowError(
+                            r.row,
+                            COLUMN_TITLES["domain"],
+                            already_enrolled(existing[r.domain], now),
+                        )
+                    )
+                else:
+                    bulk.valid_rows.append(r)
+            bulk.errors = sorted(problems, key=lambda p: p.row)
+            uow.bulk_imports.add(bulk)
+        return self._review_view(bulk)
+
+    def _review_view(self, bulk: BulkImport) -> BulkReview:
+        n = len(bulk.valid_rows)
+        confirmation = None
+        if n:
+            confirmation = Confirmation(
+                f"Enroll {n} customer{'s' if n != 1 else ''} from {bulk.filename}? Each gets "
+                "the reseller invitation mail.",
+                f"bulk confirm {bulk.id}",
+                f"Enroll {n}",
+                f"bulk discard {bulk.id}",
+                danger=False,
+            )
+        return BulkReview(
+            bulk.id,
+            bulk.filename,
+            bulk.total_rows,
+            tuple((r.row, r.name, r.domain) for r in bulk.valid_rows),
+            tuple(RowProblem(e.row, e.column, e.reason) for e in bulk.errors),
+            confirmation,
+        )
+
+    def discard(self, import_id: str, actor: Actor) -> str:
+        with self.wiring.store.transaction() as uow:
+            bulk = self._bulk(uow, import_id)
+            if bulk.state is not BulkState.REVIEW:
+                raise NotAllowed(
+                    f"Import {import_id} is {bulk.state.value}; it cannot be discarded."
+                )
+            bulk.state = BulkState.DISCARDED
+            uow.bulk_imports.save(bulk)
+        return f"Import {import_id} discarded: nobody was enrolled."
+
+    def _bulk(self, uow: UnitOfWork, import_id: str) -> BulkImport:
+        bulk = uow.bulk_imports.get(import_id.strip(), for_update=True)
+        if bulk is None:
+            raise NotFound(f"No bulk import {import_id}. Upload the file again with bulk.")
+        return bulk
+
+    def confirm(
+        self, import_id: str, actor: Actor, progress: Callable[[BulkProgress], None] | None = None
+    ) -> BulkResult:
+        """Enrolls every reviewed row, in chunks; safe to repeat (a second confirm, a double
+        click or a crash half-way enrolls nobody twice)."""
+        with self.wiring.store.transaction() as uow:
+            bulk = self._bulk(uow, import_id)
+            if bulk.state is BulkState.DISCARDED:
+                raise NotAllowed(f"Import {import_id} was discarded. Upload the file again.")
+            if bulk.state is BulkState.DONE:
+                return self._bulk_result(bulk)
+            if bulk.state is BulkState.RUNNING:
+                raise Conflict(f"Import {import_id} is already being enrolled.")
+            bulk.state = BulkState.RUNNING
+            uow.bulk_imports.save(bulk)
+        total = len(bulk.valid_rows)
+        link = self.wiring.invitation_url()
+        try:
+            for start in range(0, total, BULK_CHUNK):
+                self._enroll_chunk(bulk, bulk.valid_rows[start : start + BULK_CHUNK], actor, link)
+                if progress:
+                    progress(BulkProgress(bulk.id, min(start + BULK_CHUNK, total), total))
+        finally:
+            with self.wiring.store.transaction() as uow:
+                stored = self._bulk(uow, import_id)
+                stored.enrolled, stored.failed = bulk.enrolled, bulk.failed
+                stored.state = (
+                    BulkState.DONE
+                    if (len(bulk.enrolled) + len(bulk.failed) >= total)
+                    else BulkState.REVIEW
+                )
+                uow.bulk_imports.save(stored)
+        self._announce_bulk(bulk, actor, len(bulk.enrolled))
+        return self._bulk_result(bulk)
+
+    def _enroll_chunk(self, bulk: BulkImport, rows: list[BulkRow], actor: Actor, link: str) -> None:
+        now = self.wiring.clock.now()
+        enrolled: list[str] = []
+        failed: list[RowError] = []
+        timers: list[Timer] = []
+        with self.wiring.store.transaction() as uow:
+            existing = uow.onboardings.open_by_domains([r.domain for r in rows])
+            for r in rows:
+                if r.domain in existing:
+                    other = existing[r.domain]
+                    if other.bulk_import_id == bulk.id:  # enrolled by an earlier, cut-off run
+                        enrolled.append(other.id)
+                    else:
+                        failed.append(
+                            RowError(
+                                r.row,
+                                COLUMN_TITLES["domain"],
+                                already_enrolled(other, now),
+                            )
+                        )
+                    continue
+                ob, activity = new_onboarding(
+                    validate_enrollment(r.name, r.email, r.domain, r.country),
+                    now,
+                    actor,
+                    bulk_import_id=bulk.id,
+                )
+                uow.onboardings.add(ob)
+                uow.activities.append(activity)
+                timers += timers_for(activity, ob, self.wiring.sync_after)
+                enqueue_mail(
+                    uow,
+                    keys.invitation_mail(ob.id),
+                    mails.reseller_invitation(ob, self.wiring.partner_name, link),
+                    now,
+                )
+                enrolled.append(ob.id)
+            uow.timers.schedule(timers)
+        bulk.enrolled.extend(enrolled)
+        bulk.failed.extend(failed)
+
+    def _bulk_result(self, bulk: BulkImport) -> BulkResult:
+        enrolled_ids = set(bulk.enrolled)
+        failed_rows = {e.row for e in bulk.failed}
+        with self.wiring.store.transaction() as uow:
+            by_domain = uow.onboardings.open_by_domains([r.domain for r in bulk.valid_rows])
+        enrolled = tuple(
+            (r.row, r.name, r.domain)
+            for r in bulk.valid_rows
+            if r.row not in failed_rows
+            and by_domain.get(r.domain) is not None
+            and by_domain[r.domain].id in enrolled_ids
+        )
+        problems = sorted([*bulk.errors, *bulk.failed], key=lambda e: e.row)
+        return BulkResult(
+            bulk.id, enrolled, tuple(RowProblem(e.row, e.column, e.reason) for e in problems)
+        )
+
+    def _announce_bulk(self, bulk: BulkImport, actor: Actor, count: int) -> None:
+        """One notice for a whole bulk import, rather than one per customer."""
+        if not count:
+            return
+        now = self.wiring.clock.now()
+        activity = Activity(
+            "",
+            now,
+            actor,
+            ActivityKind.BULK_ENROLLED,
+            f"{count} customers enrolled from {bulk.filename} by {actor.label}.",
+        )
+        with self.wiring.store.transaction() as uow:
+            for s in uow.subscriptions.all():
+                if s.level is NoticeLevel.ALL:
+                    uow.ledger.enqueue(
+                        Delivery(
+                            keys.bulk_notice(bulk.id, s.platform, s.destination),
+                            s.platform,
+                            notice_payload(activity, None, s.destination).to_json(),
+                            now,
+                        )
+                    )

@@ -1,0 +1,147 @@
+"""Reading onboardings: the grid, the customer card, the activity log and the outbox, and
+turning what a user typed (a name, a domain or an id) into exactly one customer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import presenters
+from bot.activity import Activity
+from bot.domain import Onboarding, OverallStatus
+from bot.errors import Ambiguous, NotAllowed, NotFound, ValidationError
+from bot.notices import tone_of_all
+from bot.ports import MailOutbox, UnitOfWork
+from bot.tone import Tone
+from bot.views import ActivityLog, Counts, CustomerCard, ListPage, MailView, OutboxView
+from bot.wiring import Wiring
+
+
+def resolve(
+    uow: UnitOfWork, reference: str, *, for_update: bool = False, include_closed: bool = False
+) -> Onboarding:
+    """The one customer `reference` names; an ambiguous one raises `Ambiguous` with the
+    candidates, never a guess."""
+    ref = (reference or "").strip()
+    if not ref:
+        raise ValidationError("Name the customer: its name, domain or id.")
+    matches = uow.onboardings.find(ref)
+    if not matches and include_closed:
+        ob = uow.onboardings.get(ref)
+        matches = [ob] if ob else []
+    if not matches:
+        raise NotFound(f'No customer in onboarding matches "{ref}". Try: search {ref}')
+    if len(matches) > 1:
+        raise Ambiguous(ref, [(m.id, f"{m.name} ({m.domain})") for m in matches])
+    ob = matches[0]
+    if for_update:
+        locked = uow.onboardings.get(ob.id, for_update=True)
+        assert locked is not None
+        return locked
+    return ob
+
+
+def already_enrolled(existing: Onboarding, now: datetime) -> str:
+    """Why a domain cannot be enrolled again, naming who holds it."""
+    when = presenters.relative_time(existing.enrolled_at, now)
+    return f"{existing.domain} is already in onboarding as {existing.name} (enrolled {when})."
+
+
+@dataclass
+class Customers:
+    wiring: Wiring
+    page_size: int = 10
+    outbox: MailOutbox | None = None
+
+    def dashboard(
+        self,
+        status: OverallStatus | None = None,
+        search: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> ListPage:
+        limit = limit or self.page_size
+        now = self.wiring.clock.now()
+        with self.wiring.store.transaction() as uow:
+            counts = uow.onboardings.counts()
+            onboardings, total = uow.onboardings.page(status, search, max(offset, 0), limit)
+        rows = tuple(presenters.customer_row(ob, now) for ob in onboardings)
+        return ListPage(
+            counts=Counts(
+                counts[OverallStatus.ACTIVE],
+                counts[OverallStatus.FAILED],
+                counts[OverallStatus.COMPLETED],
+            ),
+            rows=rows,
+            offset=max(offset, 0),
+            limit=limit,
+            total=total,
+            status_filter=status.value if status else None,
+            search=search,
+        )
+
+    def card(self, reference: str, headline: str = "") -> CustomerCard:
+        with self.wiring.store.transaction() as uow:
+            ob = resolve(uow, reference)
+            return presenters.customer_card(
+                ob, uow.activities.of(ob.id), self.wiring.clock.now(), headline
+            )
+
+    def card_by_id(
+        self, onboarding_id: str, headline: str = "", tone: Tone = Tone.INFO
+    ) -> CustomerCard | None:
+        """The card as it is now, open or closed; None when there is no such onboarding."""
+        with self.wiring.store.transaction() as uow:
+            ob = uow.onboardings.get(onboarding_id)
+            if ob is None:
+                return None
+            return presenters.customer_card(
+                ob, uow.activities.of(ob.id), self.wiring.clock.now(), headline, tone=tone
+            )
+
+    def after_change(
+        self, onboarding_id: str, headline: str, changes: list[Activity], tone: Tone | None = None
+    ) -> CustomerCard:
+        """The card that answers a change: its headline says what happened, in the tone of
+        the worst thing that happened (a refusal from Microsoft is not a success)."""
+        feel = tone or (tone_of_all(changes) if changes else Tone.SUCCESS)
+        if feel is Tone.INFO and changes:
+            feel = Tone.SUCCESS
+        card = self.card_by_id(onboarding_id, headline, feel)
+        assert card is not None
+        return card
+
+    def activity_log(self, reference: str) -> ActivityLog:
+        now = self.wiring.clock.now()
+        with self.wiring.store.transaction() as uow:
+            ob = resolve(uow, reference, include_closed=True)
+            events = uow.activities.of(ob.id)
+        return ActivityLog(ob.name, ob.domain, tuple(presenters.event_view(a, now) for a in events))
+
+    def outbox_mails(self, reference: str | None = None) -> OutboxView:
+        if self.outbox is None:
+            raise NotAllowed(
+                "The outbox exists only with the outbox mail backend "
+                "(MAIL_BACKEND=outbox); real mail is in your mail system."
+            )
+        customer = None
+        onboarding_id = None
+        if reference:
+            with self.wiring.store.transaction() as uow:
+                ob = resolve(uow, reference, include_closed=True)
+            customer, onboarding_id = ob.name, ob.id
+        now = self.wiring.clock.now()
+        sent = self.outbox.list(onboarding_id)
+        return OutboxView(
+            customer,
+            tuple(
+                MailView(
+                    s.at,
+                    presenters.relative_time(s.at, now),
+                    s.mail.to,
+                    s.mail.subject,
+                    s.mail.link,
+                )
+                for s in sent
+            ),
+        )

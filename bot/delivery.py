@@ -1,0 +1,205 @@
+"""Sending what the ledger holds: mail inside the transaction that marks it sent, chat
+notices paced per channel and merged when many wait, retries with back-off, and a
+platform's Retry-After honoured for the whole channel."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.errors import ProviderError
+from bot.notices import NoticePayload
+from bot.ports import Clock, Mailer, Notifier, Store
+from bot.records import Delivery, Mail
+from bot.tone import Tone
+from bot.wiring import MAIL_CHANNEL
+
+DELIVERY_RETRY = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
+MERGED_LINES = 10  # lines a merged notice lists before "… and N more"
+LEASE_SECONDS = 300
+
+Send = Callable[[dict[str, Any]], None]
+
+
+def _poster(notifier: Notifier) -> Send:
+    return lambda payload: notifier.post(
+        str(payload.get("destination", "")), NoticePayload.from_json(payload)
+    )
+
+
+class Pacer:
+    """Per-destination token buckets for chat notices: chat rate limits are per channel per
+    second (Slack allows about one message a second with short bursts; Teams throttles a
+    conversation past a few per second). Time is the delivery's clock, the same one that
+    dates a deferred notice, so a paced notice comes due when the clock says it may go."""
+
+    def __init__(self, burst: int, every: float) -> None:
+        self.burst = burst
+        self.every = every
+        self._buckets: dict[tuple[str, str], tuple[float, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[str, str], now: datetime) -> float:
+        """0 when a post may go now (and counts it), else the seconds to wait."""
+        with self._lock:
+            tokens, stamp = self._buckets.get(key, (float(self.burst), now))
+            elapsed = max((now - stamp).total_seconds(), 0.0)
+            if self.every > 0:
+                tokens = min(float(self.burst), tokens + elapsed / self.every)
+            else:
+                tokens = float(self.burst)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) * self.every
+
+
+@dataclass
+class LedgerSender:
+    store: Store
+    clock: Clock
+    mailer: Mailer
+    notifiers: list[Notifier] = field(default_factory=list)
+    notice_burst: int = 4  # posts to one destination at once before pacing sets in
+    notice_every: float = 1.0  # seconds per further post to one destination
+    notice_merge_over: int = 5  # more pending notices than this for one destination: merged
+    pacer: Pacer = field(init=False, repr=False)
+    sent_total: int = field(default=0, init=False)  # since start, for `tick`'s summary
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.pacer = Pacer(self.notice_burst, self.notice_every)
+
+    def _count(self, sent: int) -> int:
+        with self._count_lock:
+            self.sent_total += sent
+        return sent
+
+    def deliver_pending(self, limit: int = 500) -> int:
+        """Sends what the ledger holds for mail and for every configured chat platform;
+        returns how many deliveries went out. Safe to call from several threads or processes.
+
+        Mail is sent inside the transaction that marks it sent, so a mailer that writes to
+        the store (the outbox) sends exactly once even if the process dies. Chat notices are
+        paced per destination (`Pacer`); past `notice_merge_over` pending for one
+        destination they go as one merged notice, and a platform's Retry-After holds back
+        the rest of that destination's notices too.
+        """
+        senders: dict[str, Send] = {MAIL_CHANNEL: lambda payload: self.mailer.send(Mail(**payload))}
+        for notifier in self.notifiers:
+            senders[notifier.platform] = _poster(notifier)
+        sent = 0
+        while True:
+            now = self.clock.now()
+            with self.store.transaction() as uow:
+                batch = uow.ledger.claim(
+                    now, limit, lease_seconds=LEASE_SECONDS, channels=list(senders)
+                )
+            if not batch:
+                return self._count(sent)
+            by_destination: dict[tuple[str, str], list[Delivery]] = {}
+            for delivery in batch:
+                if delivery.channel == MAIL_CHANNEL:
+                    if self._attempt(delivery, senders[delivery.channel], atomic=True) is None:
+                        sent += 1
+                else:
+                    where = (delivery.channel, str(delivery.payload.get("destination", "")))
+                    by_destination.setdefault(where, []).append(delivery)
+            for where, notices in by_destination.items():
+                sent += self._post_notices(where, notices, senders[where[0]])
+            if len(batch) < limit:
+                return self._count(sent)
+
+    def _post_notices(self, where: tuple[str, str], notices: list[Delivery], send: Send) -> int:
+        if len(notices) > self.notice_merge_over:
+            wait = self.pacer.take(where, self.clock.now())
+            if wait:
+                self._defer(notices, wait)
+                return 0
+            return len(notices) if self._attempt_merged(notices, send) else 0
+        sent = 0
+        for i, delivery in enumerate(notices):
+            wait = self.pacer.take(where, self.clock.now())
+            if wait:
+                self._defer(notices[i:], wait)
+                break
+            failure = self._attempt(delivery, send)
+            if failure is None:
+                sent += 1
+            elif failure.retry_after:
+                self._defer(notices[i + 1 :], failure.retry_after)
+                break
+        return sent
+
+    def _defer(self, deliveries: list[Delivery], seconds: float) -> None:
+        if not deliveries:
+            return
+        until = self.clock.now() + timedelta(seconds=max(seconds, 0.001))
+        with self.store.transaction() as uow:
+            for delivery in deliveries:
+                uow.ledger.defer(delivery.id or 0, until)
+
+    def _attempt_merged(self, notices: list[Delivery], send: Send) -> bool:
+        """One post standing for several notices; each of them is recorded sent with it."""
+        payloads = [n.payload for n in notices]
+        lines = [f"• {p.get('text', '')}" for p in payloads[:MERGED_LINES]]
+        if len(payloads) > MERGED_LINES:
+            lines.append(f"… and {len(payloads) - MERGED_LINES} more (log CUSTOMER shows all).")
+        merged = NoticePayload(
+            destination=str(payloads[0].get("destination", "")),
+            kind="merged",
+            tone=Tone.worst([Tone(p.get("tone") or Tone.INFO.value) for p in payloads]),
+            text=f"{len(payloads)} updates:\n" + "\n".join(lines),
+            actor="onboarding bot",
+            at=self.clock.now(),
+            merged=tuple(n.key for n in notices),
+        ).to_json()
+        try:
+            send(merged)
+        except ProviderError as err:
+            for delivery in notices:
+                self._failed(delivery, err)
+            return False
+        with self.store.transaction() as uow:
+            for delivery in notices:
+                uow.ledger.mark_sent(delivery.id or 0, self.clock.now())
+        return True
+
+    def _attempt(
+        self, delivery: Delivery, send: Send, *, atomic: bool = False
+    ) -> ProviderError | None:
+        """Sends one delivery and records the outcome; returns the refusal, if any."""
+        try:
+            if atomic:
+                with self.store.transaction() as uow:
+                    send(delivery.payload)
+                    uow.ledger.mark_sent(delivery.id or 0, self.clock.now())
+                return None
+            send(delivery.payload)
+        except ProviderError as err:
+            self._failed(delivery, err)
+            return err
+        with self.store.transaction() as uow:
+            uow.ledger.mark_sent(delivery.id or 0, self.clock.now())
+        return None
+
+    def _failed(self, delivery: Delivery, err: ProviderError) -> None:
+        now = self.clock.now()
+        if err.retry_after is not None:
+            retry: datetime | None = now + timedelta(seconds=err.retry_after)
+        elif delivery.attempts <= len(DELIVERY_RETRY):
+            retry = now + DELIVERY_RETRY[delivery.attempts - 1]
+        else:
+            retry = None
+        with self.store.transaction() as uow:
+            uow.ledger.mark_failed(delivery.id or 0, now, str(err), retry)

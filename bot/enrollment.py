@@ -1,0 +1,50 @@
+"""Enrolling one customer: the reseller invitation goes out and the reminders start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import keys, mails
+from bot.activity import Actor
+from bot.customers import Customers, already_enrolled
+from bot.domain import new_onboarding
+from bot.errors import ValidationError
+from bot.forms import enroll_form
+from bot.history import enqueue_mail, record
+from bot.validation import validate_enrollment
+from bot.views import CustomerCard, Form
+from bot.wiring import Wiring
+
+
+@dataclass
+class Enrollment:
+    wiring: Wiring
+    customers: Customers
+
+    def form(self) -> Form:
+        return enroll_form()
+
+    def enroll(self, values: dict[str, str], actor: Actor) -> CustomerCard:
+        details = validate_enrollment(
+            values.get("name", ""),
+            values.get("email", ""),
+            values.get("domain", ""),
+            values.get("country", ""),
+        )
+        w = self.wiring
+        now = w.clock.now()
+        link = w.invitation_url()
+        with w.store.transaction() as uow:
+            existing = uow.onboardings.open_by_domains([details.domain]).get(details.domain)
+            if existing:
+                raise ValidationError.for_fields({"domain": already_enrolled(existing, now)})
+            ob, activity = new_onboarding(details, now, actor)
+            uow.onboardings.add(ob)
+            record(uow, ob, activity, w.sync_after)
+            enqueue_mail(
+                uow,
+                keys.invitation_mail(ob.id),
+                mails.reseller_invitation(ob, w.partner_name, link),
+                now,
+            )
+        return self.customers.after_change(ob.id, f"Enrolled {ob.name.rstrip('.')}.", [activity])

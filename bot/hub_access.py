@@ -1,0 +1,73 @@
+"""MSP Hub access: the customer-creation form, pre-filled from Partner Center when the
+reseller relationship exists, and the customer created in the hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.activity import SYSTEM_ACTOR, Actor
+from bot.customers import Customers, resolve
+from bot.domain import Change, ResellerStatus
+from bot.forms import hub_form
+from bot.history import record
+from bot.records import HubCustomer
+from bot.validation import (
+    clean_country,
+    clean_domain,
+    clean_email,
+    clean_name,
+    clean_optional,
+    collect,
+)
+from bot.views import CustomerCard, Form
+from bot.wiring import Wiring
+
+
+@dataclass
+class HubAccess:
+    wiring: Wiring
+    customers: Customers
+
+    def form(self, reference: str) -> Form:
+        with self.wiring.store.transaction() as uow:
+            ob = resolve(uow, reference)
+        ob.require(Change.START_HUB)
+        profile = None
+        if ob.reseller_status is ResellerStatus.ESTABLISHED:
+            profile = self.wiring.microsoft.find_customer(ob.domain)
+        return hub_form(ob, profile)
+
+    def start(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:
+        v = collect(
+            {
+                "company_name": (clean_name, values.get("company_name", ""), "Company name"),
+                "domain": (clean_domain, values.get("domain", "")),
+                "email": (clean_email, values.get("email", "")),
+                "country": (clean_country, values.get("country", "")),
+                "first_name": (clean_name, values.get("first_name", ""), "First name", 64),
+                "last_name": (clean_name, values.get("last_name", ""), "Last name", 64),
+                "phone": (clean_optional, values.get("phone", ""), "Phone", 32),
+                "address_line1": (clean_optional, values.get("address_line1", ""), "Address"),
+                "city": (clean_optional, values.get("city", ""), "City", 64),
+                "state": (clean_optional, values.get("state", ""), "State", 64),
+                "postal_code": (clean_optional, values.get("postal_code", ""), "Postal code", 16),
+            }
+        )
+        w = self.wiring
+        now = w.clock.now()
+        with w.store.transaction() as uow:
+            ob = resolve(uow, reference, for_update=True)
+            started = ob.start_hub(now, actor)
+            changes = [started]
+            hub_id = w.hub.create_customer(
+                HubCustomer(**v, tenant_id=ob.customer_tenant_id)  # type: ignore[arg-type]
+            )
+            record(uow, ob, started, w.sync_after)
+            headline = f"{ob.name} was sent to the MSP Hub."
+            if w.hub.is_confirmed(hub_id):
+                completed = ob.complete_hub(now, SYSTEM_ACTOR, hub_id)
+                record(uow, ob, completed, w.sync_after)
+                changes.append(completed)
+                headline = f"{ob.name} was created in the MSP Hub."
+            uow.onboardings.save(ob)
+        return self.customers.after_change(ob.id, headline, changes)

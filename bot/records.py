@@ -1,0 +1,242 @@
+"""The plain records that cross the ports: what the store, Microsoft, mail and chat hand the
+bot and take from it. Data only; the Protocols that move them are in `bot.ports`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    body: str
+    link: str | None = None
+    onboarding_id: str | None = None
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """A mail as the outbox backend kept it."""
+
+    at: datetime
+    mail: Mail
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """What Partner Center knows of a customer once the reseller relationship exists."""
+
+    tenant_id: str
+    company_name: str
+    domain: str
+    email: str = ""
+    country: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    address_line1: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+
+
+class GdapState(StrEnum):
+    """Graph's delegatedAdminRelationship status, reduced to what the bot acts on."""
+
+    PENDING = "pending"  # created, approvalPending, approved, activating
+    ACTIVE = "active"  # active, expiring
+    EXPIRED = "expired"  # expired
+    TERMINATED = "terminated"  # terminated, terminating, terminationRequested
+
+
+@dataclass(frozen=True)
+class GdapRelationship:
+    id: str
+    state: GdapState
+    approval_url: str
+    ends_at: datetime | None = None
+    detail: str = ""
+
+
+class TransferState(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Transfer:
+    id: str
+    state: TransferState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class HubCustomer:
+    company_name: str
+    domain: str
+    email: str
+    country: str
+    first_name: str
+    last_name: str
+    phone: str = ""
+    address_line1: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class KnownPartner:
+    tenant_id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass
+class BulkRow:
+    row: int
+    name: str
+    email: str
+    domain: str
+    country: str
+
+
+class BulkState(StrEnum):
+    REVIEW = "review"
+    RUNNING = "running"
+    DONE = "done"
+    DISCARDED = "discarded"
+
+
+@dataclass
+class BulkImport:
+    id: str
+    created_at: datetime
+    created_by: str
+    filename: str
+    total_rows: int
+    valid_rows: list[BulkRow]
+    errors: list[RowError]
+    state: BulkState = BulkState.REVIEW
+    enrolled: list[str] = field(default_factory=list)  # onboarding ids
+    failed: list[RowError] = field(default_factory=list)  # rows refused at confirm time
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass
+class Delivery:
+    """One outgoing message in the ledger; its `key` is unique, so it is sent at most once."""
+
+    key: str
+    channel: str  # "mail" or a chat platform name
+    payload: dict[str, Any]
+    created_at: datetime
+    onboarding_id: str | None = None
+    id: int | None = None
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class NoticeLevel(StrEnum):
+    ALL = "all"
+    FAILURES = "failures"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a command was typed: a chat adapter's opaque destination, to answer or notify."""
+
+    platform: str
+    destination: str
+    label: str = ""
+    direct: bool = False  # a person's direct message rather than a shared channel
+    timezone: str = ""  # the person's IANA time zone, when the platform tells us
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A channel (or chat) that wants status-change and reminder notices."""
+
+    platform: str
+    destination: str
+    level: NoticeLevel
+    label: str
+    created_by: str
+    created_at: datetime
+
+
+class TimerKind(StrEnum):
+    REMINDER = "reminder"  # automatic reminder `slot` of a waiting `step`
+    P2P_EXPIRY = "p2p.expiry"  # 30 days after a transfer request was sent
+    GDAP_END = "gdap.end"  # the day a GDAP relationship ends (expires or extends)
+    GDAP_ENDING = "gdap.ending"  # `slot` days before a relationship without auto-extend ends
+    SYNC = "sync"  # fallback poll of Microsoft for a waiting onboarding
+
+
+class TimerState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"  # not needed any more when it came due (step left waiting, superseded)
+
+
+@dataclass
+class Timer:
+    """One piece of due work, written with the state change that causes it; its unique `key`
+    means the work exists once however often the change is replayed."""
+
+    key: str
+    kind: TimerKind
+    due_at: datetime
+    onboarding_id: str | None = None
+    step: str | None = None
+    slot: int | None = None
+    replace: bool = False  # scheduling again moves a pending or finished one to `due_at`
+    id: int | None = None
+    state: TimerState = TimerState.PENDING
+    attempts: int = 0
+
+
+class DigestFrequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+@dataclass
+class DigestSubscription:
+    """A person (direct message) or a channel that gets the managers' digest."""
+
+    platform: str
+    destination: str
+    label: str
+    direct: bool
+    frequency: DigestFrequency
+    time: str  # "HH:MM", wall-clock time in `timezone`
+    timezone: str  # IANA name
+    next_due_at: datetime
+    created_by: str
+    created_at: datetime
+    weekday: int | None = None  # 0 = Monday, for weekly digests
+    last_sent_at: datetime | None = None
+    last_counts: dict[str, int] | None = None
+    id: int | None = None

@@ -1,0 +1,121 @@
+"""Following Microsoft: what its answers mean for each step (a pure function), and the use
+case that asks it about one onboarding and applies what changed.
+
+Webhooks, the scheduler and the sandbox all end here, so a status only ever changes because
+Microsoft said so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.activity import SYSTEM_ACTOR, Activity
+from bot.domain import GdapStatus, Onboarding, P2PStatus, ResellerStatus
+from bot.history import record
+from bot.records import (
+    CustomerProfile,
+    GdapRelationship,
+    GdapState,
+    Transfer,
+    TransferState,
+)
+from bot.wiring import Wiring
+
+
+def microsoft_transitions(
+    ob: Onboarding,
+    now: datetime,
+    profile: CustomerProfile | None,
+    rel: GdapRelationship | None,
+    transfer: Transfer | None,
+) -> Iterator[Activity]:
+    """Applies to `ob` what Microsoft reports, one transition at a time (each yields the
+    activity that records it). Pure: the same answers on the same onboarding give the same
+    changes, so it is tested beside the domain."""
+    if profile and ob.reseller_status is ResellerStatus.IN_PROGRESS:
+        yield ob.accept_reseller(now, SYSTEM_ACTOR, profile.tenant_id)
+    if rel and ob.gdap and ob.gdap.relationship_id == rel.id:
+        if ob.gdap_status is GdapStatus.IN_PROGRESS:
+            if rel.state is GdapState.ACTIVE:
+                yield ob.approve_gdap(now, SYSTEM_ACTOR, rel.ends_at)
+            elif rel.state in (GdapState.EXPIRED, GdapState.TERMINATED):
+                yield ob.fail_gdap(
+                    now,
+                    SYSTEM_ACTOR,
+                    rel.detail
+                    or (
+                        "the request was not approved in time"
+                        if rel.state is GdapState.EXPIRED
+                        else "the request was rejected or terminated"
+                    ),
+                )
+        elif ob.gdap_status is GdapStatus.ESTABLISHED:
+            if rel.state is GdapState.EXPIRED:
+                yield ob.expire_gdap(now, SYSTEM_ACTOR)
+            elif rel.state is GdapState.TERMINATED:
+                yield ob.fail_gdap(
+                    now, SYSTEM_ACTOR, rel.detail or "the admin relationship was terminated"
+                )
+            elif rel.ends_at and (ob.gdap.ends_at is None or rel.ends_at > ob.gdap.ends_at):
+                yield ob.extend_gdap(now, SYSTEM_ACTOR, rel.ends_at)
+    if ob.p2p_status is P2PStatus.PENDING:
+        if transfer and transfer.state is TransferState.COMPLETED:
+            yield ob.complete_p2p(now, SYSTEM_ACTOR)
+        elif transfer and transfer.state is TransferState.FAILED:
+            yield ob.fail_p2p(
+                now, SYSTEM_ACTOR, transfer.detail or "the current partner declined the transfer"
+            )
+        elif transfer and transfer.state is TransferState.CANCELLED:
+            yield ob.cancel_p2p(now, SYSTEM_ACTOR)
+        elif ob.p2p and ob.p2p.expires_at and now >= ob.p2p.expires_at:
+            yield ob.expire_p2p(now, SYSTEM_ACTOR)
+
+
+@dataclass
+class MicrosoftSync:
+    wiring: Wiring
+
+    def refresh(self, onboarding_id: str) -> list[Activity]:
+        """Asks Microsoft where each step that depends on it stands and applies what changed;
+        returns the activities written. Microsoft is asked outside any transaction, then the
+        onboarding is re-read under its lock, so a slow answer holds no lock."""
+        w = self.wiring
+        with w.store.transaction() as uow:
+            ob = uow.onboardings.get(onboarding_id)
+        if ob is None or not ob.is_open:
+            return []
+        now = w.clock.now()
+        ms = w.microsoft
+        profile = (
+            ms.find_customer(ob.domain)
+            if ob.reseller_status is ResellerStatus.IN_PROGRESS
+            else None
+        )
+        rel = (
+            ms.get_gdap_relationship(ob.gdap.relationship_id)
+            if ob.gdap
+            and ob.gdap.relationship_id
+            and ob.gdap_status in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED)
+            else None
+        )
+        transfer = (
+            ms.get_transfer(ob.customer_tenant_id, ob.p2p.transfer_id)
+            if ob.p2p
+            and ob.p2p.transfer_id
+            and ob.customer_tenant_id
+            and ob.p2p_status is P2PStatus.PENDING
+            else None
+        )
+        written: list[Activity] = []
+        with w.store.transaction() as uow:
+            ob = uow.onboardings.get(onboarding_id, for_update=True)
+            if ob is None or not ob.is_open:
+                return []
+            for activity in microsoft_transitions(ob, now, profile, rel, transfer):
+                record(uow, ob, activity, w.sync_after)
+                written.append(activity)
+            if written:
+                uow.onboardings.save(ob)
+        return written

@@ -1,0 +1,30 @@
+"""What every use case is given: the store, the clock, the Microsoft side, the hub, who we
+are to customers, and how soon to poll Microsoft. Built once by `app.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.ports import Clock, Hub, MicrosoftPartner, Store
+from bot.schedule import SYNC_FIRST
+
+MAIL_CHANNEL = "mail"  # the ledger channel of mail; chat notices use their platform's name
+
+
+@dataclass
+class Wiring:
+    store: Store
+    clock: Clock
+    microsoft: MicrosoftPartner
+    hub: Hub
+    partner_name: str = "Your Microsoft partner"
+    transfer_link: str = "https://partner.microsoft.com/dashboard/v2/customers/list"
+    sync_after: timedelta | None = SYNC_FIRST  # first fallback poll of a waiting step; None: off
+    _invitation_url: str | None = field(default=None, repr=False)
+
+    def invitation_url(self) -> str:
+        """The reseller-relationship link; asked of Microsoft once, it does not change."""
+        if self._invitation_url is None:
+            self._invitation_url = self.microsoft.reseller_invitation_url()
+        return self._invitation_url

@@ -1,0 +1,110 @@
+"""The delivery ledger: everything that goes out, once per key, claimed with a lease."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.errors import NotFound
+from bot.records import Delivery, DeliveryState
+from storage.database import is_sqlite
+from storage.mapping import to_delivery
+from storage.models import DeliveryRow
+from storage.sql import IS_PENDING, SqlRepository
+
+
+class SqlLedger(SqlRepository):
+    """Implements `bot.ports.DeliveryLedger`."""
+
+    def enqueue(self, delivery: Delivery) -> bool:
+        conn = self._conn(write=True)
+        stmt = self._insert(conn, DeliveryRow).values(
+            key=delivery.key,
+            channel=delivery.channel,
+            payload=delivery.payload,
+            onboarding_id=delivery.onboarding_id,
+            state=delivery.state.value,
+            attempts=delivery.attempts,
+            last_error=delivery.last_error,
+            created_at=delivery.created_at,
+            next_attempt_at=delivery.created_at,
+        )
+        new_id = conn.execute(
+            stmt.on_conflict_do_nothing(index_elements=[DeliveryRow.key]).returning(DeliveryRow.id)  # type: ignore[attr-defined]
+        ).scalar_one_or_none()
+        if new_id is None:
+            return False
+        delivery.id = new_id
+        self._work.enqueued()
+        return True
+
+    def claim(
+        self, now: datetime, limit: int, lease_seconds: int, channels: list[str] | None = None
+    ) -> list[Delivery]:
+        """Oldest first. On PostgreSQL rows another sender is claiming are skipped, not
+        waited for; on SQLite claims are serialised by the write lock."""
+        if limit <= 0 or channels == []:
+            return []
+        conn = self._conn(write=True)
+        stmt = select(DeliveryRow).where(
+            IS_PENDING,
+            DeliveryRow.next_attempt_at <= now,
+            (DeliveryRow.claimed_until.is_(None)) | (DeliveryRow.claimed_until < now),
+        )
+        if channels is not None:
+            stmt = stmt.where(DeliveryRow.channel.in_(channels))
+        stmt = stmt.order_by(DeliveryRow.created_at, DeliveryRow.id).limit(limit)
+        if not is_sqlite(conn):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return []
+        until = now + timedelta(seconds=lease_seconds)
+        ids = [row.id for row in rows]
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(ids))
+            .values(claimed_until=until, attempts=DeliveryRow.attempts + 1)
+        )
+        claimed = [to_delivery(row) for row in rows]
+        for delivery in claimed:
+            delivery.attempts += 1
+        return claimed
+
+    def mark_sent(self, delivery_id: int, at: datetime) -> None:
+        self._mark(
+            delivery_id,
+            state=DeliveryState.SENT.value,
+            sent_at=at,
+            last_attempt_at=at,
+            claimed_until=None,
+        )
+
+    def mark_failed(
+        self, delivery_id: int, at: datetime, error: str, retry_at: datetime | None
+    ) -> None:
+        """`retry_at` None gives up for good; otherwise the delivery waits until then."""
+        values: dict[str, Any] = {"last_error": error, "last_attempt_at": at, "claimed_until": None}
+        if retry_at is None:
+            values["state"] = DeliveryState.FAILED.value
+        else:
+            values["next_attempt_at"] = retry_at
+        self._mark(delivery_id, **values)
+
+    def defer(self, delivery_id: int, until: datetime) -> None:
+        """Untried: the attempt the claim counted is given back."""
+        self._mark(
+            delivery_id,
+            next_attempt_at=until,
+            claimed_until=None,
+            attempts=DeliveryRow.attempts - 1,
+        )
+
+    def _mark(self, delivery_id: int, **values: Any) -> None:
+        result = self._conn(write=True).execute(
+            update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values)
+        )
+        if result.rowcount != 1:
+            raise NotFound(f"There is no delivery {delivery_id} in the ledger.")

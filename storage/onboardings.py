@@ -1,0 +1,242 @@
+"""Onboardings and their activity log: the customer grid, lookups by name, domain or id, and
+the optimistic version check that keeps two writers from losing each other's change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain import (
+    Activity,
+    GdapStatus,
+    Onboarding,
+    OverallStatus,
+    P2PStatus,
+    ResellerStatus,
+)
+from bot.errors import Conflict, NotFound
+from storage.database import fold_case
+from storage.mapping import activity_values, onboarding_values, to_activity, to_onboarding
+from storage.models import ActivityRow, OnboardingRow
+from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks
+
+LIKE_ESCAPE = "/"
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern that matches `text` anywhere, with its own % and _ taken literally."""
+    escaped = (
+        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
+
+
+class SqlOnboardings(SqlRepository):
+    """Implements `bot.ports.OnboardingRepository`."""
+
+    def get(self, onboarding_id: str, *, for_update: bool = False) -> Onboarding | None:
+        stmt = select(OnboardingRow).where(OnboardingRow.id == onboarding_id)
+        if for_update:
+            stmt = stmt.with_for_update()  # SQLite: already serialised by BEGIN IMMEDIATE
+        row = self._conn(write=for_update).execute(stmt).first()
+        return to_onboarding(row) if row else None
+
+    def find(self, reference: str) -> list[Onboarding]:
+        """Open onboardings matching by id, else by domain, else by name: the first kind
+        that matches wins, so a name that happens to equal another's id cannot shadow it."""
+        ref = (reference or "").strip()
+        if not ref:
+            return []
+        conn = self._conn()
+        for condition in (
+            OnboardingRow.id == ref,
+            func.lower(OnboardingRow.domain) == ref.lower(),
+            fold_case(OnboardingRow.name) == fold_case(literal(ref)),
+        ):
+            rows = conn.execute(
+                select(OnboardingRow)
+                .where(IS_OPEN, condition)
+                .order_by(OnboardingRow.enrolled_at, OnboardingRow.id)
+            ).all()
+            if rows:
+                return [to_onboarding(row) for row in rows]
+        return []
+
+    def open_by_domains(self, domains: list[str]) -> dict[str, Onboarding]:
+        """Keyed by the domains as given; domains compare case-insensitively."""
+        wanted: dict[str, list[str]] = {}
+        for domain in domains:
+            wanted.setdefault(domain.lower(), []).append(domain)
+        found: dict[str, Onboarding] = {}
+        conn = self._conn()
+        for chunk in chunks(list(wanted), IN_CHUNK):
+            stmt = select(OnboardingRow).where(IS_OPEN, func.lower(OnboardingRow.domain).in_(chunk))
+            for row in conn.execute(stmt):
+                ob = to_onboarding(row)
+                for given in wanted.get(ob.domain.lower(), []):
+                    found[given] = ob
+        return found
+
+    def add(self, onboarding: Onboarding) -> None:
+        """Raises `Conflict` naming the customer that already holds the domain, if any."""
+        conn = self._conn(write=True)
+        stmt = insert(OnboardingRow).values(
+            **onboarding_values(onboarding), version=onboarding.version
+        )
+        try:
+            with conn.begin_nested():  # the caller's transaction stays usable
+                conn.execute(stmt)
+        except IntegrityError:
+            holder = self.open_by_domains([onboarding.domain]).get(onboarding.domain)
+            if onboarding.is_open and holder is not None and holder.id != onboarding.id:
+                raise Conflict(
+                    f"{holder.domain} is already in onboarding as {holder.name} (id {holder.id})."
+                ) from None
+            if self.get(onboarding.id) is not None:
+                raise Conflict(f"An onboarding with id {onboarding.id} already exists.") from None
+            raise
+
+    def save(self, onboarding: Onboarding) -> None:
+        """Writes only if the row still has the version `onboarding` was read at, then
+        moves `onboarding.version` on, so the same object can be saved again."""
+        conn = self._conn(write=True)
+        values = onboarding_values(onboarding)
+        del values["id"]
+        result = conn.execute(
+            update(OnboardingRow)
+            .where(OnboardingRow.id == onboarding.id, OnboardingRow.version == onboarding.version)
+            .values(**values, version=onboarding.version + 1)
+        )
+        if result.rowcount == 1:
+            onboarding.version += 1
+            return
+        if self.get(onboarding.id) is None:
+            raise NotFound(f"There is no onboarding {onboarding.id} to save.")
+        raise Conflict(f"{onboarding.name} was changed by someone else; reload and try again.")
+
+    def page(
+        self, status: OverallStatus | None, search: str | None, offset: int, limit: int
+    ) -> tuple[list[Onboarding], int]:
+        conditions: list[Any] = [IS_OPEN]
+        if status is not None:
+            conditions.append(OnboardingRow.overall_status == status.value)
+        if search and search.strip():
+            pattern = fold_case(literal(like_pattern(search.strip())))
+            conditions.append(fold_case(OnboardingRow.name).like(pattern, escape=LIKE_ESCAPE))
+        conn = self._conn()
+        total = conn.execute(
+            select(func.count()).select_from(OnboardingRow).where(*conditions)
+        ).scalar_one()
+        rows = conn.execute(
+            select(OnboardingRow)
+            .where(*conditions)
+            .order_by(OnboardingRow.enrolled_at.desc(), OnboardingRow.id.desc())
+            .offset(max(offset, 0))
+            .limit(max(limit, 0))
+        ).all()
+        return [to_onboarding(row) for row in rows], total
+
+    def counts(self) -> dict[OverallStatus, int]:
+        counts = dict.fromkeys(OverallStatus, 0)
+        stmt = (
+            select(OnboardingRow.overall_status, func.count())
+            .where(IS_OPEN)
+            .group_by(OnboardingRow.overall_status)
+        )
+        for status, count in self._conn().execute(stmt):
+            counts[OverallStatus(status)] = count
+        return counts
+
+    def gdap_name_taken(self, name: str) -> bool:
+        """Across every onboarding, closed ones too: Microsoft keeps the old relationships."""
+        condition = fold_case(OnboardingRow.gdap_relationship_name) == fold_case(
+            literal(name.strip())
+        )
+        return bool(self._conn().execute(select(exists().where(condition))).scalar())
+
+    def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
+        condition = (IS_OPEN, OnboardingRow.enrolled_at >= since)
+        conn = self._conn()
+        total = conn.execute(
+            select(func.count()).select_from(OnboardingRow).where(*condition)
+        ).scalar_one()
+        rows = conn.execute(
+            select(OnboardingRow)
+            .where(*condition)
+            .order_by(OnboardingRow.enrolled_at, OnboardingRow.id)
+            .limit(max(limit, 0))
+        ).all()
+        return [to_onboarding(row) for row in rows], total
+
+    def stalled(self, started_before: datetime, limit: int) -> list[Onboarding]:
+        o = OnboardingRow
+        condition = (
+            (
+                (o.reseller_status == ResellerStatus.IN_PROGRESS.value)
+                & (o.reseller_started_at < started_before)
+            )
+            | (
+                (o.gdap_status == GdapStatus.IN_PROGRESS.value)
+                & (o.gdap_started_at < started_before)
+            )
+            | ((o.p2p_status == P2PStatus.PENDING.value) & (o.p2p_started_at < started_before))
+        )
+        rows = (
+            self._conn()
+            .execute(
+                select(o)
+                .where(IS_OPEN, condition)
+                .order_by(o.enrolled_at, o.id)
+                .limit(max(limit, 0))
+            )
+            .all()
+        )
+        return [to_onboarding(row) for row in rows]
+
+    def expiring(
+        self, p2p_sent_before: datetime, gdap_ends_before: datetime, limit: int
+    ) -> list[Onboarding]:
+        o = OnboardingRow
+        condition = (
+            (o.p2p_status == P2PStatus.PENDING.value) & (o.p2p_sent_at < p2p_sent_before)
+        ) | ((o.gdap_status == GdapStatus.ESTABLISHED.value) & (o.gdap_ends_at < gdap_ends_before))
+        rows = (
+            self._conn()
+            .execute(
+                select(o)
+                .where(IS_OPEN, condition)
+                .order_by(o.enrolled_at, o.id)
+                .limit(max(limit, 0))
+            )
+            .all()
+        )
+        return [to_onboarding(row) for row in rows]
+
+
+class SqlActivities(SqlRepository):
+    """Implements `bot.ports.ActivityRepository`."""
+
+    def append(self, activity: Activity) -> None:
+        self._conn(write=True).execute(insert(ActivityRow).values(**activity_values(activity)))
+
+    def of(self, onboarding_id: str, limit: int | None = None) -> list[Activity]:
+        stmt = select(ActivityRow).where(ActivityRow.onboarding_id == onboarding_id)
+        if limit is None:
+            rows = self._conn().execute(stmt.order_by(ActivityRow.at, ActivityRow.seq)).all()
+        else:
+            rows = (
+                self._conn()
+                .execute(
+                    stmt.order_by(ActivityRow.at.desc(), ActivityRow.seq.desc()).limit(
+                        max(limit, 0)
+                    )
+                )
+                .all()
+            )
+            rows.reverse()
+        return [to_activity(row) for row in rows]

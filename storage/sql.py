@@ -1,0 +1,44 @@
+"""What every repository shares: its unit of work's connection, dialect-aware upserts, and
+the SQL predicates kept in one place (written as literals so PostgreSQL can match the
+partial indexes' predicates)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Insert, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.domain import Lifecycle
+from bot.records import DeliveryState, TimerState
+from storage.database import is_sqlite
+from storage.models import DeliveryRow, OnboardingRow, TimerRow
+
+if TYPE_CHECKING:
+    from storage.unit_of_work import SqlUnitOfWork
+
+IS_OPEN = OnboardingRow.lifecycle == literal_column(f"'{Lifecycle.OPEN.value}'")
+IS_PENDING = DeliveryRow.state == literal_column(f"'{DeliveryState.PENDING.value}'")
+TIMER_PENDING = TimerRow.state == literal_column(f"'{TimerState.PENDING.value}'")
+IN_CHUNK = 500  # values per IN (...) list, well under both databases' parameter limits
+
+
+class SqlRepository:
+    """A repository works only inside the unit of work that made it."""
+
+    def __init__(self, work: SqlUnitOfWork) -> None:
+        self._work = work
+
+    def _conn(self, *, write: bool = False) -> Connection:
+        return self._work.connection(write=write)
+
+    @staticmethod
+    def _insert(conn: Connection, table: Any) -> Insert:
+        dialect_insert = sqlite.insert if is_sqlite(conn) else postgresql.insert
+        return dialect_insert(table)
+
+
+def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,111 @@
+"""Due work as rows: scheduled with the change that causes it, claimed with a lease."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.errors import NotFound
+from bot.records import Timer, TimerKind, TimerState
+from storage.database import is_sqlite
+from storage.mapping import timer_values, to_timer
+from storage.models import TimerRow
+from storage.sql import IN_CHUNK, TIMER_PENDING, SqlRepository, chunks
+
+
+class SqlTimers(SqlRepository):
+    """Implements `bot.ports.TimerRepository`."""
+
+    def schedule(self, timers: list[Timer]) -> None:
+        """One multi-row insert for the new ones (a bulk enrollment writes thousands)."""
+        if not timers:
+            return
+        conn = self._conn(write=True)
+        now = datetime.now(UTC)
+        keep = [t for t in timers if not t.replace]
+        for chunk in chunks(keep, IN_CHUNK // 5):
+            stmt = self._insert(conn, TimerRow).values(
+                [{**timer_values(t), "created_at": now} for t in chunk]
+            )
+            conn.execute(
+                stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                    index_elements=[TimerRow.key]
+                )
+            )
+        for timer in (t for t in timers if t.replace):
+            stmt = self._insert(conn, TimerRow).values(**timer_values(timer), created_at=now)
+            conn.execute(
+                stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                    index_elements=[TimerRow.key],
+                    set_={
+                        "due_at": timer.due_at,
+                        "state": TimerState.PENDING.value,
+                        "claimed_until": None,
+                        "finished_at": None,
+                    },
+                )
+            )
+
+    def claim(self, now: datetime, limit: int, lease_seconds: int) -> list[Timer]:
+        """Earliest first, through the partial index on pending `due_at`; on PostgreSQL rows
+        another worker is claiming are skipped, not waited for."""
+        if limit <= 0:
+            return []
+        conn = self._conn(write=True)
+        stmt = (
+            select(TimerRow)
+            .where(
+                TIMER_PENDING,
+                TimerRow.due_at <= now,
+                TimerRow.claimed_until.is_(None) | (TimerRow.claimed_until < now),
+            )
+            .order_by(TimerRow.due_at, TimerRow.id)
+            .limit(limit)
+        )
+        if not is_sqlite(conn):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return []
+        conn.execute(
+            update(TimerRow)
+            .where(TimerRow.id.in_([r.id for r in rows]))
+            .values(
+                claimed_until=now + timedelta(seconds=lease_seconds), attempts=TimerRow.attempts + 1
+            )
+        )
+        claimed = [to_timer(row) for row in rows]
+        for timer in claimed:
+            timer.attempts += 1
+        return claimed
+
+    def of(self, onboarding_id: str, kind: TimerKind) -> list[Timer]:
+        stmt = (
+            select(TimerRow)
+            .where(TimerRow.onboarding_id == onboarding_id, TimerRow.kind == kind.value)
+            .order_by(TimerRow.due_at, TimerRow.id)
+        )
+        return [to_timer(row) for row in self._conn().execute(stmt)]
+
+    def finish(self, timer_id: int, state: TimerState, at: datetime, outcome: str = "") -> None:
+        self._set_timer(
+            timer_id, state=state.value, finished_at=at, claimed_until=None, outcome=outcome or None
+        )
+
+    def reschedule(self, timer_id: int, due_at: datetime) -> None:
+        self._set_timer(
+            timer_id,
+            state=TimerState.PENDING.value,
+            due_at=due_at,
+            claimed_until=None,
+            finished_at=None,
+        )
+
+    def _set_timer(self, timer_id: int, **values: Any) -> None:
+        result = self._conn(write=True).execute(
+            update(TimerRow).where(TimerRow.id == timer_id).values(**values)
+        )
+        if result.rowcount != 1:
+            raise NotFound(f"There is no timer {timer_id}.")
