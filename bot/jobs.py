@@ -85,6 +85,7 @@ def run_due(
     work.delivered = service.delivery.sent_total - sent_before
     return work
 
+
 def _run(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     if timer.attempts > GIVE_UP_AFTER:
         log.error("due work %s failed %s times; dropped", timer.key, timer.attempts - 1)

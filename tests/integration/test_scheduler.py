@@ -4,7 +4,6 @@ reminders at 24 h / 48 h / 7 days exactly once, expiries, digests, paced channel
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -14,10 +13,10 @@ from adapters.mail.outbox import OutboxMailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor, Step
-from bot.notices import NoticePayload
 from bot.errors import ProviderError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
 from bot.jobs import run_due
+from bot.notices import NoticePayload
 from bot.records import Place
 from bot.service import OnboardingService
 from bot.views import Digest, Notice
