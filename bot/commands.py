@@ -11,6 +11,7 @@ import shlex
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
@@ -45,22 +46,60 @@ class Context:
     read_file: Callable[[str], tuple[bytes, str]] | None = None
     progress: Callable[[BulkProgress], None] | None = None
     retarget: Callable[[str], str] | None = field(default=None, repr=False)
+    # How to hand the bot a file here, said when `bulk FILE` comes without one.
+    file_hint: str = "Send the CSV file as an attachment to bulk."
 
 
 Handler = Callable[["Dispatcher", list[str], Context], Reply]
 
 
+class Answer(StrEnum):
+    """What kind of answer a line gets, known before it runs, so a front end can prepare:
+    Slack opens a modal while the click's trigger is fresh, Teams offers the paste form."""
+
+    TEXT = "text"  # a card, a list, a notice: shown when it is ready
+    FORM = "form"  # a form to fill
+    UPLOAD = "upload"  # asks for the CSV file
+    SLOW = "slow"  # long work (a bulk confirm): progress first, then the result
+
+
+def _always_text(args: list[str]) -> Answer:
+    return Answer.TEXT
+
+
 @dataclass(frozen=True)
 class Command:
+    """One command, fully described: its word, its usage (also in its own error messages),
+    its handler (whose docstring is its help) and what kind of answer it gives."""
+
     name: str
     usage: str
     handler: Handler
     sandbox_only: bool = False
+    answers: Callable[[list[str]], Answer] = _always_text
 
     @property
     def summary(self) -> str:
         doc = (self.handler.__doc__ or "").strip()
         return " ".join(doc.split())
+
+    def misuse(self, example: str = "") -> ValidationError:
+        """The error for arguments that do not fit: the usage, and an example if given."""
+        return ValidationError(
+            f"Use: {self.usage}" + (f", for example: {example}" if example else "")
+        )
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A line as the table understands it, before anything runs."""
+
+    command: Command | None  # None: empty, unknown or not parsable
+    args: tuple[str, ...] = ()
+
+    @property
+    def answer(self) -> Answer:
+        return self.command.answers(list(self.args)) if self.command else Answer.TEXT
 
 
 def split_line(line: str) -> list[str]:
@@ -82,6 +121,18 @@ class Dispatcher:
     def commands(self) -> list[Command]:
         sandbox = self.service.sandbox is not None
         return [c for c in COMMANDS if sandbox or not c.sandbox_only]
+
+    def interpret(self, line: str) -> Invocation:
+        """Which command a line runs and with which arguments; never raises."""
+        try:
+            words = split_line(line.strip())
+        except ValidationError:
+            return Invocation(None)
+        if not words:
+            return Invocation(None)
+        verb = words[0].lower().lstrip("/")
+        command = next((c for c in self.commands if c.name == verb), None)
+        return Invocation(command, tuple(words[1:]))
 
     def handle(self, line: str, ctx: Context) -> Reply:
         try:
@@ -148,7 +199,7 @@ class Dispatcher:
         if len(rest) == 2 and rest[0] == "page" and rest[1].isdigit() and int(rest[1]) > 0:
             page = int(rest[1])
         elif rest:
-            raise ValidationError("Use: status [active|failed|completed] [page N]")
+            raise usage_of("status").misuse()
         return self._page(status, None, page)
 
     def _page(self, status: OverallStatus | None, search: str | None, page: int) -> Reply:
@@ -184,7 +235,7 @@ class Dispatcher:
             page, args = max(int(args[-1]), 1), args[:-2]
         text = " ".join(args).strip()
         if not text:
-            raise ValidationError("Use: search TEXT, for example: search contoso")
+            raise usage_of("search").misuse("search contoso")
         return self._page(None, text, page)
 
     def _customer(self, args: list[str], usage: str) -> str:
@@ -196,17 +247,15 @@ class Dispatcher:
     def _show(self, args: list[str], ctx: Context) -> Reply:
         """The customer's card: the four steps, recent events and what can be done now."""
         ctx.retarget = lambda oid: f"show {oid}"
-        return self.service.customers.card(self._customer(args, "show CUSTOMER"))
+        return self.service.customers.card(self._customer(args, usage_of("show").usage))
 
     def _enroll(self, args: list[str], ctx: Context) -> Reply:
         """Enroll a customer: a form, or all four values in one line."""
         if not args:
             return self.service.enrollment.form()
         if len(args) < 4:
-            raise ValidationError(
-                'Use: enroll "NAME" EMAIL DOMAIN COUNTRY, for example: '
-                'enroll "ABC Technologies Inc." john.doe@abctech.com '
-                "abctech.com US — or enroll alone for the form."
+            raise usage_of("enroll").misuse(
+                'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US'
             )
         name = " ".join(args[:-3])
         email, domain, country = args[-3:]
@@ -228,7 +277,7 @@ class Dispatcher:
                 (Action("Download template", "template"),),
             )
         if ctx.read_file is None:
-            raise ValidationError("Send the CSV file as an attachment to bulk.")
+            raise ValidationError(ctx.file_hint)
         data, filename = ctx.read_file(" ".join(args))
         return self.service.bulk.review(data, filename, ctx.actor)
 
@@ -246,12 +295,12 @@ class Dispatcher:
     def _gdap(self, args: list[str], ctx: Context) -> Reply:
         """Create a GDAP request (admin relationship) for the customer."""
         ctx.retarget = lambda oid: f"gdap {oid}"
-        return self.service.gdap.form(self._customer(args, "gdap CUSTOMER"))
+        return self.service.gdap.form(self._customer(args, usage_of("gdap").usage))
 
     def _hub(self, args: list[str], ctx: Context) -> Reply:
         """Start MSP Hub access: create the customer in the hub."""
         ctx.retarget = lambda oid: f"hub {oid}"
-        return self.service.hub_access.form(self._customer(args, "hub CUSTOMER"))
+        return self.service.hub_access.form(self._customer(args, usage_of("hub").usage))
 
     def _p2p(self, args: list[str], ctx: Context) -> Reply:
         """Initiate a P2P transfer from the current partner, or cancel it."""
@@ -259,12 +308,12 @@ class Dispatcher:
             confirmed = YES in args
             words = [a for a in args[1:] if a != YES]
             ctx.retarget = lambda oid: f"p2p cancel {oid}"
-            ref = self._customer(words, "p2p cancel CUSTOMER")
+            ref = self._customer(words, usage_of("p2p").usage)
             if confirmed:
                 return self.service.transfers.cancel(ref, ctx.actor)
             return self.service.transfers.cancel_confirmation(ref)
         ctx.retarget = lambda oid: f"p2p {oid}"
-        return self.service.transfers.form(self._customer(args, "p2p CUSTOMER"))
+        return self.service.transfers.form(self._customer(args, usage_of("p2p").usage))
 
     def _remind(self, args: list[str], ctx: Context) -> Reply:
         """Send the reminder email now (every waiting step, or the one named)."""
@@ -275,7 +324,7 @@ class Dispatcher:
         suffix = f" {step.value}" if step else ""
         ctx.retarget = lambda oid: f"remind {oid}{suffix}"
         return self.service.reminders.remind(
-            self._customer(args, "remind CUSTOMER [reseller|gdap|p2p]"), step, ctx.actor
+            self._customer(args, usage_of("remind").usage), step, ctx.actor
         )
 
     def _confirmable(
@@ -288,7 +337,7 @@ class Dispatcher:
     ) -> Reply:
         confirmed = YES in args
         ctx.retarget = lambda oid: f"{verb} {oid}"
-        ref = self._customer([a for a in args if a != YES], f"{verb} CUSTOMER")
+        ref = self._customer([a for a in args if a != YES], usage_of(verb).usage)
         return act(ref, ctx.actor) if confirmed else ask(ref)
 
     def _cancel(self, args: list[str], ctx: Context) -> Reply:
@@ -314,7 +363,7 @@ class Dispatcher:
     def _log(self, args: list[str], ctx: Context) -> Reply:
         """The activity log: every change, by whom and when."""
         ctx.retarget = lambda oid: f"log {oid}"
-        return self.service.customers.activity_log(self._customer(args, "log CUSTOMER"))
+        return self.service.customers.activity_log(self._customer(args, usage_of("log").usage))
 
     def _outbox(self, args: list[str], ctx: Context) -> Reply:
         """Mails kept by the outbox mail backend (all, or one customer's)."""
@@ -324,7 +373,7 @@ class Dispatcher:
     def _notify(self, args: list[str], ctx: Context) -> Reply:
         """Post status changes and reminders to this channel or chat: all, failures or off."""
         if not args or args[0].lower() != "here" or len(args) > 2:
-            raise ValidationError("Use: notify here [all|failures|off]")
+            raise usage_of("notify").misuse()
         return Notice(
             self.service.subscriptions.notify(
                 ctx.place, args[1] if len(args) == 2 else None, ctx.actor
@@ -342,7 +391,7 @@ class Dispatcher:
         """Play the customer or Microsoft: accept-reseller, approve-gdap, expire-gdap,
         accept-p2p, fail-p2p."""
         if len(args) < 2 or args[0].lower() not in SANDBOX_ACTIONS:
-            raise ValidationError("Use: sandbox " + "|".join(SANDBOX_ACTIONS) + " CUSTOMER")
+            raise usage_of("sandbox").misuse()
         action = args[0].lower()
         ctx.retarget = lambda oid: f"sandbox {action} {oid}"
         if self.service.sandbox is None:
@@ -353,17 +402,45 @@ class Dispatcher:
         return self.service.sandbox.play(action, " ".join(args[1:]))
 
 
+def _enroll_answers(args: list[str]) -> Answer:
+    return Answer.TEXT if args else Answer.FORM
+
+
+def _bulk_answers(args: list[str]) -> Answer:
+    if not args:
+        return Answer.UPLOAD
+    return Answer.SLOW if args[0].lower() == "confirm" else Answer.TEXT
+
+
+def _form_for_customer(args: list[str]) -> Answer:
+    return Answer.FORM if args else Answer.TEXT
+
+
+def _p2p_answers(args: list[str]) -> Answer:
+    return Answer.FORM if args and args[0].lower() != "cancel" else Answer.TEXT
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("help", "help", Dispatcher._help),
     Command("status", "status [active|failed|completed] [page N]", Dispatcher._status),
     Command("search", "search TEXT", Dispatcher._search),
     Command("show", "show CUSTOMER", Dispatcher._show),
-    Command("enroll", 'enroll | enroll "NAME" EMAIL DOMAIN COUNTRY', Dispatcher._enroll),
-    Command("bulk", "bulk FILE | bulk confirm ID | bulk discard ID", Dispatcher._bulk),
+    Command(
+        "enroll",
+        'enroll | enroll "NAME" EMAIL DOMAIN COUNTRY',
+        Dispatcher._enroll,
+        answers=_enroll_answers,
+    ),
+    Command(
+        "bulk",
+        "bulk FILE | bulk confirm ID | bulk discard ID",
+        Dispatcher._bulk,
+        answers=_bulk_answers,
+    ),
     Command("template", "template", Dispatcher._template),
-    Command("gdap", "gdap CUSTOMER", Dispatcher._gdap),
-    Command("hub", "hub CUSTOMER", Dispatcher._hub),
-    Command("p2p", "p2p CUSTOMER | p2p cancel CUSTOMER", Dispatcher._p2p),
+    Command("gdap", "gdap CUSTOMER", Dispatcher._gdap, answers=_form_for_customer),
+    Command("hub", "hub CUSTOMER", Dispatcher._hub, answers=_form_for_customer),
+    Command("p2p", "p2p CUSTOMER | p2p cancel CUSTOMER", Dispatcher._p2p, answers=_p2p_answers),
     Command("remind", "remind CUSTOMER [reseller|gdap|p2p]", Dispatcher._remind),
     Command("cancel", "cancel CUSTOMER", Dispatcher._cancel),
     Command("finish", "finish CUSTOMER", Dispatcher._finish),
@@ -373,5 +450,15 @@ COMMANDS: tuple[Command, ...] = (
         "digest", "digest [daily HH:MM [TZ]|weekly DAY HH:MM [TZ]|now|off]", Dispatcher._digest
     ),
     Command("outbox", "outbox [CUSTOMER]", Dispatcher._outbox),
-    Command("sandbox", "sandbox ACTION CUSTOMER", Dispatcher._sandbox, sandbox_only=True),
+    Command(
+        "sandbox",
+        "sandbox " + "|".join(SANDBOX_ACTIONS) + " CUSTOMER",
+        Dispatcher._sandbox,
+        sandbox_only=True,
+    ),
 )
+
+
+def usage_of(name: str) -> Command:
+    """The table's entry for `name`: its usage is what its own errors quote."""
+    return next(c for c in COMMANDS if c.name == name)
