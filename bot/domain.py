@@ -10,13 +10,32 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
+from bot import guards
 from bot.activity import SYSTEM, SYSTEM_ACTOR, Activity, ActivityKind, Actor
 from bot.errors import NotAllowed
-from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID
+from bot.rules import (
+    DOMAIN_MAX,
+    GDAP_AUTO_EXTEND,
+    GDAP_AUTO_EXTEND_DAYS,
+    GDAP_DEFAULT_DAYS,
+    GDAP_ENDING_WARNINGS_DAYS,
+    GDAP_MAX_DAYS,
+    GDAP_MIN_DAYS,
+    GDAP_NAME_MAX,
+    NAME_MAX,
+    P2P_LIFETIME,
+    REMINDER_DELAYS,
+    Change,
+    CustomerDetails,
+    GdapRequest,
+    P2PTransfer,
+    gdap_ending_warnings,
+    ordinal,
+    reminder_due_at,
+)
 from bot.steps import (
     STEP_TITLES,
     GdapStatus,
@@ -29,88 +48,38 @@ from bot.steps import (
 )
 
 __all__ = [
+    "DOMAIN_MAX",
+    "GDAP_AUTO_EXTEND",
+    "GDAP_AUTO_EXTEND_DAYS",
+    "GDAP_DEFAULT_DAYS",
+    "GDAP_ENDING_WARNINGS_DAYS",
+    "GDAP_MAX_DAYS",
+    "GDAP_MIN_DAYS",
+    "GDAP_NAME_MAX",
+    "NAME_MAX",
+    "P2P_LIFETIME",
+    "REMINDER_DELAYS",
     "STEP_TITLES",
     "SYSTEM",
     "SYSTEM_ACTOR",
     "Activity",
     "ActivityKind",
     "Actor",
+    "Change",
+    "CustomerDetails",
+    "GdapRequest",
     "GdapStatus",
     "HubStatus",
     "Lifecycle",
     "OverallStatus",
     "P2PStatus",
+    "P2PTransfer",
     "ResellerStatus",
     "Step",
+    "gdap_ending_warnings",
+    "ordinal",
+    "reminder_due_at",
 ]
-
-# -- the numbers of the seed, each kept once ---------------------------------------------------
-
-REMINDER_DELAYS: tuple[timedelta, ...] = (
-    timedelta(hours=24),
-    timedelta(hours=48),
-    timedelta(hours=168),
-)
-P2P_LIFETIME = timedelta(days=30)  # a transfer request expires after this without action
-GDAP_AUTO_EXTEND_DAYS = 180  # Microsoft extends a relationship by this much when it ends
-GDAP_AUTO_EXTEND = timedelta(days=GDAP_AUTO_EXTEND_DAYS)
-GDAP_MIN_DAYS = 1
-GDAP_MAX_DAYS = 730
-GDAP_DEFAULT_DAYS = GDAP_MAX_DAYS
-GDAP_ENDING_WARNINGS_DAYS = (30, 7)  # warned before a relationship without auto-extend ends
-NAME_MAX = 256  # customer and company names
-GDAP_NAME_MAX = 50  # Microsoft's limit for an admin relationship's display name
-DOMAIN_MAX = 253
-
-
-class Change(StrEnum):
-    """What a user can ask of an onboarding; the value is the command word."""
-
-    REQUEST_GDAP = "gdap"
-    START_HUB = "hub"
-    INITIATE_P2P = "p2p"
-    CANCEL_P2P = "p2p cancel"
-    REMIND = "remind"
-    FINISH = "finish"
-    CANCEL = "cancel"
-
-
-@dataclass(frozen=True)
-class CustomerDetails:
-    """What enrollment asks for, already validated and normalised."""
-
-    name: str
-    email: str
-    domain: str
-    country: str
-
-
-@dataclass
-class GdapRequest:
-    relationship_name: str
-    duration_days: int
-    role_ids: list[str]
-    relationship_id: str | None = None
-    approval_url: str | None = None
-    ends_at: datetime | None = None
-
-    @property
-    def auto_extend(self) -> bool:
-        """Microsoft refuses auto-extend when Global Administrator is among the roles."""
-        return GLOBAL_ADMINISTRATOR_ID not in self.role_ids
-
-
-@dataclass
-class P2PTransfer:
-    partner_name: str
-    partner_tenant_id: str
-    partner_email: str
-    transfer_id: str | None = None
-    sent_at: datetime | None = None
-
-    @property
-    def expires_at(self) -> datetime | None:
-        return self.sent_at + P2P_LIFETIME if self.sent_at else None
 
 
 @dataclass
@@ -149,7 +118,7 @@ class Onboarding:
             P2PStatus.FAILED,
         ):
             return OverallStatus.FAILED
-        if all(self._step_done(step) for step in Step):
+        if all(self.step_done(step) for step in Step):
             return OverallStatus.COMPLETED
         return OverallStatus.ACTIVE
 
@@ -210,44 +179,9 @@ class Onboarding:
     # -- what a user may do now ------------------------------------------------------------
 
     def refusal(self, change: Change, step: Step | None = None) -> str | None:
-        """Why `change` cannot be made now, in words the user can act on; None if it can.
-        The one home of every guard: transitions, forms, buttons and confirmations ask here."""
-        if self.lifecycle is Lifecycle.FINISHED:
-            return f"{self.name} was already finished and is no longer in onboarding."
-        if self.lifecycle is Lifecycle.CANCELLED:
-            return f"The onboarding of {self.name} was cancelled."
-        if change is Change.REQUEST_GDAP:
-            if self.reseller_status is not ResellerStatus.ESTABLISHED:
-                return self._needs_reseller("A GDAP request")
-            if self.gdap_status in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED):
-                return f"GDAP access for {self.name} is already {self.gdap_status}."
-        elif change is Change.START_HUB:
-            if self.hub_status is not HubStatus.NOT_STARTED:
-                return f"MSP Hub access for {self.name} is already {self.hub_status}."
-        elif change is Change.INITIATE_P2P:
-            if self.reseller_status is not ResellerStatus.ESTABLISHED:
-                return self._needs_reseller("A P2P transfer")
-            if self.p2p_status in (P2PStatus.PENDING, P2PStatus.COMPLETED):
-                return f"The P2P transfer for {self.name} is already {self.p2p_status}."
-        elif change is Change.CANCEL_P2P:
-            if self.p2p_status not in (P2PStatus.PENDING, P2PStatus.EXPIRED, P2PStatus.FAILED):
-                return (
-                    f"There is no P2P transfer to cancel for {self.name} (it is {self.p2p_status})."
-                )
-        elif change is Change.REMIND:
-            if step is None and not self.waiting_steps():
-                return f"Nothing is waiting for {self.name}: no reminder to send."
-            if step is not None and step not in self.waiting_steps():
-                return (
-                    f"{STEP_TITLES[step]} for {self.name} is {self.step_status(step)}: "
-                    "there is nothing to remind about."
-                )
-        elif change is Change.FINISH and self.overall_status is not OverallStatus.COMPLETED:
-            missing = [
-                f"{STEP_TITLES[s]} is {self.step_status(s)}" for s in Step if not self._step_done(s)
-            ]
-            return f"{self.name} cannot be finished yet: " + "; ".join(missing) + "."
-        return None
+        """Why `change` cannot be made now, in words the user can act on; None if it can
+        (see `bot.guards`)."""
+        return guards.refusal(self, change, step)
 
     def allows(self, change: Change, step: Step | None = None) -> bool:
         return self.refusal(change, step) is None
@@ -257,12 +191,6 @@ class Onboarding:
         reason = self.refusal(change, step)
         if reason is not None:
             raise NotAllowed(reason)
-
-    def _needs_reseller(self, what: str) -> str:
-        return (
-            f"{what} needs the reseller relationship with {self.name} first: it is still "
-            "In Progress. Send a reminder email, and try again once the customer accepts."
-        )
 
     # -- transitions -------------------------------------------------------------------
 
@@ -546,7 +474,7 @@ class Onboarding:
             "Onboarding cancelled: the customer was removed from onboarding.",
         )
 
-    def _step_done(self, step: Step) -> bool:
+    def step_done(self, step: Step) -> bool:
         return {
             Step.RESELLER: self.reseller_status is ResellerStatus.ESTABLISHED,
             Step.GDAP: self.gdap_status is GdapStatus.ESTABLISHED,
@@ -593,27 +521,3 @@ def new_onboarding(
         Step.RESELLER,
     )
     return onboarding, activity
-
-
-def ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 22nd…"""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def reminder_due_at(started_at: datetime, slot: int) -> datetime:
-    """When automatic reminder `slot` (1-based) of a step that started at `started_at` is due."""
-    return started_at + REMINDER_DELAYS[slot - 1]
-
-
-def gdap_ending_warnings(ends_at: datetime, approved_at: datetime) -> list[tuple[int, datetime]]:
-    """The warnings (days before, when) a relationship without auto-extend gets before it
-    ends. A warning whose moment had already passed when the relationship was approved is
-    not given; of several that would fall at once, only the nearest to the end is kept, so a
-    short relationship is not warned twice in one breath."""
-    due = [
-        (days, ends_at - timedelta(days=days))
-        for days in GDAP_ENDING_WARNINGS_DAYS
-        if ends_at - timedelta(days=days) > approved_at
-    ]
-    return due
