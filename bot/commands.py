@@ -21,6 +21,7 @@ from bot.sandbox import SANDBOX_ACTIONS
 from bot.service import OnboardingService
 from bot.views import (
     Action,
+    ActionRole,
     BulkProgress,
     CommandHelp,
     Digest,
@@ -149,7 +150,11 @@ class Dispatcher:
         except Ambiguous as err:
             retarget = ctx.retarget or (lambda oid: f"show {oid}")
             return Pick(
-                str(err), tuple(Action(label, retarget(oid)) for oid, label in err.candidates)
+                str(err),
+                tuple(
+                    Action(label, retarget(oid), role=ActionRole.PICK)
+                    for oid, label in err.candidates
+                ),
             )
         except OnboardingError as err:
             return Notice(str(err), Tone.FAILURE)
@@ -212,12 +217,12 @@ class Dispatcher:
         )
         actions: list[Action] = []
         if page > 1:
-            actions.append(Action("Previous", f"{base} page {page - 1}"))
+            actions.append(Action("Previous", f"{base} page {page - 1}", role=ActionRole.PREVIOUS))
         if page * size < listing.total:
-            actions.append(Action("Next", f"{base} page {page + 1}"))
+            actions.append(Action("Next", f"{base} page {page + 1}", role=ActionRole.NEXT))
         if not search:
             actions.extend(
-                Action(label, line)
+                Action(label, line, role=ActionRole.FILTER)
                 for label, line in (
                     ("All", "status"),
                     ("Active", "status active"),
@@ -274,7 +279,7 @@ class Dispatcher:
                 "Upload the customers' CSV file (format: template) and the bot "
                 "shows a review before anyone is enrolled.",
                 Tone.INFO,
-                (Action("Download template", "template"),),
+                (Action("Download template", "template", role=ActionRole.TEMPLATE),),
             )
         if ctx.read_file is None:
             raise ValidationError(ctx.file_hint)

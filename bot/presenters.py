@@ -12,10 +12,12 @@ from bot.domain import (
     Activity,
     Change,
     GdapStatus,
+    HubStatus,
     Lifecycle,
     Onboarding,
     OverallStatus,
     P2PStatus,
+    ResellerStatus,
     Step,
 )
 from bot.gdap_roles import role_names
@@ -213,6 +215,24 @@ def relative_future(at: datetime, now: datetime) -> str:
     )
 
 
+STEPS_DONE = frozenset(
+    {ResellerStatus.ESTABLISHED, GdapStatus.ESTABLISHED, HubStatus.COMPLETED, P2PStatus.COMPLETED}
+)
+STEPS_BROKEN = frozenset(
+    {GdapStatus.EXPIRED, GdapStatus.FAILED, P2PStatus.EXPIRED, P2PStatus.FAILED}
+)
+
+
+def step_tone(status: str) -> Tone:
+    """How a step's status feels: done is a success, failed or expired a failure; waiting,
+    not started or cancelled is information (reminders deal with waiting)."""
+    if status in STEPS_DONE:
+        return Tone.SUCCESS
+    if status in STEPS_BROKEN:
+        return Tone.FAILURE
+    return Tone.INFO
+
+
 def customer_card(
     ob: Onboarding,
     activities: list[Activity],
@@ -223,7 +243,11 @@ def customer_card(
     tone: Tone = Tone.INFO,
 ) -> CustomerCard:
     details = _step_details(ob, now)
-    steps = tuple(StepView(STEP_TITLES[s], ob.step_status(s), details.get(s, "")) for s in Step)
+    steps = tuple(
+        StepView(STEP_TITLES[s], status, details.get(s, ""), step_tone(status))
+        for s in Step
+        for status in (ob.step_status(s),)
+    )
     closed = None if ob.lifecycle is Lifecycle.OPEN else ob.lifecycle.value
     return CustomerCard(
         row=customer_row(ob, now),

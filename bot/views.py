@@ -61,6 +61,7 @@ class StepView:
     title: str
     status: str
     detail: str = ""
+    tone: Tone = Tone.INFO  # done, failed or expired, or neither (waiting, not started)
 
 
 @dataclass(frozen=True)
