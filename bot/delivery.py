@@ -4,6 +4,7 @@ platform's Retry-After honoured for the whole channel."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,23 @@ MERGED_LINES = 10  # lines a merged notice lists before "… and N more"
 LEASE_SECONDS = 300
 
 Send = Callable[[dict[str, Any]], None]
+log = logging.getLogger(__name__)
+
+
+def _guarded(channel: str, send: Send) -> Send:
+    """A sender whose unexpected failure (a bug, a dropped connection the client did not
+    map) counts as a failed attempt, retried with back-off, instead of stalling the batch."""
+
+    def guarded(payload: dict[str, Any]) -> None:
+        try:
+            send(payload)
+        except ProviderError:
+            raise
+        except Exception as err:
+            log.exception("sending on %s failed unexpectedly; retried with back-off", channel)
+            raise ProviderError(f"{type(err).__name__}: {err}") from err
+
+    return guarded
 
 
 def _poster(notifier: Notifier) -> Send:
@@ -95,9 +113,11 @@ class LedgerSender:
         destination they go as one merged notice, and a platform's Retry-After holds back
         the rest of that destination's notices too.
         """
-        senders: dict[str, Send] = {MAIL_CHANNEL: lambda payload: self.mailer.send(Mail(**payload))}
+        senders: dict[str, Send] = {
+            MAIL_CHANNEL: _guarded(MAIL_CHANNEL, lambda payload: self.mailer.send(Mail(**payload)))
+        }
         for notifier in self.notifiers:
-            senders[notifier.platform] = _poster(notifier)
+            senders[notifier.platform] = _guarded(notifier.platform, _poster(notifier))
         sent = 0
         while True:
             now = self.clock.now()

@@ -108,12 +108,6 @@ def timers_for(
     return timers
 
 
-def latest_due_slot(slots_due: list[int]) -> int | None:
-    """After an outage several slots of one step may be due at once: only the latest is sent
-    (late), the older ones are skipped, so the customer never gets a burst."""
-    return max(slots_due) if slots_due else None
-
-
 def sync_interval(waited: timedelta) -> timedelta:
     """Back-off for the fallback poll: every 15 minutes at first, then a sixth of the time
     waited, at most every 4 hours (a step that waited 2 days is unlikely to move this minute,

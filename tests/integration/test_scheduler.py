@@ -11,13 +11,14 @@ from adapters.clock import FixedClock
 from adapters.hub.directory import LocalHubDirectory
 from adapters.mail.outbox import OutboxMailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
+from bot import rules
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor, Step
 from bot.errors import ProviderError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
 from bot.jobs import run_due
 from bot.notices import NoticePayload
-from bot.records import Place
+from bot.records import Place, TimerKind
 from bot.service import OnboardingService
 from bot.views import Digest, Notice
 from storage.adapter_state import AdapterState
@@ -198,13 +199,84 @@ def test_gdap_without_auto_extend_is_flagged_then_expires(service, clock, notifi
     assert (card.row.gdap, card.row.overall) == ("Expired", "Failed")
 
 
-def test_gdap_with_auto_extend_is_extended_not_expired(service, clock):
+def gdap_end_timers(engine, kind="gdap.end"):
+    with SqlStore(engine).transaction() as uow:
+        ob = uow.onboardings.find("abctech.com")[0]
+        return [(t.due_at, t.state.value) for t in uow.timers.of(ob.id, TimerKind(kind))]
+
+
+def test_gdap_with_auto_extend_is_extended_recorded_and_its_new_end_watched(
+    service, clock, engine, notifier
+):
+    service.subscriptions.notify(CHANNEL, "all", ALICE)
     gdap(service, clock, list(RECOMMENDED_ROLE_IDS), 10)
-    work = tick(service, clock, T0 + timedelta(hours=2, days=10))
-    assert (work.expired, work.warnings) == (0, 0)
-    assert service.customers.card("abctech.com").row.gdap == "Established"
-    work = tick(service, clock, T0 + timedelta(hours=2, days=190))
-    assert service.customers.card("abctech.com").row.gdap == "Established"
+    first_end = T0 + timedelta(hours=2, days=10)
+    second_end = first_end + timedelta(days=180)
+    work = tick(service, clock, first_end)
+    assert (work.expired, work.warnings, work.changes) == (0, 0, 1)
+    card = service.customers.card("abctech.com")
+    assert card.row.gdap == "Established"
+    assert f"ends {second_end:%Y-%m-%d}" in card.steps[1].detail
+    assert "auto-extends 180 days" in card.steps[1].detail
+    assert card.events[-1].message == (
+        f"GDAP relationship auto-extended by 180 days, now ends {second_end:%d %b %Y}."
+    )
+    assert notifier.texts()[-1].endswith(card.events[-1].message)
+    assert gdap_end_timers(engine) == [(first_end, "done"), (second_end, "pending")]
+    # nothing re-arms every hour: the next days are quiet
+    for hours in (1, 2, 30):
+        assert tick(service, clock, first_end + timedelta(hours=hours)).changes == 0
+    assert gdap_end_timers(engine) == [(first_end, "done"), (second_end, "pending")]
+    tick(service, clock, second_end)
+    assert gdap_end_timers(engine)[-1] == (second_end + timedelta(days=180), "pending")
+
+
+def test_an_ended_relationship_never_says_it_auto_extends(service, clock):
+    gdap(service, clock, list(RECOMMENDED_ROLE_IDS), 100)
+    service.sandbox.play("expire-gdap", "abctech.com")
+    card = service.customers.card("abctech.com")
+    assert card.row.gdap == "Expired"
+    assert "auto-extend" not in card.steps[1].detail
+
+
+def test_gdap_warnings_name_the_days_really_left(service, clock, notifier, engine):
+    service.subscriptions.notify(CHANNEL, "all", ALICE)
+    gdap(service, clock, [*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID], 60)
+    ends = T0 + timedelta(hours=2, days=60)
+    # the scheduler was down on the 30-day mark and comes back 26 days before the end
+    work = tick(service, clock, ends - timedelta(days=26))
+    assert work.warnings == 1
+    assert f"ends in 26 days ({ends:%d %b %Y})" in notifier.texts()[-1]
+    assert tick(service, clock, ends - timedelta(days=7)).warnings == 1
+    assert f"ends in 7 days ({ends:%d %b %Y})" in notifier.texts()[-1]
+
+
+def test_a_short_relationship_gets_only_the_warnings_still_ahead(service, clock, engine):
+    gdap(service, clock, [*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID], 20)
+    ends = T0 + timedelta(hours=2, days=20)
+    assert gdap_end_timers(engine, "gdap.ending") == [(ends - timedelta(days=7), "pending")]
+
+
+def test_two_warnings_due_at_once_give_one(service, clock, notifier):
+    service.subscriptions.notify(CHANNEL, "all", ALICE)
+    gdap(service, clock, [*RECOMMENDED_ROLE_IDS, GLOBAL_ADMINISTRATOR_ID], 60)
+    ends = T0 + timedelta(hours=2, days=60)
+    work = tick(service, clock, ends - timedelta(days=3))  # an outage over both marks
+    assert work.warnings == 1
+    assert sum("ends in" in t for t in notifier.texts()) == 1
+    assert "ends in 3 days" in notifier.texts()[-1]
+
+
+def test_changing_the_reminder_delays_keeps_reminders_already_scheduled(
+    service, clock, monkeypatch
+):
+    enroll(service)
+    # an operator deploys shorter delays; what was scheduled at enrollment still goes out
+    monkeypatch.setattr(
+        rules, "REMINDER_DELAYS", (timedelta(hours=12), timedelta(hours=36), timedelta(days=5))
+    )
+    assert tick(service, clock, T0 + timedelta(hours=24)).reminders == 1
+    assert reminder_subjects(service) == ["Reminder 1 of 3"]
 
 
 def test_fallback_sync_notices_a_missed_webhook_and_backs_off(service, clock, engine):

@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.digest import parse_schedule, zone_named
-from bot.domain import SYSTEM_ACTOR, ordinal
+from bot.domain import SYSTEM_ACTOR, ActivityKind, ordinal
 from bot.errors import ValidationError
 from bot.records import DigestFrequency, TimerKind
 from bot.schedule import (
     digest_period,
     latest_digest_at,
-    latest_due_slot,
     next_digest_at,
     sync_interval,
     timers_for,
@@ -43,12 +42,7 @@ def test_enrollment_schedules_three_reminders_and_a_sync():
 
 def test_a_note_schedules_nothing():
     ob, _ = enrolled()
-    assert timers_for(ob.note(T0, SYSTEM_ACTOR, "x", "y"), ob) == []
-
-
-def test_only_the_latest_missed_slot_is_sent():
-    assert latest_due_slot([1, 2]) == 2
-    assert latest_due_slot([]) is None
+    assert timers_for(ob.note(T0, SYSTEM_ACTOR, ActivityKind.GDAP_ENDING, "y"), ob) == []
 
 
 def test_sync_backs_off_from_15_minutes_to_4_hours():
