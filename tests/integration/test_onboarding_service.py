@@ -320,3 +320,29 @@ def test_two_users_finishing_and_cancelling_at_once(service):
     assert len(closed) == 1, outcomes
     log = service.customers.activity_log(onboarding_id)
     assert sum(e.message.startswith("Onboarding") for e in log.events) == 1
+
+
+def test_a_request_microsoft_refuses_is_answered_as_a_failure_not_a_success(service):
+    from bot.tone import Tone
+
+    enroll(service)
+    service.sandbox.play("accept-reseller", "abctech.com")
+    # a relationship of that name was made in Partner Center by hand, so the bot's store does
+    # not know it; Microsoft refuses the duplicate name
+    service.sandbox.simulator.create_gdap_relationship(
+        name="ABC GDAP",
+        duration_days=30,
+        role_ids=list(RECOMMENDED_ROLE_IDS),
+        auto_extend=True,
+        customer_tenant_id=None,
+        customer_name="someone else",
+    )
+    card = service.gdap.request("abctech.com", gdap_values(), ALICE)
+    assert card.headline.startswith("Microsoft refused the GDAP request: 409 Conflict")
+    assert card.tone is Tone.FAILURE and card.row.gdap == "Failed"
+    assert enroll(service, "Fourth Coffee", "fourthcoffee.com").tone is Tone.SUCCESS
+    assert service.sandbox.play("accept-reseller", "fourthcoffee.com").tone is Tone.SUCCESS
+    service.gdap.request("fourthcoffee.com", gdap_values("Fourth GDAP"), ALICE)
+    service.sandbox.play("approve-gdap", "fourthcoffee.com")
+    expired = service.sandbox.play("expire-gdap", "fourthcoffee.com")
+    assert expired.tone is Tone.FAILURE and expired.row.gdap == "Expired"
