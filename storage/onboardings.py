@@ -238,5 +238,5 @@ class SqlActivities(SqlRepository):
                 )
                 .all()
             )
-            rows.reverse()
+            rows = rows[::-1]
         return [to_activity(row) for row in rows]

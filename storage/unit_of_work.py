@@ -16,6 +16,16 @@ from contextvars import ContextVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import NestedTransaction
 
+from bot.ports import (
+    ActivityRepository,
+    BulkImportRepository,
+    DeliveryLedger,
+    DigestRepository,
+    OnboardingRepository,
+    PartnerRepository,
+    SubscriptionRepository,
+    TimerRepository,
+)
 from storage.imports import SqlBulkImports, SqlPartners
 from storage.ledger import SqlLedger
 from storage.onboardings import SqlActivities, SqlOnboardings
@@ -104,14 +114,15 @@ class SqlUnitOfWork:
         self._scope = scope
         self._nested = nested
         self._savepoint: NestedTransaction | None = None
-        self.onboardings = SqlOnboardings(self)
-        self.activities = SqlActivities(self)
-        self.bulk_imports = SqlBulkImports(self)
-        self.partners = SqlPartners(self)
-        self.ledger = SqlLedger(self)
-        self.timers = SqlTimers(self)
-        self.subscriptions = SqlSubscriptions(self)
-        self.digests = SqlDigests(self)
+        # Typed as the ports: the Protocol's attributes are settable, hence invariant.
+        self.onboardings: OnboardingRepository = SqlOnboardings(self)
+        self.activities: ActivityRepository = SqlActivities(self)
+        self.bulk_imports: BulkImportRepository = SqlBulkImports(self)
+        self.partners: PartnerRepository = SqlPartners(self)
+        self.ledger: DeliveryLedger = SqlLedger(self)
+        self.timers: TimerRepository = SqlTimers(self)
+        self.subscriptions: SubscriptionRepository = SqlSubscriptions(self)
+        self.digests: DigestRepository = SqlDigests(self)
 
     def connection(self, *, write: bool = False) -> Connection:
         """The transaction's connection; a joined unit of work writes in its own savepoint,
