@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
@@ -167,7 +168,9 @@ class Dispatcher:
                 Tone.FAILURE,
             )
 
-    def submit(self, kind: str, context: dict[str, str], values: dict, ctx: Context) -> Reply:
+    def submit(
+        self, kind: str, context: dict[str, str], values: dict[str, Any], ctx: Context
+    ) -> Reply:
         """A filled form. Raises `ValidationError` (with field errors) so the front end can show
         them on the form and keep the user's input; other errors come back as a Notice."""
         try:

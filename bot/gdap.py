@@ -4,6 +4,7 @@ relationship created at Microsoft, bound to the customer's tenant, with its appr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from bot import keys, mails
 from bot.activity import SYSTEM_ACTOR, Actor
@@ -41,7 +42,8 @@ class GdapRequests:
                 "roles": (clean_roles, list(roles)),
             }
         )
-        name, days, role_ids = str(checked["name"]), int(checked["duration"]), checked["roles"]
+        name, days = str(checked["name"]), cast(int, checked["duration"])
+        role_ids = cast(list[str], checked["roles"])
         w = self.wiring
         now = w.clock.now()
         with w.store.transaction() as uow:

@@ -15,6 +15,7 @@ from bot.domain import Change, Onboarding, Step
 from bot.errors import Conflict
 from bot.history import enqueue_mail, record
 from bot.ports import UnitOfWork
+from bot.records import Mail
 from bot.views import CustomerCard
 from bot.wiring import Wiring
 
@@ -26,7 +27,7 @@ class Reminders:
     wiring: Wiring
     customers: Customers
 
-    def _mail(self, ob: Onboarding, step: Step, slot: int | None) -> mails.Mail:
+    def _mail(self, ob: Onboarding, step: Step, slot: int | None) -> Mail:
         w = self.wiring
         return mails.mail_for_step(
             ob,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from typing import Any
 
 import idna
 import pycountry
@@ -129,7 +130,7 @@ def clean_country(text: str) -> str:
         except LookupError:
             suggestion = None
     if suggestion:
-        name = pycountry.countries.get(alpha_2=suggestion).name
+        name = country_name(suggestion)
         raise ValueError(f'"{raw}" is not a two-letter country code: use "{suggestion}" ({name}).')
     raise ValueError(
         f'"{raw}" is not an ISO 3166-1 alpha-2 country code; use two letters like US, IN, EG or CA.'
@@ -146,7 +147,7 @@ def all_countries() -> list[tuple[str, str]]:
     return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
 
 
-def collect(checks: dict[str, tuple]) -> dict[str, object]:
+def collect(checks: dict[str, tuple[Any, ...]]) -> dict[str, object]:
     """Run every check, so a form shows all its bad fields at once, not one per submit."""
     values: dict[str, object] = {}
     errors: dict[str, str] = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from bot.tone import Tone
+from bot.tone import Tone as Tone  # re-exported: the front ends render it with the views
 
 
 class ActionRole(StrEnum):
