@@ -15,7 +15,7 @@ import jwt
 from aiohttp import web
 from botbuilder.core import TurnContext
 
-from adapters.teams import cards
+from adapters.teams import render as cards
 from adapters.teams.auth import authentication_enabled, is_local, make_adapter
 from adapters.teams.bot import OnboardingTeamsBot, card_activity
 from adapters.teams.conversations import ConversationReferences

@@ -25,7 +25,7 @@ from botbuilder.schema import (
 )
 from msrest.serialization import Model
 
-from adapters.teams import cards
+from adapters.teams import render as cards
 from adapters.teams.conversations import ConversationReferences, destination_of
 from bot.commands import Context, Dispatcher, split_line
 from bot.domain import Actor

@@ -14,8 +14,8 @@ from typing import Any
 
 from botbuilder.core import CardFactory, CloudAdapterBase, MessageFactory, TurnContext
 
-from adapters.teams.cards import render
 from adapters.teams.conversations import ConversationReferences
+from adapters.teams.render import render
 from bot.errors import ProviderError
 from bot.notices import NoticePayload
 from bot.views import Action, ActionRole, Notice

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.teams import cards
+from adapters.teams import render as cards
 from adapters.teams.package import MENU, bot_commands, color_icon, manifest, outline_icon
 from bot.commands import COMMANDS
 from bot.domain import Onboarding
