@@ -73,14 +73,17 @@ def enroll_form(values: dict[str, str] | None = None) -> Form:
     )
 
 
-def default_gdap_name(ob: Onboarding) -> str:
-    """A Microsoft-valid, readable default: the customer's name plus "GDAP"."""
+def default_gdap_name(ob: Onboarding, attempt: int = 1) -> str:
+    """A Microsoft-valid, readable default: the customer's name plus "GDAP", and from the
+    second attempt a number ("ABC GDAP 2"), for when an earlier relationship holds the name."""
     base = re.sub(r"[^A-Za-z0-9 ._-]+", "", ob.name)
     base = " ".join(base.split()) or ob.domain.split(".")[0]
-    return f"{base[: GDAP_NAME_MAX - 5].rstrip()} GDAP"
+    suffix = " GDAP" if attempt == 1 else f" GDAP {attempt}"
+    return f"{base[: GDAP_NAME_MAX - len(suffix)].rstrip()}{suffix}"
 
 
-def gdap_form(ob: Onboarding) -> Form:
+def gdap_form(ob: Onboarding, name: str | None = None) -> Form:
+    """`name`: the default relationship name, when `default_gdap_name` is taken already."""
     roles = tuple(
         Choice(r.id, r.name, "Recommended roles" if r.recommended else "Additional roles")
         for r in ROLES
@@ -92,7 +95,7 @@ def gdap_form(ob: Onboarding) -> Form:
             FormField(
                 "name",
                 "Admin Relationship Name",
-                default=default_gdap_name(ob),
+                default=name or default_gdap_name(ob),
                 max_length=GDAP_NAME_MAX,
                 help="Unique across your relationships; letters, digits, spaces, . _ -",
             ),

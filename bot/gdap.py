@@ -11,7 +11,7 @@ from bot.activity import SYSTEM_ACTOR, Actor
 from bot.customers import Customers, resolve
 from bot.domain import GDAP_DEFAULT_DAYS, Change, GdapRequest
 from bot.errors import ProviderError, ValidationError
-from bot.forms import gdap_form
+from bot.forms import default_gdap_name, gdap_form
 from bot.history import enqueue_mail, record
 from bot.validation import clean_duration, clean_gdap_name, clean_roles, collect
 from bot.views import CustomerCard, Form
@@ -26,8 +26,13 @@ class GdapRequests:
     def form(self, reference: str) -> Form:
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
-        ob.require(Change.REQUEST_GDAP)
-        return gdap_form(ob)
+            ob.require(Change.REQUEST_GDAP)
+            name = next(
+                n
+                for n in (default_gdap_name(ob, attempt) for attempt in range(1, 1000))
+                if not uow.gdap_names.taken(n)
+            )
+        return gdap_form(ob, name)
 
     def request(
         self, reference: str, values: dict[str, str | list[str]], actor: Actor
@@ -47,18 +52,13 @@ class GdapRequests:
         w = self.wiring
         now = w.clock.now()
         with w.store.transaction() as uow:
-            if uow.onboardings.gdap_name_taken(name):
-                raise ValidationError.for_fields(
-                    {
-                        "name": (
-                            f'An admin relationship named "{name}" already exists; Microsoft '
-                            "needs a name that is unique across all your relationships."
-                        )
-                    }
-                )
+            if uow.gdap_names.taken(name):
+                raise _name_taken(name)
             ob = resolve(uow, reference, for_update=True)
             request = GdapRequest(name, days, list(role_ids))
             requested = ob.request_gdap(now, actor, request)
+            if not uow.gdap_names.claim(name, ob.id, now):  # taken a moment ago by someone else
+                raise _name_taken(name)
             record(uow, ob, requested, w.sync_after)
             changes = [requested]
             try:
@@ -71,6 +71,7 @@ class GdapRequests:
                     customer_name=ob.name,
                 )
             except ProviderError as err:
+                uow.gdap_names.release(name, ob.id)  # Microsoft did not take it
                 refused = ob.fail_gdap(now, SYSTEM_ACTOR, f"Microsoft refused the request: {err}")
                 record(uow, ob, refused, w.sync_after)
                 changes.append(refused)
@@ -89,3 +90,14 @@ class GdapRequests:
                 if not request.auto_extend:
                     headline += " It will not auto-extend: Global Administrator is among the roles."
         return self.customers.after_change(ob.id, headline, changes)
+
+
+def _name_taken(name: str) -> ValidationError:
+    return ValidationError.for_fields(
+        {
+            "name": (
+                f'An admin relationship named "{name}" already exists; Microsoft needs a name '
+                "that is unique across all your relationships (any case)."
+            )
+        }
+    )

@@ -166,8 +166,6 @@ class OnboardingRepository(Protocol):
 
     def counts(self) -> dict[OverallStatus, int]: ...
 
-    def gdap_name_taken(self, name: str) -> bool: ...
-
     def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
         """Open onboardings enrolled at or after `since`, oldest first, and how many."""
         ...
@@ -198,6 +196,25 @@ class BulkImportRepository(Protocol):
     def get(self, import_id: str, *, for_update: bool = False) -> BulkImport | None: ...
 
     def save(self, bulk: BulkImport) -> None: ...
+
+    def interrupted(self, now: datetime, limit: int) -> list[BulkImport]:
+        """Running imports whose worker's lease ran out before `now`: to be resumed."""
+        ...
+
+
+class GdapNameRepository(Protocol):
+    """Every admin relationship name ever requested: Microsoft needs each one unique."""
+
+    def taken(self, name: str) -> bool: ...
+
+    def claim(self, name: str, onboarding_id: str, at: datetime) -> bool:
+        """Take `name` for the onboarding; False if it is held already (any case). Two
+        claims of one name at the same instant: exactly one wins."""
+        ...
+
+    def release(self, name: str, onboarding_id: str) -> None:
+        """Give a name back that Microsoft never took (the request was refused)."""
+        ...
 
 
 class PartnerRepository(Protocol):
@@ -301,6 +318,7 @@ class UnitOfWork(Protocol):
     onboardings: OnboardingRepository
     activities: ActivityRepository
     bulk_imports: BulkImportRepository
+    gdap_names: GdapNameRepository
     partners: PartnerRepository
     ledger: DeliveryLedger
     timers: TimerRepository

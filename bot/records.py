@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.activity import Actor
+
 
 @dataclass(frozen=True)
 class Mail:
@@ -135,6 +137,12 @@ class BulkImport:
     state: BulkState = BulkState.REVIEW
     enrolled: list[str] = field(default_factory=list)  # onboarding ids
     failed: list[RowError] = field(default_factory=list)  # rows refused at confirm time
+    confirmed_by: Actor | None = None  # who confirmed it: an interrupted run resumes as them
+    lease_until: datetime | None = None  # while running: the worker's hold on it
+
+    @property
+    def done_rows(self) -> int:
+        return len(self.enrolled) + len(self.failed)
 
 
 class DeliveryState(StrEnum):

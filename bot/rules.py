@@ -79,6 +79,11 @@ class P2PTransfer:
         return self.sent_at + P2P_LIFETIME if self.sent_at else None
 
 
+def gdap_name_key(name: str) -> str:
+    """An admin relationship name as Microsoft compares names: spaces collapsed, any case."""
+    return " ".join(name.split()).casefold()
+
+
 def ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th, 11th, 22nd…"""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")

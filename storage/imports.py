@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, delete, insert, literal_column, select, update
 
 from bot.errors import NotFound
-from bot.records import BulkImport, KnownPartner
+from bot.records import BulkImport, BulkState, KnownPartner
+from bot.rules import gdap_name_key
 from storage.database import fold_case
 from storage.mapping import bulk_values, to_bulk, to_partner
-from storage.models import BulkImportRow, PartnerRow
+from storage.models import BulkImportRow, GdapNameRow, PartnerRow
 from storage.sql import SqlRepository
 
 
@@ -35,6 +37,48 @@ class SqlBulkImports(SqlRepository):
         )
         if result.rowcount != 1:
             raise NotFound(f"There is no bulk import {bulk.id} to save.")
+
+    def interrupted(self, now: datetime, limit: int) -> list[BulkImport]:
+        """Running imports whose worker's lease has run out (it died or hangs), oldest first,
+        through the partial index on running imports."""
+        stmt = (
+            select(BulkImportRow)
+            .where(
+                BulkImportRow.state == literal_column(f"'{BulkState.RUNNING.value}'"),
+                BulkImportRow.lease_until.is_(None) | (BulkImportRow.lease_until < now),
+            )
+            .order_by(BulkImportRow.created_at, BulkImportRow.id)
+            .limit(max(limit, 0))
+        )
+        return [to_bulk(row) for row in self._conn().execute(stmt)]
+
+
+class SqlGdapNames(SqlRepository):
+    """Implements `bot.ports.GdapNameRepository`."""
+
+    def taken(self, name: str) -> bool:
+        stmt = select(GdapNameRow.name_key).where(GdapNameRow.name_key == gdap_name_key(name))
+        return self._conn().execute(stmt).first() is not None
+
+    def claim(self, name: str, onboarding_id: str, at: datetime) -> bool:
+        """An insert that does nothing on a conflict: on PostgreSQL a second claim of a name
+        being claimed waits for the first transaction, then finds it taken."""
+        conn = self._conn(write=True)
+        stmt = self._insert(conn, GdapNameRow).values(
+            name_key=gdap_name_key(name), name=name, onboarding_id=onboarding_id, created_at=at
+        )
+        stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=[GdapNameRow.name_key]
+        ).returning(GdapNameRow.name_key)
+        return conn.execute(stmt).first() is not None
+
+    def release(self, name: str, onboarding_id: str) -> None:
+        self._conn(write=True).execute(
+            delete(GdapNameRow).where(
+                GdapNameRow.name_key == gdap_name_key(name),
+                GdapNameRow.onboarding_id == onboarding_id,
+            )
+        )
 
 
 class SqlPartners(SqlRepository):

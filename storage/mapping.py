@@ -183,6 +183,8 @@ def bulk_values(bulk: BulkImport) -> dict[str, Any]:
         "errors": [_row_error_values(e) for e in bulk.errors],
         "enrolled": list(bulk.enrolled),
         "failed": [_row_error_values(e) for e in bulk.failed],
+        "confirmed_by": _actor_values(bulk.confirmed_by) if bulk.confirmed_by else None,
+        "lease_until": bulk.lease_until,
     }
 
 
@@ -201,7 +203,17 @@ def to_bulk(row: Row[Any]) -> BulkImport:
         state=BulkState(row.state),
         enrolled=list(row.enrolled),
         failed=[_row_error(e) for e in row.failed],
+        confirmed_by=_actor(row.confirmed_by) if row.confirmed_by else None,
+        lease_until=row.lease_until,
     )
+
+
+def _actor_values(actor: Actor) -> dict[str, str]:
+    return {"id": actor.id, "name": actor.name, "platform": actor.platform}
+
+
+def _actor(data: dict[str, Any]) -> Actor:
+    return Actor(str(data["id"]), str(data["name"]), str(data.get("platform", "console")))
 
 
 def to_delivery(row: Row[Any]) -> Delivery:

@@ -190,6 +190,32 @@ class BulkImportRow(Base):
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON_DOCUMENT)
     enrolled: Mapped[list[str]] = mapped_column(JSON_DOCUMENT)
     failed: Mapped[list[dict[str, Any]]] = mapped_column(JSON_DOCUMENT)
+    # While running: who confirmed it (to resume in their name) and until when the worker
+    # enrolling it holds it; past that, the next confirm or the scheduler takes it over.
+    confirmed_by: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT)
+    lease_until: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "ix_bulk_imports_running_lease",
+            "lease_until",
+            sqlite_where=text("state = 'running'"),
+            postgresql_where=text("state = 'running'"),
+        ),
+    )
+
+
+class GdapNameRow(Base):
+    """Every admin relationship name the bot ever asked Microsoft for, case-folded as
+    Microsoft compares them: the primary key makes a name unique even when two replicas
+    request it at the same instant."""
+
+    __tablename__ = "gdap_names"
+
+    name_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str]
+    onboarding_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime]
 
 
 class DeliveryRow(Base):

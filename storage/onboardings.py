@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -151,13 +151,6 @@ class SqlOnboardings(SqlRepository):
         for status, count in self._conn().execute(stmt):
             counts[OverallStatus(status)] = count
         return counts
-
-    def gdap_name_taken(self, name: str) -> bool:
-        """Across every onboarding, closed ones too: Microsoft keeps the old relationships."""
-        condition = fold_case(OnboardingRow.gdap_relationship_name) == fold_case(
-            literal(name.strip())
-        )
-        return bool(self._conn().execute(select(exists().where(condition))).scalar())
 
     def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
         condition = (IS_OPEN, OnboardingRow.enrolled_at >= since)

@@ -21,12 +21,13 @@ from bot.ports import (
     BulkImportRepository,
     DeliveryLedger,
     DigestRepository,
+    GdapNameRepository,
     OnboardingRepository,
     PartnerRepository,
     SubscriptionRepository,
     TimerRepository,
 )
-from storage.imports import SqlBulkImports, SqlPartners
+from storage.imports import SqlBulkImports, SqlGdapNames, SqlPartners
 from storage.ledger import SqlLedger
 from storage.onboardings import SqlActivities, SqlOnboardings
 from storage.subscriptions import SqlDigests, SqlSubscriptions
@@ -118,6 +119,7 @@ class SqlUnitOfWork:
         self.onboardings: OnboardingRepository = SqlOnboardings(self)
         self.activities: ActivityRepository = SqlActivities(self)
         self.bulk_imports: BulkImportRepository = SqlBulkImports(self)
+        self.gdap_names: GdapNameRepository = SqlGdapNames(self)
         self.partners: PartnerRepository = SqlPartners(self)
         self.ledger: DeliveryLedger = SqlLedger(self)
         self.timers: TimerRepository = SqlTimers(self)

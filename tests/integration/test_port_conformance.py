@@ -15,7 +15,7 @@ from adapters.microsoft.sandbox import SandboxMicrosoft
 from adapters.slack.notifier import SlackNotifier
 from adapters.teams.notifier import TeamsNotifier
 from bot import ports
-from storage.imports import SqlBulkImports, SqlPartners
+from storage.imports import SqlBulkImports, SqlGdapNames, SqlPartners
 from storage.ledger import SqlLedger
 from storage.onboardings import SqlActivities, SqlOnboardings
 from storage.subscriptions import SqlDigests, SqlSubscriptions
@@ -28,6 +28,7 @@ IMPLEMENTATIONS: list[tuple[type, type]] = [
     (ports.ActivityRepository, SqlActivities),
     (ports.BulkImportRepository, SqlBulkImports),
     (ports.PartnerRepository, SqlPartners),
+    (ports.GdapNameRepository, SqlGdapNames),
     (ports.DeliveryLedger, SqlLedger),
     (ports.TimerRepository, SqlTimers),
     (ports.SubscriptionRepository, SqlSubscriptions),

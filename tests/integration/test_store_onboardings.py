@@ -407,19 +407,21 @@ def test_activities_oldest_first_and_the_newest_few(store, make_onboarding):
         assert uow.activities.of("nobody") == []
 
 
-def test_gdap_names_are_taken_in_any_case_even_when_closed(store, make_onboarding):
-    closed = make_onboarding(
-        lifecycle=Lifecycle.FINISHED,
-        closed_at=T0,
-        gdap=GdapRequest("Contoso GDAP 2026", 730, ["r"]),
-    )
+def test_gdap_names_are_taken_in_any_case_and_claimed_once(store, make_onboarding):
+    first, second = make_onboarding(), make_onboarding()
     with store.transaction() as uow:
-        uow.onboardings.add(closed)
-        uow.onboardings.add(make_onboarding())
+        uow.onboardings.add(first)
+        uow.onboardings.add(second)
+        assert uow.gdap_names.claim("Contoso GDAP 2026", first.id, T0)
     with store.transaction() as uow:
-        assert uow.onboardings.gdap_name_taken("contoso gdap 2026")
-        assert uow.onboardings.gdap_name_taken(" CONTOSO GDAP 2026 ")
-        assert not uow.onboardings.gdap_name_taken("Contoso GDAP")
+        assert uow.gdap_names.taken("contoso gdap 2026")
+        assert uow.gdap_names.taken(" CONTOSO   GDAP 2026 ")
+        assert not uow.gdap_names.taken("Contoso GDAP")
+        assert not uow.gdap_names.claim("CONTOSO GDAP 2026", second.id, T0)
+        uow.gdap_names.release("Contoso GDAP 2026", second.id)  # not its name: kept
+        assert uow.gdap_names.taken("Contoso GDAP 2026")
+        uow.gdap_names.release("contoso gdap 2026", first.id)
+        assert uow.gdap_names.claim("Contoso GDAP 2026", second.id, T0)
 
 
 def test_known_partners_are_remembered_once_per_tenant(store):
