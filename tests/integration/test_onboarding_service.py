@@ -346,3 +346,60 @@ def test_a_request_microsoft_refuses_is_answered_as_a_failure_not_a_success(serv
     service.sandbox.play("approve-gdap", "fourthcoffee.com")
     expired = service.sandbox.play("expire-gdap", "fourthcoffee.com")
     assert expired.tone is Tone.FAILURE and expired.row.gdap == "Expired"
+
+
+def test_ten_simultaneous_requests_for_one_name_across_two_replicas_give_it_once(
+    service, engine, db_url, clock
+):
+    from storage.database import create_engine_for
+
+    domains = [f"customer{i}.com" for i in range(10)]
+    for domain in domains:
+        enroll(service, f"Customer {domain}", domain)
+        service.sandbox.play("accept-reseller", domain)
+    second_engine = create_engine_for(db_url)  # another replica: its own pool, same database
+    sandbox = SandboxMicrosoft(AdapterState(second_engine), clock, PARTNER_ID)
+    replica = OnboardingService(
+        SqlStore(second_engine),
+        sandbox,
+        OutboxMailer(second_engine, clock),
+        LocalHubDirectory(second_engine),
+        clock,
+        simulator=sandbox,
+    )
+    barrier = threading.Barrier(len(domains))
+    outcomes: list[str] = []
+
+    def request(replica_service, domain):
+        barrier.wait()
+        try:
+            card = replica_service.gdap.request(domain, gdap_values("Shared Name"), ALICE)
+            outcomes.append(card.row.gdap)
+        except ValidationError as err:
+            assert "already exists" in err.field_errors["name"]
+            outcomes.append("name taken")
+
+    threads = [
+        threading.Thread(target=request, args=(service if i % 2 else replica, domain))
+        for i, domain in enumerate(domains)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    second_engine.dispose()
+    assert sorted(outcomes) == ["In Progress"] + ["name taken"] * 9
+    holders = [d for d in domains if service.customers.card(d).row.gdap == "In Progress"]
+    assert len(holders) == 1
+
+
+def test_the_default_name_after_an_expired_relationship_is_a_new_one(service):
+    enroll(service)
+    service.sandbox.play("accept-reseller", "abctech.com")
+    first = service.gdap.form("abctech.com").field("name").default
+    service.gdap.request("abctech.com", gdap_values(first), ALICE)
+    service.sandbox.play("approve-gdap", "abctech.com")
+    service.sandbox.play("expire-gdap", "abctech.com")
+    again = service.gdap.form("abctech.com").field("name").default
+    assert (first, again) == ("ABC Technologies Inc. GDAP", "ABC Technologies Inc. GDAP 2")
+    assert service.gdap.request("abctech.com", gdap_values(again), ALICE).row.gdap == "In Progress"
