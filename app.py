@@ -26,6 +26,7 @@ from adapters.hub.directory import LocalHubDirectory
 from adapters.mail.outbox import OutboxMailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
 from adapters.slack.app import SlackFrontEnd, slack_front_end
+from adapters.teams import Credentials as TeamsCredentials
 from adapters.teams import TeamsFrontEnd
 from bot.commands import Dispatcher
 from bot.ports import Clock
@@ -82,10 +83,28 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
         ),
     )
     dispatcher = Dispatcher(service)
-    teams = TeamsFrontEnd(settings, dispatcher, AdapterState(engine))
+    teams = TeamsFrontEnd(
+        dispatcher,
+        AdapterState(engine),
+        TeamsCredentials(
+            app_id=settings.microsoft_app_id,
+            password=settings.microsoft_app_password.get_secret_value(),
+            tenant_id=settings.microsoft_app_tenant_id,
+            app_type=settings.teams_app_type,
+        ),
+    )
     service.notifiers.append(teams.notifier)
-    slack = slack_front_end(settings, dispatcher, service, AdapterState(engine))
-    if slack:
+    slack: SlackFrontEnd | None = None
+    if settings.slack_enabled and settings.slack_bot_token:
+        secret = settings.slack_signing_secret
+        slack = slack_front_end(
+            dispatcher,
+            customers=service.customers,
+            token=settings.slack_bot_token.get_secret_value(),
+            signing_secret=secret.get_secret_value() if secret else None,
+            api_url=settings.slack_api_url,
+            state=AdapterState(engine),
+        )
         service.notifiers.append(slack.notifier)
     return Bot(settings, engine, service, dispatcher, teams, slack)
 

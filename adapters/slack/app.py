@@ -1,9 +1,13 @@
-"""The Bolt app: slash command, buttons, modals, options load and App Home, all acknowledged
-at once and answered after, through the one `Dispatcher`.
+"""The Slack front end: the Bolt app and its listeners (slash command, buttons, modals,
+options load, App Home), each acknowledged at once and answered after, through the one
+`Dispatcher`.
 
-Every button runs its `Action.line`; what it answers replaces the message it was clicked on
-when it is the same kind of message (a card refreshed, a list paged, a confirmation
-answered), and is a new ephemeral message otherwise. Use cases run in worker threads.
+What a line answers is known before it runs (`Dispatcher.interpret`): a form or the upload
+opens its modal while the click's trigger_id (valid 3 s) is fresh, and slow work shows
+progress first. Every button runs its `Action.line`; what it answers replaces the message it
+was clicked on when it is the same kind of message (a card refreshed, a list paged, a
+confirmation answered), and is a new ephemeral message otherwise. Use cases run in worker
+threads. Payloads are read in `requests.py`, answers drawn in `render.py` and `forms.py`.
 """
 
 from __future__ import annotations
@@ -11,11 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -27,8 +28,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack import files, modals
-from adapters.slack.notifier import SlackNotifier, web_client
+from adapters.slack import files, forms
+from adapters.slack.notifier import SlackNotifier, ThreadState, web_client
 from adapters.slack.render import (
     DISMISS_ACTION,
     PROBLEMS_SHOWN,
@@ -37,13 +38,21 @@ from adapters.slack.render import (
     home_view,
     render,
 )
-from bot.commands import Context, Dispatcher, split_line
-from bot.domain import Actor
+from adapters.slack.requests import (
+    SeenDeliveries,
+    Where,
+    clicked_line,
+    delivery_key,
+    modal_meta,
+    picked_choice,
+    upload_line,
+)
+from bot.commands import Answer, Dispatcher
+from bot.customers import Customers
 from bot.errors import OnboardingError, ValidationError
-from bot.records import Place
-from bot.service import OnboardingService
 from bot.views import (
     Action,
+    ActionRole,
     BulkProgress,
     BulkReview,
     Confirmation,
@@ -56,134 +65,13 @@ from bot.views import (
     Reply,
     Tone,
 )
-from storage.adapter_state import AdapterState
 
 log = logging.getLogger(__name__)
 
 RUN_ACTION = re.compile(r"^run!?:\d+$")
 SUBMIT_WAIT = 2.0  # seconds a form submission may take before the modal says "working…"
 PROGRESS_EVERY = 0.7  # seconds between in-place updates of a running bulk enrollment
-SEEN_FOR = 600.0  # seconds a delivery id is remembered (Slack retries within minutes)
-
-
-def opens_modal(line: str) -> bool:
-    """Lines of the grammar that answer with a form (or, for `bulk`, the upload): their
-    modal is opened before they run, while the trigger_id (valid 3 s) is fresh."""
-    try:
-        words = [w.lower() for w in split_line(line)]
-    except ValidationError:
-        return False
-    verb, args = (words[0].lstrip("/"), words[1:]) if words else ("", [])
-    return (
-        (verb in ("enroll", "bulk") and not args)
-        or (verb in ("gdap", "hub") and bool(args))
-        or (verb == "p2p" and bool(args) and args[0] != "cancel")
-    )
-
-
-class SeenDeliveries:
-    """Delivery ids (event ids, trigger ids) handled recently, so Slack's retries of a
-    request we already took are answered 200 and do nothing."""
-
-    def __init__(self, keep_for: float = SEEN_FOR, most: int = 10_000) -> None:
-        self.keep_for = keep_for
-        self.most = most
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def first_time(self, key: str) -> bool:
-        now = time.monotonic()
-        while self._seen and (
-            len(self._seen) > self.most or next(iter(self._seen.values())) < now - self.keep_for
-        ):
-            self._seen.popitem(last=False)
-        if key in self._seen:
-            return False
-        self._seen[key] = now
-        return True
-
-
-@dataclass
-class Where:
-    """Who clicked or typed, and every way there is to answer them."""
-
-    user_id: str
-    user_name: str
-    channel_id: str | None = None
-    channel_name: str | None = None
-    response_url: str | None = None
-    message_ts: str | None = None  # a real (not ephemeral) message the click came from
-    source: str = "command"  # command, card, list, row, confirm, pick, review, home, modal…
-    ref: str = ""  # the card's onboarding id, the review's import id
-    confirmed: bool = False  # Slack's confirm dialog was already shown for this button
-    ephemeral: bool = True
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.user_id, self.user_name or self.user_id, "slack")
-
-    @property
-    def place(self) -> Place | None:
-        if not self.channel_id:
-            return None
-        direct = self.channel_id.startswith("D") or self.channel_name == "directmessage"
-        named = self.channel_name not in (None, "", "privategroup", "directmessage")
-        label = (
-            "a direct message" if direct else (f"#{self.channel_name}" if named else "this channel")
-        )
-        return Place("slack", self.channel_id, label, direct)
-
-    @classmethod
-    def of_command(cls, body: dict[str, Any]) -> Where:
-        return cls(
-            body.get("user_id", ""),
-            body.get("user_name", ""),
-            body.get("channel_id"),
-            body.get("channel_name"),
-            body.get("response_url"),
-        )
-
-    @classmethod
-    def of_action(cls, body: dict[str, Any]) -> Where:
-        user = body.get("user") or {}
-        action = (body.get("actions") or [{}])[0]
-        container = body.get("container") or {}
-        channel = body.get("channel") or {}
-        source, ref = ([*action.get("block_id", "").split(":"), "", ""])[:2]
-        where = cls(
-            user.get("id", ""),
-            user.get("username") or user.get("name", ""),
-            channel.get("id") or container.get("channel_id"),
-            channel.get("name"),
-            body.get("response_url"),
-            source=source or "message",
-            ref=ref,
-            confirmed=action.get("action_id", "").startswith("run!"),
-            ephemeral=bool(container.get("is_ephemeral")),
-        )
-        if container.get("type") == "message" and not where.ephemeral:
-            where.message_ts = container.get("message_ts")
-        view = body.get("view")
-        if view:
-            if view.get("type") == "home":
-                where.source = "home"
-            else:
-                where.source = "modal"
-                meta = modals.ModalMeta.load(view.get("private_metadata", ""))
-                where.channel_id, where.response_url = meta.channel, meta.response_url
-        return where
-
-    @classmethod
-    def of_modal(cls, body: dict[str, Any], meta: modals.ModalMeta) -> Where:
-        user = body.get("user") or {}
-        return cls(
-            user.get("id", ""),
-            user.get("username") or user.get("name", ""),
-            meta.channel,
-            None,
-            meta.response_url,
-            source="card" if meta.replace else ("home" if meta.home else "modal"),
-            ref=meta.context.get("onboarding", ""),
-        )
+IN_A_MODAL = (Answer.FORM, Answer.UPLOAD)
 
 
 def _replaces(reply: Reply, where: Where) -> bool:
@@ -204,18 +92,22 @@ def _share_line(reply: Reply, line: str) -> str | None:
 
 
 class SlackFrontEnd:
+    """Slack in front of the dispatcher: `mount` on the web app (HTTP) or `start_socket_mode`;
+    `notifier` posts channel notices. `customers` gives the cards of stale buttons and of
+    notice threads; everything else goes through `dispatcher`."""
+
     def __init__(
         self,
         dispatcher: Dispatcher,
-        service: OnboardingService,
+        customers: Customers,
         *,
         token: str,
         signing_secret: str | None,
         api_url: str = files.DEFAULT_API_URL,
-        state: AdapterState,
+        state: ThreadState,
     ) -> None:
         self.dispatcher = dispatcher
-        self.service = service
+        self.customers = customers
         self.notifier = SlackNotifier(web_client(token, api_url), state, self.card_for)
         self.client = AsyncWebClient(token=token, base_url=api_url, timeout=15)
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
@@ -259,17 +151,15 @@ class SlackFrontEnd:
         app.action(RUN_ACTION)(self._on_run)
         app.action(SHARE_ACTION)(self._on_share)
         app.action(DISMISS_ACTION)(self._on_dismiss)
-        app.action(modals.VALUE_ACTION)(self._on_field)
-        app.view(modals.FORM_CALLBACK)(self._on_submit)
-        app.options(modals.VALUE_ACTION)(self._on_options)
+        app.action(forms.VALUE_ACTION)(self._on_field)
+        app.view(forms.FORM_CALLBACK)(self._on_submit)
+        app.options(forms.VALUE_ACTION)(self._on_options)
         app.event("app_home_opened")(self._on_home_opened)
 
     async def _drop_retries(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         """Slack retries an event it thinks we missed, and Bolt does not drop duplicates."""
-        key = body.get("event_id") or (
-            body.get("trigger_id") if body.get("type") != "block_suggestion" else None
-        )
-        if key and not self.seen.first_time(str(key)):
+        key = delivery_key(body)
+        if key and not self.seen.first_time(key):
             log.info("dropped a repeated Slack delivery %s", key)
             return BoltResponse(status=200, body="")
         return await next()
@@ -282,13 +172,12 @@ class SlackFrontEnd:
     async def _on_run(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         await ack()
         where = Where.of_action(body)
-        line = body["actions"][0].get("value", "")
-        await self._guard(self._run(line, where, body.get("trigger_id")), where)
+        await self._guard(self._run(clicked_line(body), where, body.get("trigger_id")), where)
 
     async def _on_share(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         await ack()
         where = Where.of_action(body)
-        await self._guard(self._share(body["actions"][0].get("value", ""), where), where)
+        await self._guard(self._share(clicked_line(body), where), where)
 
     async def _share(self, line: str, where: Where) -> None:
         """The answer again, for the whole channel (without the Share button)."""
@@ -307,52 +196,49 @@ class SlackFrontEnd:
     async def _on_field(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         """A choice with `fills` changed in a modal (P2P: a known partner was picked)."""
         await ack()
-        view = body.get("view") or {}
-        action = body["actions"][0]
-        picked = (action.get("selected_option") or {}).get("value")
-        if not picked or not action.get("block_id", "").startswith("f:"):
+        picked = picked_choice(body)
+        if picked is None:
             return
-        meta = modals.ModalMeta.load(view.get("private_metadata", ""))
+        view, meta = body.get("view") or {}, modal_meta(body)
         form = await self._handle(meta.line, Where.of_action(body))
         if isinstance(form, Form):
             await self.client.views_update(
                 view_id=view["id"],
                 hash=view.get("hash"),
-                view=modals.fill(view, form, meta, action["block_id"].split(":")[1], picked),
+                view=forms.fill(view, form, meta, *picked),
             )
 
     async def _on_options(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        await ack(options=modals.country_options(body.get("value", "")))
+        await ack(options=forms.country_options(body.get("value", "")))
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
             await self.publish_home(event["user"])
 
     async def _on_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        view = body["view"]
-        meta = modals.ModalMeta.load(view.get("private_metadata", ""))
+        view, meta = body["view"], modal_meta(body)
         where = Where.of_modal(body, meta)
-        values = modals.values_of(view)
-        if meta.kind == modals.BULK_KIND:
+        values = forms.values_of(view)
+        if meta.kind == forms.BULK_KIND:
             await ack()
-            await self._guard(self._bulk_upload(values.get("file") or [], where), where)
+            await self._guard(self._bulk_upload(forms.uploaded_file(values), where), where)
             return
         task = asyncio.ensure_future(
             asyncio.to_thread(
-                self.dispatcher.submit, meta.kind, meta.context, values, self._context(where)
+                self.dispatcher.submit, meta.kind, meta.context, values, where.context()
             )
         )
         done, _ = await asyncio.wait({task}, timeout=SUBMIT_WAIT)
         if done and isinstance(task.exception(), ValidationError):
             # Shown on the fields; Slack keeps what the user typed.
-            await ack(response_action="errors", errors=modals.field_errors(view, task.exception()))  # type: ignore[arg-type]
+            await ack(response_action="errors", errors=forms.field_errors(view, task.exception()))  # type: ignore[arg-type]
             return
         if done:
             await ack()  # closes the modal
         else:
             await ack(
                 response_action="update",
-                view=modals.message_view(
+                view=forms.message_view(
                     "Working…", "Working on it: the answer is posted when it is done."
                 ),
             )
@@ -362,7 +248,7 @@ class SlackFrontEnd:
         self,
         task: asyncio.Future[Reply],
         view: dict[str, Any],
-        meta: modals.ModalMeta,
+        meta: forms.ModalMeta,
         where: Where,
         slow: bool,
     ) -> None:
@@ -374,13 +260,13 @@ class SlackFrontEnd:
                 meta.rev += 1
                 await self.client.views_update(
                     view_id=view["id"],
-                    view=modals.form_view(form, meta, modals.values_of(view), str(err)),
+                    view=forms.form_view(form, meta, forms.values_of(view), str(err)),
                 )
             return
         if slow:
             await self.client.views_update(
                 view_id=view["id"],
-                view=modals.message_view("Done", getattr(reply, "summary", "Done.")),
+                view=forms.message_view("Done", getattr(reply, "summary", "Done.")),
             )
         await self._answer(reply, where, meta.line)
         if meta.home:
@@ -388,18 +274,8 @@ class SlackFrontEnd:
 
     # -- running a line ----------------------------------------------------------------------
 
-    def _context(
-        self,
-        where: Where,
-        read_file: Callable[[str], tuple[bytes, str]] | None = None,
-        progress: Callable[[BulkProgress], None] | None = None,
-    ) -> Context:
-        return Context(where.actor, where.place, read_file, progress)
-
     async def _handle(self, line: str, where: Where, **context: Any) -> Reply:
-        return await asyncio.to_thread(
-            self.dispatcher.handle, line, self._context(where, **context)
-        )
+        return await asyncio.to_thread(self.dispatcher.handle, line, where.context(**context))
 
     async def _guard(self, work: Awaitable[None], where: Where) -> None:
         """Anything unexpected after the ack becomes a message with an error id, not silence."""
@@ -420,16 +296,25 @@ class SlackFrontEnd:
                 log.exception("could not tell the user about error %s", ref)
 
     async def _run(self, line: str, where: Where, trigger_id: str | None) -> None:
-        if trigger_id and opens_modal(line):
-            await self._run_in_modal(line, where, trigger_id)
+        answer = self.dispatcher.interpret(line).answer
+        if trigger_id and answer in IN_A_MODAL:
+            await self._run_in_modal(line, answer, where, trigger_id)
             return
-        reply = await self._with_progress(line, where)
-        if isinstance(reply, Confirmation) and where.confirmed:
-            reply = await self._handle(reply.confirm_line, where)  # Slack's dialog asked already
+        reply = await self._execute(line, answer, where)
+        if isinstance(reply, Confirmation) and where.confirmed:  # Slack's dialog asked already
+            confirmed = reply.confirm_line
+            reply = await self._execute(
+                confirmed, self.dispatcher.interpret(confirmed).answer, where
+            )
         await self._answer(reply, where, line)
 
-    async def _run_in_modal(self, line: str, where: Where, trigger_id: str) -> None:
-        meta = modals.ModalMeta(
+    async def _execute(self, line: str, answer: Answer, where: Where) -> Reply:
+        if answer is Answer.SLOW:
+            return await self._with_progress(line, where)
+        return await self._handle(line, where)
+
+    async def _run_in_modal(self, line: str, answer: Answer, where: Where, trigger_id: str) -> None:
+        meta = forms.ModalMeta(
             "",
             line,
             channel=where.channel_id,
@@ -439,21 +324,19 @@ class SlackFrontEnd:
         )
         opened = await self.client.views_open(
             trigger_id=trigger_id,
-            view=modals.message_view("Loading…", ":hourglass_flowing_sand: Loading…", meta),
+            view=forms.message_view("Loading…", ":hourglass_flowing_sand: Loading…", meta),
         )
         view_id = opened["view"]["id"]
         reply = await self._handle(line, where)
         if isinstance(reply, Form):
             meta.kind, meta.context = reply.kind, dict(reply.context)
-            view = modals.form_view(reply, meta)
+            view = forms.form_view(reply, meta)
         elif (
-            isinstance(reply, Notice)
-            and reply.tone is not Tone.FAILURE
-            and line.strip().lower().lstrip("/") == "bulk"
+            answer is Answer.UPLOAD and isinstance(reply, Notice) and reply.tone is not Tone.FAILURE
         ):
-            view = modals.bulk_view(reply, meta)
+            view = forms.bulk_view(reply, meta)
         else:
-            view = modals.message_view("Not now", render(reply).text)
+            view = forms.message_view("Not now", render(reply).text)
             if where.source == "card":
                 await self._refresh_card(where)
         await self.client.views_update(view_id=view_id, view=view)
@@ -471,18 +354,16 @@ class SlackFrontEnd:
                 shown = len(latest)
                 await self._replace_in_place(where, render(latest[-1]))
 
-    async def _bulk_upload(self, uploaded: list[dict[str, Any]], where: Where) -> None:
-        if not uploaded:
+    async def _bulk_upload(self, file_id: str | None, where: Where) -> None:
+        if not file_id:
             await self._send(where, render(Notice("No file was attached.", Tone.FAILURE)))
             return
         try:
-            data, name = await files.download(self.client, uploaded[0]["id"], self.file_hosts)
+            data, name = await files.download(self.client, file_id, self.file_hosts)
         except OnboardingError as err:
             await self._send(where, render(Notice(str(err), Tone.FAILURE)))
             return
-        reply = await self._handle(
-            f"bulk {uploaded[0]['id']}", where, read_file=lambda _ref: (data, name)
-        )
+        reply = await self._handle(upload_line(file_id), where, read_file=lambda _ref: (data, name))
         if isinstance(reply, BulkReview):
             channel = await self._post(where, render(reply))  # real: progress updates it
             if len(reply.problems) > PROBLEMS_SHOWN:
@@ -497,7 +378,8 @@ class SlackFrontEnd:
             await files.upload(self.client, reply, where.channel_id, where.user_id)
             return
         if isinstance(reply, Form):  # no trigger to open it with: offer a button that has one
-            reply = Notice(reply.title, Tone.INFO, (Action("Open the form", line, "primary"),))
+            button = Action("Open the form", line, "primary", role=ActionRole.FORM)
+            reply = Notice(reply.title, Tone.INFO, (button,))
         if isinstance(reply, BulkReview) and not _replaces(reply, where):
             await self._post(where, render(reply))
             return
@@ -520,7 +402,7 @@ class SlackFrontEnd:
 
     def card_for(self, onboarding_id: str) -> CustomerCard | None:
         """The card of an onboarding by id, open or closed (stale cards and thread heads)."""
-        return card_for(self.service, onboarding_id)
+        return self.customers.card_by_id(onboarding_id) if onboarding_id else None
 
     async def _send(self, where: Where, message: Message, replace: bool = False) -> None:
         if replace and where.message_ts and where.channel_id:
@@ -588,24 +470,23 @@ class SlackFrontEnd:
             await self.client.views_publish(user_id=user_id, view=home_view(everyone, failed))
 
 
-def card_for(service: OnboardingService, onboarding_id: str) -> CustomerCard | None:
-    if not onboarding_id:
-        return None
-    return service.customers.card_by_id(onboarding_id)
-
-
 def slack_front_end(
-    settings: Any, dispatcher: Dispatcher, service: OnboardingService, state: AdapterState
-) -> SlackFrontEnd | None:
-    """The Slack front end when `settings` turn it on, else None."""
-    if not settings.slack_enabled:
-        return None
-    secret = settings.slack_signing_secret
+    dispatcher: Dispatcher,
+    *,
+    customers: Customers,
+    token: str,
+    signing_secret: str | None,
+    api_url: str = files.DEFAULT_API_URL,
+    state: ThreadState,
+) -> SlackFrontEnd:
+    """The Slack front end. `signing_secret` None: Socket Mode only (no HTTP route);
+    `api_url` is Slack's Web API (a loopback server in tests); `state` keeps the channel
+    threads of notices."""
     return SlackFrontEnd(
         dispatcher,
-        service,
-        token=settings.slack_bot_token.get_secret_value(),
-        signing_secret=secret.get_secret_value() if secret else None,
-        api_url=settings.slack_api_url,
+        customers,
+        token=token,
+        signing_secret=signing_secret,
+        api_url=api_url,
         state=state,
     )

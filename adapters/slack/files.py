@@ -1,7 +1,15 @@
-"""Files between Slack and the bot: the uploaded CSV in, the template out.
+"""Files between Slack and the bot: the uploaded CSV in, the template and problem lists out.
 
-The bot token goes only to Slack's file host (or the loopback server that plays Slack in
-tests): a file URL on any other host is refused, and redirects are not followed.
+The download policy, all of it enforced in `download` (the one place a file is fetched):
+
+- the bot token goes only to Slack's file hosts (`SLACK_FILE_HOSTS`; in tests also the host of
+  a non-default API URL, the loopback server that plays Slack): a file URL on any other host
+  is refused before anything is sent;
+- HTTPS only (plain HTTP is allowed to a loopback host alone);
+- no redirect is followed: a redirect answer is refused, so the token cannot be carried on;
+- at most `bot.csvio.MAX_BYTES`: a file Slack says is larger is refused before download, and
+  the read stops one byte over the cap, so the CSV reader says "too big" without the bot ever
+  holding more.
 """
 
 from __future__ import annotations
@@ -15,12 +23,14 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.csvio import MAX_BYTES
 from bot.errors import ProviderError, ValidationError
 from bot.views import BulkReview, FileReply
 
 SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
 DEFAULT_API_URL = "https://slack.com/api/"
-READ_LIMIT = 5 * 1024 * 1024 + 1  # one byte over the CSV reader's limit, so it says "too big"
+READ_LIMIT = MAX_BYTES + 1  # one byte over the CSV reader's limit, so it says "too big"
+DOWNLOAD_TIMEOUT = 60.0  # seconds
 
 
 def file_hosts(api_url: str) -> frozenset[str]:
@@ -36,28 +46,27 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def checked_url(url: str, hosts: frozenset[str]) -> str:
-    parts = urlparse(url)
-    host = parts.hostname or ""
-    if host not in hosts or (parts.scheme != "https" and not _loopback(host)):
-        raise ProviderError("The file is not on Slack's file host; it was not downloaded.")
-    return url
-
-
 async def download(
     client: AsyncWebClient, file_id: str, hosts: frozenset[str]
 ) -> tuple[bytes, str]:
-    """The uploaded file's bytes and name, by `files.info` then its private download URL."""
+    """The uploaded file's bytes and name, by `files.info` then its private download URL,
+    under the module's policy (hosts, HTTPS, no redirects, size cap)."""
     try:
         info = (await client.files_info(file=file_id))["file"]
     except SlackApiError as err:
         raise ProviderError(f"Slack did not give the file ({err.response.get('error')}).") from None
     name = info.get("name") or "upload.csv"
-    if int(info.get("size") or 0) >= READ_LIMIT:
-        raise ValidationError(f"{name} is over 5 MB; split it into smaller files.")
-    url = checked_url(info.get("url_private_download") or info.get("url_private") or "", hosts)
+    if int(info.get("size") or 0) > MAX_BYTES:
+        raise ValidationError(
+            f"{name} is over {MAX_BYTES // 1024 // 1024} MB; split it into smaller files."
+        )
+    url = info.get("url_private_download") or info.get("url_private") or ""
+    parts = urlparse(url)
+    host = parts.hostname or ""
+    if host not in hosts or (parts.scheme != "https" and not _loopback(host)):
+        raise ProviderError("The file is not on Slack's file host; it was not downloaded.")
     headers = {"Authorization": f"Bearer {client.token}"}
-    timeout = aiohttp.ClientTimeout(total=60)
+    timeout = aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT)
     async with (
         aiohttp.ClientSession(timeout=timeout) as session,
         session.get(url, headers=headers, allow_redirects=False) as answer,

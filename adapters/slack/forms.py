@@ -1,4 +1,5 @@
-"""Forms as Slack modals, and a submitted modal's state back to form values.
+"""The bot's forms (`bot.views.Form`) as Slack modals, and a submitted modal's state back to
+form values; also the bulk upload modal and the modals that only say something.
 
 A field's block id is `f:NAME:REV`: `response_action: errors` is keyed by it, and REV changes
 when the bot re-fills a field (P2P partner picked), because Slack keeps what a user typed in
@@ -39,7 +40,20 @@ VALUE_ACTION = "v"
 STATIC_OPTIONS_MAX = 100
 TITLE_MAX = 24
 BULK_KIND = "bulk"
-FILE_BLOCK = "f:file:0"
+FIELD_PREFIX = "f"
+FILE_BLOCK = f"{FIELD_PREFIX}:file:0"
+
+
+def field_block(name: str, rev: int) -> str:
+    return f"{FIELD_PREFIX}:{name}:{rev}"
+
+
+def field_name(block_id: str) -> str | None:
+    """The form field a block id of ours (`f:NAME:REV`) holds; None for any other block."""
+    prefix, _, rest = block_id.partition(":")
+    if prefix != FIELD_PREFIX:
+        return None
+    return rest.partition(":")[0] or None
 
 
 @dataclass
@@ -163,7 +177,7 @@ def form_view(
     for f in form.fields:
         blocks.append(
             InputBlock(
-                block_id=f"f:{f.name}:{meta.rev}",
+                block_id=field_block(f.name, meta.rev),
                 label=cut(f.label, 2000),
                 element=_element(f),
                 hint=cut(f.help, 2000) if f.help else None,
@@ -192,9 +206,9 @@ def values_of(view: dict[str, Any]) -> dict[str, Any]:
     """Field name → what the user entered (a list for multi-selects)."""
     values: dict[str, Any] = {}
     for block_id, actions in (view.get("state") or {}).get("values", {}).items():
-        if not block_id.startswith("f:"):
+        name = field_name(block_id)
+        if name is None:
             continue
-        name = block_id.split(":")[1]
         state = actions.get(VALUE_ACTION) or {}
         kind = state.get("type")
         if kind in ("static_select", "external_select"):
@@ -208,11 +222,17 @@ def values_of(view: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def uploaded_file(values: dict[str, Any]) -> str | None:
+    """The id of the file in the bulk modal's file input (it takes one), if any."""
+    first = next(iter(values.get("file") or []), {})
+    return str(first["id"]) if first.get("id") else None
+
+
 def field_errors(view: dict[str, Any], err: ValidationError) -> dict[str, str]:
     """`response_action: errors` keyed by the blocks of this view; a message that names no
     field of the form goes on the first one, so it is never lost."""
     blocks = [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"]
-    by_name = {b.split(":")[1]: b for b in blocks}
+    by_name = {field_name(b): b for b in blocks}
     errors: dict[str, str] = {}
     for name, reason in (err.field_errors or {}).items():
         target = by_name.get(name) or (blocks[0] if blocks else name)
@@ -222,11 +242,11 @@ def field_errors(view: dict[str, Any], err: ValidationError) -> dict[str, str]:
     return errors
 
 
-def fill(view: dict[str, Any], form: Form, meta: ModalMeta, field_name: str, picked: str) -> View:
+def fill(view: dict[str, Any], form: Form, meta: ModalMeta, name: str, picked: str) -> View:
     """A choice with `fills` was picked: its other fields take the choice's values."""
     values = values_of(view)
-    values[field_name] = picked
-    chosen = next((f for f in form.fields if f.name == field_name), None)
+    values[name] = picked
+    chosen = next((f for f in form.fields if f.name == name), None)
     if chosen:
         values.update(chosen.fills.get(picked, {}))
     meta.rev += 1

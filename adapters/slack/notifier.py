@@ -2,7 +2,7 @@
 
 The thread's head is the customer's card, updated to its current state at every notice;
 each notice is a reply in the thread (failures are also shown in the channel). The head's
-`ts` and the notices already posted are kept in `AdapterState` (kind "slack.thread"), so a
+`ts` and the notices already posted are kept in a `ThreadState` (kind "slack.thread"), so a
 ledger retry after a lost answer never posts the same notice twice.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,11 +20,18 @@ from adapters.slack import render
 from bot.errors import ProviderError
 from bot.notices import NoticePayload
 from bot.views import CustomerCard, Tone
-from storage.adapter_state import AdapterState
 
 log = logging.getLogger(__name__)
 THREAD_KIND = "slack.thread"
 REMEMBERED = 50
+
+
+class ThreadState(Protocol):
+    """Where the threads are remembered (`storage.adapter_state.AdapterState` implements it)."""
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, kind: str, key: str, data: dict[str, Any]) -> None: ...
 
 
 def web_client(token: str, api_url: str) -> WebClient:
@@ -36,7 +44,7 @@ class SlackNotifier:
     platform = "slack"
 
     def __init__(
-        self, client: WebClient, state: AdapterState, card_for: Callable[[str], CustomerCard | None]
+        self, client: WebClient, state: ThreadState, card_for: Callable[[str], CustomerCard | None]
     ) -> None:
         self.client = client
         self.state = state

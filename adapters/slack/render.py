@@ -31,6 +31,7 @@ from adapters.slack.escape import cut, escape, mrkdwn
 from bot.notices import NoticePayload
 from bot.views import (
     Action,
+    ActionRole,
     ActivityLog,
     BulkProgress,
     BulkResult,
@@ -65,6 +66,8 @@ MARK = {
     Tone.ATTENTION: ":warning: ",
     Tone.FAILURE: ":x: ",
 }
+# Beside a step's status: only what went wrong stands out (done and waiting read as words).
+STEP_MARK = {**{tone: "" for tone in Tone}, Tone.FAILURE: MARK[Tone.FAILURE]}
 
 
 @dataclass(frozen=True)
@@ -182,10 +185,8 @@ def _(reply: HelpView, share: str | None = None) -> Message:
     blocks: list[Block] = [header("Onboarding bot commands"), *sections(lines)]
     if reply.intro:
         blocks.append(context(mrkdwn(reply.intro)))
-    return Message(
-        "Onboarding bot commands: " + ", ".join(c.usage.split(" ", 1)[0] for c in reply.commands),
-        tuple(blocks),
-    )
+    text = f"{reply.summary}: " + "; ".join(c.usage for c in reply.commands)
+    return Message(escape(text), tuple(blocks))
 
 
 def _row_text(row: CustomerRow) -> str:
@@ -194,6 +195,11 @@ def _row_text(row: CustomerRow) -> str:
         f"Reseller: {row.reseller} · GDAP: {row.gdap} · MSP Hub: {row.hub} · "
         f"P2P: {row.p2p} · Enrolled {row.enrolled}"
     )
+
+
+def opener(row: CustomerRow) -> Action | None:
+    """The row's way into its card, when only one button fits beside it."""
+    return next((a for a in row.actions if a.role is ActionRole.OPEN), None)
 
 
 def counts_text(page: ListPage) -> str:
@@ -229,7 +235,7 @@ def _(reply: ListPage, share: str | None = None) -> Message:
             blocks += action_rows(row.actions, "row", row.id)
     else:
         for row in reply.rows:
-            show = next((a for a in row.actions if a.label == "Show"), None)
+            show = opener(row)
             blocks.append(section(_row_text(row), button(show, 0) if show else None))
     if reply.rows:
         first, last = reply.offset + 1, reply.offset + len(reply.rows)
@@ -247,7 +253,7 @@ def card_blocks(
     state = card.closed.capitalize() if card.closed else r.overall
     blocks: list[Block] = []
     if card.headline:
-        blocks.append(section(":white_check_mark: " + mrkdwn(card.headline)))
+        blocks.append(section(MARK[card.tone] + mrkdwn(card.headline)))
     blocks.append(header(f"{r.name} ({r.domain}) — {state}"))
     blocks.append(
         context(
@@ -257,7 +263,7 @@ def card_blocks(
     )
     fields = []
     for step in card.steps:
-        text = f"*{step.title}*\n{step.status}"
+        text = f"*{step.title}*\n{STEP_MARK[step.tone]}{step.status}"
         if step.detail:
             text += f"\n_{mrkdwn(step.detail)}_"
         fields.append(md(cut(text, FIELD_MAX)))
@@ -283,12 +289,11 @@ def _(reply: CustomerCard, share: str | None = None) -> Message:
 
 @render.register
 def _(reply: Confirmation, share: str | None = None) -> Message:
-    confirm = Action(
-        reply.confirm_label, reply.confirm_line, "danger" if reply.danger else "primary"
-    )
+    style = "danger" if reply.danger else "primary"
+    confirm = Action(reply.confirm_label, reply.confirm_line, style, role=ActionRole.CONFIRM)
     elements = [button(confirm, 0)]
     if reply.cancel_line:
-        elements.append(button(Action("Cancel", reply.cancel_line), 1))
+        elements.append(button(Action("Cancel", reply.cancel_line, role=ActionRole.DISMISS), 1))
     else:
         elements.append(ButtonElement(text="Cancel", action_id=DISMISS_ACTION, value="cancel"))
     blocks: list[Block] = [
@@ -335,9 +340,10 @@ def _(reply: BulkReview, share: str | None = None) -> Message:
         blocks += sections(lines, 30)
     if reply.confirmation:
         c = reply.confirmation
-        elements = [button(Action(c.confirm_label, c.confirm_line, "primary"), 0)]
+        confirm = Action(c.confirm_label, c.confirm_line, "primary", role=ActionRole.CONFIRM)
+        elements = [button(confirm, 0)]
         if c.cancel_line:
-            elements.append(button(Action("Cancel", c.cancel_line), 1))
+            elements.append(button(Action("Cancel", c.cancel_line, role=ActionRole.DISMISS), 1))
         blocks.append(ActionsBlock(block_id=f"review:{reply.import_id}:0", elements=elements))
     else:
         blocks.append(section("Nothing to enroll: fix the file and upload it again."))
@@ -446,9 +452,9 @@ def closed_card_message(notice: NoticePayload) -> Message:
 
 
 HOME_ACTIONS = (
-    Action("Enroll customer", "enroll", "primary"),
-    Action("Bulk enroll", "bulk"),
-    Action("Download template", "template"),
+    Action("Enroll customer", "enroll", "primary", role=ActionRole.FORM),
+    Action("Bulk enroll", "bulk", role=ActionRole.FORM),
+    Action("Download template", "template", role=ActionRole.TEMPLATE),
 )
 
 
@@ -465,7 +471,7 @@ def home_view(everyone: ListPage, failed: ListPage) -> View:
     def rows(page: ListPage, part: int) -> list[Block]:
         out: list[Block] = []
         for row in page.rows:  # a failed customer can be in both parts: ids stay unique
-            show = next((a for a in row.actions if a.label == "Show"), None)
+            show = opener(row)
             out.append(
                 SectionBlock(
                     block_id=f"home:{row.id}:{part}",

@@ -65,9 +65,9 @@ async def test_failures_only_and_off(slack: Slack):
         "ABC Technologies Inc.: GDAP access Expired: the admin relationship has ended."
     ]
     assert replies[0]["reply_broadcast"] is True  # a failure is shown in the channel too
-    assert "GDAP Access*\nExpired" in text_of(
-        next(c for c in posts if not c.get("thread_ts"))["blocks"]
-    )
+    head = text_of(next(c for c in posts if not c.get("thread_ts"))["blocks"])
+    assert "GDAP Access*\n:x: Expired" in head  # the step that went wrong is marked
+    assert "Reseller Relationship*\nEstablished" in head
 
     assert "are off" in (await slack.ask("notify here off", channel=ALERTS))["text"]
     before = len(slack.api.of("chat.postMessage"))

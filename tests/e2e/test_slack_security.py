@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from adapters.slack import files
-from bot.errors import ProviderError
+from bot.csvio import MAX_BYTES
+from bot.errors import ProviderError, ValidationError
 from tests.e2e.slack_support import (
     SECRET,
     TOKEN,
@@ -127,13 +128,16 @@ def _mrkdwn_parts(node) -> list[dict]:
 
 
 async def test_the_token_goes_to_slacks_file_host_only():
+    """The download policy of `adapters/slack/files.py`: Slack's file hosts only, HTTPS only,
+    no redirect followed, at most `bot.csvio.MAX_BYTES`."""
     api = await FakeSlack(TOKEN).start()
     try:
         from slack_sdk.web.async_client import AsyncWebClient
 
         client = AsyncWebClient(token=TOKEN, base_url=api.api_url)
+        hosts = files.file_hosts(api.api_url)
         uploaded = api.add_file("customers.csv", b"Customer Name\n")
-        assert await files.download(client, uploaded["id"], files.file_hosts(api.api_url)) == (
+        assert await files.download(client, uploaded["id"], hosts) == (
             b"Customer Name\n",
             "customers.csv",
         )
@@ -142,8 +146,20 @@ async def test_the_token_goes_to_slacks_file_host_only():
             await files.download(client, uploaded["id"], files.file_hosts(files.DEFAULT_API_URL))
         assert len(api.of("download")) == 1
         assert files.file_hosts(files.DEFAULT_API_URL) == {"files.slack.com"}
-        with pytest.raises(ProviderError):
-            files.checked_url("http://files.slack.com/x", {"files.slack.com"})
+
+        plain = api.add_file("c.csv", b"x", url="http://files.slack.com/files-pri/{id}/c.csv")
+        with pytest.raises(ProviderError, match="not on Slack's file host"):  # HTTPS only
+            await files.download(client, plain["id"], hosts | {"files.slack.com"})
+
+        moved = api.add_file("c.csv", b"x", url=api.base + "/files-moved/{id}/c.csv")
+        with pytest.raises(ProviderError, match="answered 302"):
+            await files.download(client, moved["id"], hosts)
+        assert len(api.of("moved")) == 1 and len(api.of("download")) == 1  # not followed
+
+        big = api.add_file("big.csv", b"x" * (MAX_BYTES + 1))
+        with pytest.raises(ValidationError, match="over 5 MB"):
+            await files.download(client, big["id"], hosts)
+        assert len(api.of("download")) == 1  # refused by its size, not downloaded
     finally:
         await api.stop()
 

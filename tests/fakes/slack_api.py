@@ -51,6 +51,7 @@ class FakeSlack:
         self.token = token
         self.calls: list[Call] = []
         self.files: dict[str, tuple[str, bytes]] = {}
+        self.file_urls: dict[str, str] = {}  # file id -> the URL files.info gives, if not ours
         self.views: dict[str, dict[str, Any]] = {}
         self.refuse: dict[tuple[str, str], str] = {}  # (method, channel) -> error
         self.rate_limited: dict[str, float] = {}  # method -> Retry-After, once
@@ -67,6 +68,7 @@ class FakeSlack:
         app.router.add_post("/response/{key}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files-pri/{file_id}/{name}", self._download)
+        app.router.add_get("/files-moved/{file_id}/{name}", self._moved)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -86,14 +88,18 @@ class FakeSlack:
     def response_url(self) -> str:
         return f"{self.base}/response/{uuid.uuid4().hex}"
 
-    def add_file(self, name: str, data: bytes) -> dict[str, Any]:
-        """A file as a user uploaded it in a file_input: the object Slack puts in the state."""
+    def add_file(self, name: str, data: bytes, *, url: str | None = None) -> dict[str, Any]:
+        """A file as a user uploaded it in a file_input: the object Slack puts in the state.
+        `url`: where files.info says it is, if not on this server ("{id}" is its id)."""
         file_id = f"F{uuid.uuid4().hex[:10].upper()}"
         self.files[file_id] = (name, data)
+        if url:
+            self.file_urls[file_id] = url.format(id=file_id)
         return self._file_object(file_id)
 
     def _file_object(self, file_id: str) -> dict[str, Any]:
         name, data = self.files[file_id]
+        url = self.file_urls.get(file_id, f"{self.base}/files-pri/{file_id}/{name}")
         return {
             "id": file_id,
             "name": name,
@@ -102,8 +108,8 @@ class FakeSlack:
             "filetype": "csv",
             "size": len(data),
             "is_external": False,
-            "url_private": f"{self.base}/files-pri/{file_id}/{name}",
-            "url_private_download": f"{self.base}/files-pri/{file_id}/{name}",
+            "url_private": url,
+            "url_private_download": url,
         }
 
     # -- looking at what happened ------------------------------------------------------------
@@ -288,6 +294,12 @@ class FakeSlack:
             )
         )
         return web.Response(text=f"OK - {len(data)}")
+
+    async def _moved(self, request: web.Request) -> web.Response:
+        """A redirect to the file: a client that follows it would carry the token along."""
+        self._record(Call("moved", {"file_id": request.match_info["file_id"]}, {}, ""))
+        file_id, name = request.match_info["file_id"], request.match_info["name"]
+        raise web.HTTPFound(f"{self.base}/files-pri/{file_id}/{name}")
 
     async def _download(self, request: web.Request) -> web.Response:
         headers = dict(request.headers)

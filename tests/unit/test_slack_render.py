@@ -1,5 +1,5 @@
 """View models to Block Kit stay within Slack's limits whatever the data, and user text stays
-text: the renderer and the modals, no I/O."""
+text: the renderer and the forms (modals), no I/O."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.slack.escape import ZWSP, escape, mrkdwn
-from adapters.slack.modals import ModalMeta, country_options, form_view
+from adapters.slack.forms import ModalMeta, country_options, form_view
 from adapters.slack.render import MAX_BLOCKS, home_view, render
 from bot.domain import Onboarding
 from bot.forms import enroll_form, gdap_form, hub_form, p2p_form
