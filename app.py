@@ -26,6 +26,7 @@ from adapters.hub.directory import LocalHubDirectory
 from adapters.mail.outbox import OutboxMailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
 from adapters.slack.app import SlackFrontEnd, slack_front_end
+from adapters.teams import Credentials as TeamsCredentials
 from adapters.teams import TeamsFrontEnd
 from bot.commands import Dispatcher
 from bot.ports import Clock
@@ -82,7 +83,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
         ),
     )
     dispatcher = Dispatcher(service)
-    teams = TeamsFrontEnd(settings, dispatcher, AdapterState(engine))
+    teams = TeamsFrontEnd(
+        dispatcher,
+        AdapterState(engine),
+        TeamsCredentials(
+            app_id=settings.microsoft_app_id,
+            password=settings.microsoft_app_password.get_secret_value(),
+            tenant_id=settings.microsoft_app_tenant_id,
+            app_type=settings.teams_app_type,
+        ),
+    )
     service.notifiers.append(teams.notifier)
     slack: SlackFrontEnd | None = None
     if settings.slack_enabled and settings.slack_bot_token:

@@ -102,9 +102,15 @@ class CustomerCard:
     tone: Tone = Tone.INFO  # how the headline feels: a refusal is not shown as a success
 
     @property
+    def state(self) -> str:
+        """Where the customer stands: Cancelled or Finished once closed (the row's overall
+        status only says how its steps stand), else Active, Failed or Completed."""
+        return self.closed.capitalize() if self.closed else self.row.overall
+
+    @property
     def summary(self) -> str:
         lead = f"{self.headline} " if self.headline else ""
-        return f"{lead}{self.row.name} ({self.row.domain}): {self.row.overall}"
+        return f"{lead}{self.row.name} ({self.row.domain}): {self.state}"
 
 
 @dataclass(frozen=True)

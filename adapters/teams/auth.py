@@ -1,4 +1,4 @@
-"""The Bot Framework's CloudAdapter, authenticated from settings.
+"""The Bot Framework's CloudAdapter, authenticated with the Azure Bot's credentials.
 
 With MICROSOFT_APP_ID (and its password) set, every request to /api/messages must carry a
 Bot Framework JWT, which the SDK validates. With none set, authentication is off, as the Bot
@@ -10,16 +10,29 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
 
-from settings import Settings
-
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The Azure Bot's app registration. With no `app_id`, authentication is off and only
+    clients on this machine are accepted; the password is never shown."""
+
+    app_id: str = ""
+    password: str = field(default="", repr=False)
+    tenant_id: str = ""
+    app_type: str = "MultiTenant"  # or "SingleTenant", "UserAssignedMSI"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id)
 
 
 @dataclass(frozen=True)
@@ -35,21 +48,14 @@ class BotConfig:
         return f"BotConfig(APP_ID={self.APP_ID!r}, APP_TYPE={self.APP_TYPE!r})"
 
 
-def bot_config(settings: Settings) -> BotConfig:
+def bot_config(credentials: Credentials) -> BotConfig:
     return BotConfig(
-        settings.microsoft_app_id,
-        settings.microsoft_app_password.get_secret_value(),
-        settings.teams_app_type,
-        settings.microsoft_app_tenant_id,
+        credentials.app_id, credentials.password, credentials.app_type, credentials.tenant_id
     )
 
 
-def authentication_enabled(settings: Settings) -> bool:
-    return bool(settings.microsoft_app_id)
-
-
-def make_adapter(settings: Settings) -> CloudAdapter:
-    return CloudAdapter(ConfigurationBotFrameworkAuthentication(bot_config(settings)))
+def make_adapter(credentials: Credentials) -> CloudAdapter:
+    return CloudAdapter(ConfigurationBotFrameworkAuthentication(bot_config(credentials)))
 
 
 def is_local(remote: str | None) -> bool:

@@ -9,30 +9,32 @@ answers about something else come as a new message, so the clicked card stays re
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import httpx
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import (
-    Activity,
-    ActivityTypes,
-    ChannelAccount,
-)
+from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount
 from msrest.serialization import Model
 
-from adapters.teams import render as cards
+from adapters.teams import files
 from adapters.teams.conversations import ConversationReferences, destination_of
-from bot.commands import Context, Dispatcher, split_line
-from bot.domain import Actor
-from bot.errors import ValidationError
-from bot.records import Place
+from adapters.teams.forms import PASTE_FORM, PASTE_INPUT, form_values, render_form
+from adapters.teams.render import render, upload_card
+from adapters.teams.requests import (
+    SubmitData,
+    command_text,
+    context_of,
+    file_attachment,
+    inputs_of,
+)
+from bot.commands import Answer, Context, Dispatcher
+from bot.errors import ProviderError, ValidationError
 from bot.views import (
     Action,
+    ActionRole,
     BulkProgress,
     Confirmation,
     CustomerCard,
@@ -45,11 +47,8 @@ from bot.views import (
 
 log = logging.getLogger(__name__)
 
-FILE_DOWNLOAD = "application/vnd.microsoft.teams.file.download.info"
-MAX_FILE_BYTES = 5 * 1024 * 1024 + 1  # one byte over the CSV limit, so the reader refuses it
 PASTED_NAME = "pasted.csv"
-_AT_TAG = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]+>")
+SLOW_START = "Enrolling the reviewed customers… this card shows the progress, then the summary."
 
 # Which answers replace the card that was clicked, by what that card showed.
 _IN_PLACE: dict[str, tuple[type, ...]] = {
@@ -62,40 +61,6 @@ _IN_PLACE: dict[str, tuple[type, ...]] = {
 }
 
 Replace = Callable[[dict], Awaitable[None]]
-
-
-def command_text(activity: Activity) -> str:
-    """The typed line without the bot's @mention, Teams' HTML and non-breaking spaces."""
-    TurnContext.remove_recipient_mention(activity)
-    raw = _AT_TAG.sub(" ", activity.text or "")
-    raw = _TAG.sub(" ", raw.replace("<br>", " ").replace("<br/>", " "))
-    return " ".join(html.unescape(raw).replace("\xa0", " ").split())
-
-
-def actor_of(activity: Activity) -> Actor:
-    who = activity.from_property or ChannelAccount(id="unknown", name="someone")
-    return Actor(who.aad_object_id or who.id or "unknown", who.name or "someone", "teams")
-
-
-def place_of(activity: Activity) -> Place:
-    conversation = activity.conversation
-    kind = (conversation.conversation_type or "personal") if conversation else "personal"
-    data = activity.channel_data or {}
-    if kind == "channel":
-        team = (data.get("team") or {}).get("name")
-        channel = (data.get("channel") or {}).get("name")
-        label = (
-            f"{team} > {channel}"
-            if team and channel
-            else f"channel {channel}"
-            if channel
-            else "this Teams channel"
-        )
-    elif kind == "groupChat":
-        label = f"group chat {conversation.name}" if conversation.name else "this group chat"
-    else:
-        label = "your personal chat with the bot"
-    return Place("teams", destination_of(activity), label, direct=kind == "personal")
 
 
 def card_activity(card: dict) -> Activity:
@@ -142,7 +107,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        data = cards.SubmitData.read(activity.value)
+        data = SubmitData.read(activity.value)
         if data is not None or isinstance(activity.value, dict):
 
             async def replace(card: dict) -> None:
@@ -152,12 +117,11 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             if card is not None:
                 await replace(card)
             return
-        files = [a for a in activity.attachments or [] if a.content_type == FILE_DOWNLOAD]
-        if files:
-            await self._file(turn_context, files[0])
+        attachment = file_attachment(activity)
+        if attachment is not None:
+            await self._file(turn_context, attachment)
             return
-        line = command_text(activity)
-        await self._typed(turn_context, line)
+        await self._typed(turn_context, command_text(activity))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         """`Action.Execute` (`adaptiveCard/action`): the card that replaces the clicked one
@@ -171,7 +135,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         async def replace(card: dict) -> None:
             await self._replace(turn_context, card)
 
-        card = await self._clicked(turn_context, cards.SubmitData.read(value), value, replace)
+        card = await self._clicked(turn_context, SubmitData.read(value), value, replace)
         if card is None:  # the answer went out as a message; the card stays as it is
             return InvokeResponse(
                 status=200,
@@ -191,22 +155,21 @@ class OnboardingTeamsBot(TeamsActivityHandler):
     ) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else ""
         if any(m.id == bot_id for m in members_added):
-            await turn_context.send_activity(
-                card_activity(
-                    cards.render(
-                        Notice(
-                            "Hi! I onboard Microsoft cloud customers: enroll, reseller invitation, "
-                            "GDAP, MSP Hub, P2P transfer, reminders. Type help for the commands, "
-                            "or notify here to get status changes in this conversation.",
-                            Tone.INFO,
-                            (
-                                Action("Help", "help"),
-                                Action("Dashboard", "status"),
-                                Action("Enroll a customer", "enroll"),
-                            ),
-                        )
+            await self._send(
+                turn_context,
+                render(
+                    Notice(
+                        "Hi! I onboard Microsoft cloud customers: enroll, reseller invitation, "
+                        "GDAP, MSP Hub, P2P transfer, reminders. Type help for the commands, "
+                        "or notify here to get status changes in this conversation.",
+                        Tone.INFO,
+                        (
+                            Action("Help", "help"),
+                            Action("Dashboard", "status"),
+                            Action("Enroll a customer", "enroll", role=ActionRole.FORM),
+                        ),
                     )
-                )
+                ),
             )
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
@@ -214,46 +177,26 @@ class OnboardingTeamsBot(TeamsActivityHandler):
 
     # -- what a user does -------------------------------------------------------------------
 
-    def _context(
-        self,
-        turn_context: TurnContext,
-        read_file: Callable[[str], tuple[bytes, str]] | None = None,
-        progress: Callable[[BulkProgress], None] | None = None,
-    ) -> Context:
-        activity = turn_context.activity
-        return Context(actor_of(activity), place_of(activity), read_file, progress)
-
     async def _run(self, line: str, ctx: Context) -> Reply:
         return await asyncio.to_thread(self.dispatcher.handle, line, ctx)
 
     async def _typed(self, turn_context: TurnContext, line: str) -> None:
-        words = _words(line)
-        if words and words[0].lower().lstrip("/") == "bulk" and len(words) == 1:
-            reply = await self._run(line, self._context(turn_context))
-            if isinstance(reply, Notice) and reply.tone is not Tone.FAILURE:
-                await self._send(turn_context, cards.bulk_paste_card(reply))
-                return
-        elif (
-            words
-            and words[0].lower() == "bulk"
-            and len(words) > 1
-            and words[1].lower() not in ("confirm", "discard")
-        ):
-            await self._send(
-                turn_context,
-                cards.render(
-                    Notice(
-                        "Send the CSV file to the bot as an attachment in a personal chat, or type "
-                        "bulk and paste it.",
-                        Tone.FAILURE,
-                    )
-                ),
-            )
+        """A typed line. What kind of answer it gets, the command table says: an upload
+        prompt comes with a form to paste the CSV into; slow work shows its progress in a
+        card of its own, after Teams has been answered."""
+        answer = self.dispatcher.interpret(line).answer
+        if answer is Answer.SLOW:
+            sent = await turn_context.send_activity(card_activity(render(Notice(SLOW_START))))
+            self._start_slow(turn_context, line, sent.id if sent else None, failure_in_place=True)
             return
-        reply = await self._run(line, self._context(turn_context))
-        await self._send(turn_context, cards.render(reply))
+        reply = await self._run(line, context_of(turn_context.activity))
+        prompt = answer is Answer.UPLOAD and isinstance(reply, Notice)
+        if prompt and reply.tone is not Tone.FAILURE:
+            await self._send(turn_context, upload_card(reply))
+        else:
+            await self._send(turn_context, render(reply))
 
-    async def _file(self, turn_context: TurnContext, attachment: Any) -> None:
+    async def _file(self, turn_context: TurnContext, attachment: Attachment) -> None:
         """A CSV sent to the bot in a personal chat: download it, then the bulk review."""
         content = attachment.content or {}
         url = content.get("downloadUrl") if isinstance(content, dict) else None
@@ -261,7 +204,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         if not url:
             await self._send(
                 turn_context,
-                cards.render(
+                render(
                     Notice(
                         "That file cannot be read: send it again in the personal chat with "
                         "the bot.",
@@ -271,12 +214,14 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             )
             return
         try:
-            data = await self._download(url)
-        except (httpx.HTTPError, ValueError) as err:
-            log.warning("Teams file download failed: %s", type(err).__name__)
+            data = await files.download(
+                url, service_url=turn_context.activity.service_url or "", http=self.http
+            )
+        except ProviderError as err:
+            log.warning("Teams file download refused or failed: %s", err)
             await self._send(
                 turn_context,
-                cards.render(
+                render(
                     Notice(
                         f"Could not download {name} from Teams ({err}). Send it again.",
                         Tone.FAILURE,
@@ -286,40 +231,23 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             return
         reply = await self._run(
             f"bulk {_quote(name)}",
-            self._context(turn_context, read_file=lambda _name: (data, name)),
+            context_of(turn_context.activity, read_file=lambda _name: (data, name)),
         )
-        await self._send(turn_context, cards.render(reply))
-
-    async def _download(self, url: str) -> bytes:
-        client = self.http or httpx.AsyncClient(timeout=30)
-        try:
-            chunks: list[bytes] = []
-            size = 0
-            async with client.stream("GET", url, follow_redirects=True) as response:
-                response.raise_for_status()
-                async for chunk in response.aiter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size >= MAX_FILE_BYTES:
-                        break
-            return b"".join(chunks)
-        finally:
-            if client is not self.http:
-                await client.aclose()
+        await self._send(turn_context, render(reply))
 
     async def _clicked(
         self,
         turn_context: TurnContext,
-        data: cards.SubmitData | None,
+        data: SubmitData | None,
         value: dict,
         replace: Replace,
     ) -> dict | None:
         """A button on one of our cards. Returns the card that replaces it, if any; other
         answers are sent as new messages."""
-        if data is None or data.version != cards.DATA_VERSION:
+        if data is None or not data.current:
             await self._send(
                 turn_context,
-                cards.render(
+                render(
                     Notice(
                         "This card is from an earlier version of the bot and its buttons no longer "
                         "work. Type the command again (help lists them).",
@@ -330,95 +258,99 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             return None
         if data.dismiss:
             back = data.context.get("onboarding")
-            return cards.render(
+            return render(
                 Notice(
                     "Form closed; nothing was saved."
                     if data.dismiss == "form"
                     else "Not confirmed; nothing was changed.",
                     Tone.INFO,
-                    (Action("Show customer", f"show {back}"),) if back else (),
+                    (Action("Show customer", f"show {back}", role=ActionRole.OPEN),)
+                    if back
+                    else (),
                 )
             )
         if data.form:
-            return await self._submitted(turn_context, data, cards.inputs_of(value))
+            return await self._submitted(turn_context, data, inputs_of(value))
         if not data.line:
             return None
-        words = _words(data.line)
-        if words[:2] == ["bulk", "confirm"] and len(words) == 3:
-            await replace(
-                cards.render(
-                    Notice(
-                        "Enrolling the reviewed customers… this card shows the progress, then the "
-                        "summary."
-                    )
-                )
-            )
-            self._start_bulk(turn_context, data.line)
+        if self.dispatcher.interpret(data.line).answer is Answer.SLOW:
+            await replace(render(Notice(SLOW_START)))
+            self._start_slow(turn_context, data.line, turn_context.activity.reply_to_id)
             return None
-        reply = await self._run(data.line, self._context(turn_context))
+        reply = await self._run(data.line, context_of(turn_context.activity))
         return await self._answer(turn_context, data.card, reply)
 
     async def _answer(self, turn_context: TurnContext, card_kind: str, reply: Reply) -> dict | None:
         error = isinstance(reply, Notice) and reply.tone is Tone.FAILURE
         if not error and isinstance(reply, _IN_PLACE.get(card_kind, ())):
-            return cards.render(reply)
-        await self._send(turn_context, cards.render(reply))
+            return render(reply)
+        await self._send(turn_context, render(reply))
         return None
 
     async def _submitted(
-        self, turn_context: TurnContext, data: cards.SubmitData, inputs: dict[str, Any]
+        self, turn_context: TurnContext, data: SubmitData, inputs: dict[str, Any]
     ) -> dict | None:
-        if data.form == "bulk":
-            text = str(inputs.get("csv") or "")
+        if data.form == PASTE_FORM:
+            text = str(inputs.get(PASTE_INPUT) or "")
             reply = await self._run(
                 f"bulk {PASTED_NAME}",
-                self._context(
-                    turn_context, read_file=lambda _name: (text.encode("utf-8"), PASTED_NAME)
+                context_of(
+                    turn_context.activity,
+                    read_file=lambda _name: (text.encode("utf-8"), PASTED_NAME),
                 ),
             )
             return await self._answer(turn_context, "form", reply)
-        values = cards.form_values(data, inputs)
-        ctx = self._context(turn_context)
+        values = form_values(data, inputs)
+        ctx = context_of(turn_context.activity)
         try:
             reply = await asyncio.to_thread(
                 self.dispatcher.submit, data.form, data.context, values, ctx
             )
         except ValidationError as err:
             line = f"{data.form} {data.context.get('onboarding', '')}".strip()
-            form = await self._run(line, self._context(turn_context))
+            form = await self._run(line, context_of(turn_context.activity))
             if not isinstance(form, Form):  # the form no longer applies: say why
                 return await self._answer(turn_context, "form", form)
             errors = err.field_errors or {"": str(err)}
-            return cards.render_form(form, values, errors)
+            return render_form(form, values, errors)
         return await self._answer(turn_context, "form", reply)
 
-    def _start_bulk(self, turn_context: TurnContext, line: str) -> None:
-        """Enrolling many rows is slow: it runs after Teams has been answered, and the review
-        card turns into progress, then into the summary."""
+    def _start_slow(
+        self,
+        turn_context: TurnContext,
+        line: str,
+        card_id: str | None,
+        *,
+        failure_in_place: bool = False,
+    ) -> None:
+        """Slow work (a bulk enrollment) runs after Teams has been answered; the card
+        `card_id` turns into its progress, then into the result. A refusal comes as a new
+        message, unless the card is only the placeholder this bot sent for a typed line
+        (`failure_in_place`)."""
         adapter = turn_context.adapter
         reference = TurnContext.get_conversation_reference(turn_context.activity)
-        card_id = turn_context.activity.reply_to_id
-        actor_ctx = self._context(turn_context)
+        actor_ctx = context_of(turn_context.activity)
         app_id = self.app_id or None
         loop = asyncio.get_running_loop()
 
+        async def proactive(card: dict) -> None:
+            async def logic(context: TurnContext) -> None:
+                await replace_card(context, card_id, card)
+
+            await adapter.continue_conversation(reference, logic, app_id)
+
+        def progress(p: BulkProgress) -> None:
+            asyncio.run_coroutine_threadsafe(proactive(render(p)), loop).result(60)
+
         async def job() -> None:
-            reply: Reply | None = None
-
-            async def proactive(card: dict) -> None:
-                async def logic(context: TurnContext) -> None:
-                    await replace_card(context, card_id, card)
-
-                await adapter.continue_conversation(reference, logic, app_id)
-
-            def progress(p: BulkProgress) -> None:
-                asyncio.run_coroutine_threadsafe(proactive(cards.render(p)), loop).result(60)
-
-            ctx = Context(actor_ctx.actor, actor_ctx.place, None, progress)
+            ctx = Context(
+                actor_ctx.actor, actor_ctx.place, None, progress, file_hint=actor_ctx.file_hint
+            )
             try:
                 reply = await asyncio.to_thread(self.dispatcher.handle, line, ctx)
-                card = cards.render(reply)
-                if isinstance(reply, Notice) and reply.tone is Tone.FAILURE:
+                card = render(reply)
+                refused = isinstance(reply, Notice) and reply.tone is Tone.FAILURE
+                if refused and not failure_in_place:
 
                     async def logic(context: TurnContext) -> None:
                         await context.send_activity(card_activity(card))
@@ -427,7 +359,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
                 else:
                     await proactive(card)
             except Exception:
-                log.exception("bulk enrollment in Teams failed: %s", line)
+                log.exception("slow command in Teams failed: %s", line.split(" ", 1)[0])
 
         task = asyncio.create_task(job())
         self.background.add(task)
@@ -459,13 +391,6 @@ class _InvokeAnswer(Model):
     def __init__(self, *, status_code: int, type: str, value: Any) -> None:
         super().__init__()
         self.status_code, self.type, self.value = status_code, type, value
-
-
-def _words(line: str) -> list[str]:
-    try:
-        return [w.lower() if i < 2 else w for i, w in enumerate(split_line(line))]
-    except ValidationError:
-        return line.split()
 
 
 def _quote(name: str) -> str:

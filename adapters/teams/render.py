@@ -1,19 +1,32 @@
 """The bot's view models as Adaptive Cards 1.5, the version Teams renders on desktop and mobile.
 
-A renderer only: which actions apply, the fields of a form and their defaults all come from
-the view models. Every button is an `Action.Submit` whose data carries the command line it
-runs (or the form it submits), in the one grammar; `SubmitData` reads it back.
+A renderer only: which actions apply, the fields of a form and their defaults, and how each
+answer feels (its `Tone`) all come from the view models. Buttons are placed by their
+`Action.role`, never by label or position; colours come from tones, never from wording.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from functools import singledispatch
 from typing import Any
 
+from adapters.teams.elements import (
+    COLOR,
+    DATA_KEY,
+    MAX_BYTES,
+    action_set,
+    card,
+    facts,
+    heading,
+    run,
+    size_of,
+    submit,
+    text,
+    toned,
+)
+from adapters.teams.forms import bulk_paste_form, render_form
 from bot.views import (
-    Action,
+    ActionRole,
     ActivityLog,
     BulkProgress,
     BulkResult,
@@ -22,10 +35,8 @@ from bot.views import (
     CustomerCard,
     CustomerRow,
     EventView,
-    FieldKind,
     FileReply,
     Form,
-    FormField,
     HelpView,
     ListPage,
     Notice,
@@ -33,134 +44,9 @@ from bot.views import (
     Pick,
     Reply,
     RowProblem,
-    Tone,
 )
 
-VERSION = "1.5"
-DATA_KEY = "onboard"  # our part of an Action.Submit's data; the card's inputs sit beside it
-DATA_VERSION = 1  # cards with another version are from an older bot: answered, never guessed
-MAX_BYTES = 28 * 1024  # Teams refuses messages over about 28 KB
 LIST_LIMIT = 25  # rows of a long list (bulk problems, events, mails) shown in one card
-_COLOR = {
-    Tone.INFO: "default",
-    Tone.SUCCESS: "good",
-    Tone.ATTENTION: "warning",
-    Tone.FAILURE: "attention",
-}
-_MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.ATTENTION: "⚠ ", Tone.FAILURE: "✗ "}
-_STATUS_COLOR = {
-    "Established": "good",
-    "Completed": "good",
-    "In Progress": "accent",
-    "Pending": "accent",
-    "Failed": "attention",
-    "Expired": "attention",
-    "Cancelled": "warning",
-    "Active": "accent",
-    "Finished": "good",
-}
-FILTERED_CHOICES = 12  # longer choice lists get Teams' type-ahead search
-
-
-@dataclass(frozen=True)
-class SubmitData:
-    """What an `Action.Submit` sends back: one of a command line, a form, or a dismissal."""
-
-    card: str = ""  # what the clicked card showed: "customer", "list", "form", ...
-    line: str = ""
-    form: str = ""
-    context: dict[str, str] = field(default_factory=dict)
-    dismiss: str = ""
-    multi: dict[str, list[str]] = field(default_factory=dict)  # field -> its input ids
-    fills: dict[str, Any] = field(default_factory=dict)
-    version: int = DATA_VERSION
-
-    @classmethod
-    def read(cls, value: Any) -> SubmitData | None:
-        """None when the activity's value is not one of ours."""
-        if not isinstance(value, dict) or not isinstance(value.get(DATA_KEY), dict):
-            return None
-        data = value[DATA_KEY]
-        return cls(
-            card=str(data.get("card", "")),
-            line=str(data.get("line", "")),
-            form=str(data.get("form", "")),
-            context=dict(data.get("context") or {}),
-            dismiss=str(data.get("dismiss", "")),
-            multi=dict(data.get("multi") or {}),
-            fills=dict(data.get("fills") or {}),
-            version=int(data.get("v", 0) or 0),
-        )
-
-
-def inputs_of(value: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in value.items() if k not in (DATA_KEY, "msteams")}
-
-
-# -- building blocks ------------------------------------------------------------------------
-
-
-def card(body: list[dict], actions: list[dict] | None = None, summary: str = "") -> dict:
-    result: dict[str, Any] = {"type": "AdaptiveCard", "version": VERSION, "body": body}
-    if actions:
-        result["actions"] = actions
-    if summary:
-        result["fallbackText"] = summary
-    return result
-
-
-def text(
-    value: str,
-    *,
-    size: str | None = None,
-    weight: str | None = None,
-    color: str | None = None,
-    subtle: bool = False,
-    spacing: str | None = None,
-    mono: bool = False,
-) -> dict:
-    block: dict[str, Any] = {"type": "TextBlock", "text": value, "wrap": True}
-    for key, v in (("size", size), ("weight", weight), ("color", color), ("spacing", spacing)):
-        if v and v != "default":
-            block[key] = v
-    if subtle:
-        block["isSubtle"] = True
-    if mono:
-        block["fontType"] = "Monospace"
-    return block
-
-
-def heading(value: str) -> dict:
-    return text(value, size="Medium", weight="Bolder")
-
-
-def facts(pairs: list[tuple[str, str]]) -> dict:
-    return {"type": "FactSet", "facts": [{"title": t, "value": v or "–"} for t, v in pairs]}
-
-
-def submit(
-    label: str, data: dict[str, Any], style: str | None = None, validate: bool = False
-) -> dict:
-    action: dict[str, Any] = {
-        "type": "Action.Submit",
-        "title": label,
-        "data": {DATA_KEY: {"v": DATA_VERSION, **data}},
-    }
-    if style in ("primary", "positive"):
-        action["style"] = "positive"
-    elif style in ("danger", "destructive"):
-        action["style"] = "destructive"
-    if not validate:
-        action["associatedInputs"] = "none"
-    return action
-
-
-def run(action: Action, card_kind: str) -> dict:
-    return submit(action.label, {"card": card_kind, "line": action.line}, action.style)
-
-
-def action_set(actions: list[dict]) -> dict:
-    return {"type": "ActionSet", "actions": actions}
 
 
 def _more(shown: int, total: int, what: str) -> list[dict]:
@@ -202,9 +88,7 @@ def render(reply: Reply) -> dict:
 @render.register
 def _(reply: Notice) -> dict:
     return card(
-        [text(_MARK[reply.tone] + reply.text, color=_COLOR[reply.tone])],
-        [run(a, "notice") for a in reply.actions],
-        reply.text,
+        [toned(reply.text, reply.tone)], [run(a, "notice") for a in reply.actions], reply.text
     )
 
 
@@ -239,17 +123,15 @@ def _count(label: str, value: int, color: str) -> dict:
 
 
 def _list_row(row: CustomerRow, with_buttons: bool) -> dict:
-    """Tapping the row runs its first action (Show); its other actions are buttons. Without
-    buttons (a long page) the row is kept short, so 50 rows fit in one card."""
+    """Tapping the row opens the customer (its OPEN action); its other actions are buttons.
+    Without buttons (a long page) the row is kept short, so 50 rows fit in one card."""
     steps = f"Reseller {row.reseller} · GDAP {row.gdap} · MSP Hub {row.hub} · P2P {row.p2p}"
+    opens = next((a for a in row.actions if a.role is ActionRole.OPEN), None)
+    buttons = [a for a in row.actions if a is not opens]
     if with_buttons:
         items = [
             text(f"**{row.name}** ({row.domain})"),
-            text(
-                f"{row.overall} · enrolled {row.enrolled}",
-                spacing="None",
-                color=_STATUS_COLOR.get(row.overall),
-            ),
+            text(f"{row.overall} · enrolled {row.enrolled}", spacing="None"),
             text(steps, spacing="None", subtle=True),
         ]
     else:
@@ -259,10 +141,10 @@ def _list_row(row: CustomerRow, with_buttons: bool) -> dict:
             text(steps, spacing="None", subtle=True),
         ]
     container: dict[str, Any] = {"type": "Container", "separator": True, "items": items}
-    if row.actions:
-        container["selectAction"] = run(row.actions[0], "list")
-    if with_buttons and row.actions[1:]:
-        items.append(action_set([run(a, "list") for a in row.actions[1:]]))
+    if opens:
+        container["selectAction"] = run(opens, "list")
+    if with_buttons and buttons:
+        items.append(action_set([run(a, "list") for a in buttons]))
     return container
 
 
@@ -319,13 +201,12 @@ def _(reply: ListPage) -> dict:
 @render.register
 def _(reply: CustomerCard) -> dict:
     r = reply.row
-    state = reply.closed.capitalize() if reply.closed else r.overall
     body: list[dict] = []
     if reply.headline:
-        body.append(text("✓ " + reply.headline, color="good"))
+        body.append(toned(reply.headline, reply.tone))
     body += [
         heading(f"{r.name} ({r.domain})"),
-        text(state, weight="Bolder", color=_STATUS_COLOR.get(state), spacing="None"),
+        text(reply.state, weight="Bolder", spacing="None"),
         facts(
             [
                 ("Email", reply.email),
@@ -346,9 +227,7 @@ def _(reply: CustomerCard) -> dict:
                         {
                             "type": "Column",
                             "width": "auto",
-                            "items": [
-                                text(s.status, weight="Bolder", color=_STATUS_COLOR.get(s.status))
-                            ],
+                            "items": [text(s.status, weight="Bolder", color=COLOR[s.tone])],
                         },
                     ],
                 }
@@ -485,198 +364,12 @@ def _(reply: Pick) -> dict:
     return card([text(reply.text)], [run(a, "pick") for a in reply.options], reply.summary)
 
 
-# -- forms -----------------------------------------------------------------------------------
-
-
-def _input(f: FormField, value: Any, error: str | None) -> list[dict]:
-    label = f.label + ("" if f.required else " (optional)")
-    base: dict[str, Any] = {"id": f.name, "label": label}
-    if f.required:
-        base["isRequired"] = True
-        base["errorMessage"] = error or f"{f.label} is required."
-    elif error:
-        base["errorMessage"] = error
-    if f.kind is FieldKind.MULTI_CHOICE:
-        return _multi_choice(f, value, error)
-    if f.kind is FieldKind.CHOICE:
-        element = {
-            "type": "Input.ChoiceSet",
-            **base,
-            "value": str(value or ""),
-            "choices": [{"title": c.label, "value": c.value} for c in f.choices],
-        }
-        element["style"] = "filtered" if len(f.choices) > FILTERED_CHOICES else "compact"
-    elif f.kind is FieldKind.NUMBER:
-        element = {"type": "Input.Number", **base}
-        if str(value or "").strip().lstrip("-").isdigit():
-            element["value"] = int(str(value).strip())
-        if f.min_value is not None:
-            element["min"] = f.min_value
-        if f.max_value is not None:
-            element["max"] = f.max_value
-    else:
-        element = {"type": "Input.Text", **base, "value": str(value or "")}
-        if f.kind is FieldKind.EMAIL:
-            element["style"] = "Email"
-        if f.max_length:
-            element["maxLength"] = f.max_length
-    blocks = [element]
-    if f.help and not error:
-        blocks.append(text(f.help, subtle=True, spacing="None"))
-    if error:
-        blocks.append(text(error, color="attention", spacing="None"))
-    return blocks
-
-
-def multi_input_ids(f: FormField) -> list[str]:
-    """One choice set per group of a multi-choice field (e.g. recommended, additional roles)."""
-    groups = list(dict.fromkeys(c.group for c in f.choices))
-    return [f.name] + [f"{f.name}__{i}" for i in range(1, len(groups))]
-
-
-def _multi_choice(f: FormField, value: Any, error: str | None) -> list[dict]:
-    chosen = (
-        [str(v) for v in value]
-        if isinstance(value, list | tuple)
-        else [v for v in str(value or "").split(",") if v]
-    )
-    groups = list(dict.fromkeys(c.group for c in f.choices))
-    blocks: list[dict] = [text(f.label, weight="Bolder")]
-    if f.help:
-        blocks.append(text(f.help, subtle=True, spacing="None"))
-    for i, (group, input_id) in enumerate(zip(groups, multi_input_ids(f), strict=True)):
-        in_group = [c for c in f.choices if c.group == group]
-        picked = [c.value for c in in_group if c.value in chosen]
-        choice_set = {
-            "type": "Input.ChoiceSet",
-            "id": input_id,
-            "isMultiSelect": True,
-            "style": "expanded",
-            "label": group or f.label,
-            "value": ",".join(picked),
-            "choices": [{"title": c.label, "value": c.value} for c in in_group],
-        }
-        if i == 0:
-            blocks.append(choice_set)
-            continue
-        container_id = f"{input_id}__box"
-        blocks.append(
-            action_set(
-                [
-                    {
-                        "type": "Action.ToggleVisibility",
-                        "title": f"Show {group.lower() or 'more'}",
-                        "targetElements": [container_id],
-                    }
-                ]
-            )
-        )
-        blocks.append(
-            {
-                "type": "Container",
-                "id": container_id,
-                "isVisible": bool(picked),
-                "items": [choice_set],
-            }
-        )
-    if error:
-        blocks.append(text(error, color="attention", spacing="None"))
-    return blocks
-
-
-def render_form(
-    form: Form, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None
-) -> dict:
-    """The form with defaults, or again with the user's `values` and each field's error."""
-    errors = errors or {}
-    body: list[dict] = [heading(form.title)]
-    body += [text(n, subtle=True) for n in form.notes]
-    if errors:
-        body.append(text("Please fix the fields marked below.", color="attention"))
-    for f in form.fields:
-        value = values.get(f.name, f.default) if values is not None else f.default
-        body += _input(f, value, errors.get(f.name))
-    unknown = [m for name, m in errors.items() if name not in {f.name for f in form.fields}]
-    body += [text(m, color="attention") for m in unknown]
-    data: dict[str, Any] = {"card": "form", "form": form.kind, "context": form.context}
-    multi = {f.name: multi_input_ids(f) for f in form.fields if f.kind is FieldKind.MULTI_CHOICE}
-    if multi:
-        data["multi"] = multi
-    fills = {
-        f.name: {
-            "initial": (values or {}).get(f.name, f.default),
-            "shown": {
-                o: str((values or {}).get(o, form.field(o).default))
-                for filled in f.fills.values()
-                for o in filled
-            },
-            "by_choice": f.fills,
-        }
-        for f in form.fields
-        if f.fills
-    }
-    if fills:
-        data["fills"] = fills
-    actions = [
-        submit(form.submit_label, data, "primary", validate=True),
-        submit("Cancel", {"card": "form", "dismiss": "form", "context": form.context}),
-    ]
-    return card(body, actions, form.summary)
-
-
-def form_values(data: SubmitData, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The values of a submitted form card, as `Dispatcher.submit` takes them."""
-    values: dict[str, Any] = {
-        k: v for k, v in inputs.items() if not any(k in ids[1:] for ids in data.multi.values())
-    }
-    for name, ids in data.multi.items():
-        values[name] = [v for i in ids for v in str(inputs.get(i) or "").split(",") if v]
-    for name, spec in data.fills.items():  # a choice fills the fields the user left alone
-        chosen = str(values.get(name, ""))
-        if chosen == str(spec.get("initial", "")):
-            continue
-        shown = spec.get("shown", {})
-        for other, filled in (spec.get("by_choice", {}).get(chosen) or {}).items():
-            if str(values.get(other, "")) == str(shown.get(other, "")):
-                values[other] = filled
-    for key, value in list(values.items()):
-        if isinstance(value, str):
-            values[key] = value.strip()
-        elif isinstance(value, int | float):
-            values[key] = str(int(value)) if float(value).is_integer() else str(value)
-    return values
-
-
-def bulk_paste_card(notice: Notice) -> dict:
-    """`bulk` in Teams: the notice, plus a box to paste the CSV into (files need a personal
-    chat; pasting works everywhere)."""
-    result = render(notice)
-    result["body"] += [
-        text(
-            "Send the CSV file to the bot in a personal chat, or paste its contents here:",
-            spacing="Medium",
-        ),
-        {
-            "type": "Input.Text",
-            "id": "csv",
-            "isMultiline": True,
-            "isRequired": True,
-            "label": "CSV",
-            "errorMessage": "Paste the CSV, header line first.",
-            "placeholder": "Customer Name,Email Address,Domain Name,Country Code",
-        },
-    ]
-    result["actions"] = [
-        *result.get("actions", []),
-        submit("Review", {"card": "form", "form": "bulk"}, "primary", validate=True),
-    ]
-    return result
-
-
-def size_of(card_json: dict) -> int:
-    return len(json.dumps(card_json, ensure_ascii=False).encode("utf-8"))
-
-
 @render.register
 def _(reply: Form) -> dict:
     return render_form(reply)
+
+
+def upload_card(prompt: Notice) -> dict:
+    """What `bulk` (an upload answer) is in Teams: the prompt, and a form to paste the CSV
+    into, since a file can be sent to the bot only in a personal chat."""
+    return bulk_paste_form(render(prompt))

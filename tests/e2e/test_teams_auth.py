@@ -100,7 +100,9 @@ def test_password_is_never_shown():
         microsoft_app_password="s3cr3t",
         microsoft_app_tenant_id="tenant",
     )
-    from adapters.teams.auth import bot_config
+    from adapters.teams.auth import Credentials, bot_config
 
-    assert "s3cr3t" not in repr(settings) and "s3cr3t" not in repr(bot_config(settings))
+    credentials = Credentials("app", "s3cr3t", "tenant", settings.teams_app_type)
+    assert "s3cr3t" not in repr(settings) and "s3cr3t" not in repr(credentials)
+    assert "s3cr3t" not in repr(bot_config(credentials))
     assert settings.teams_app_type == "SingleTenant"

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.teams import render as cards
+from adapters.teams.forms import form_values, render_form
 from adapters.teams.package import MENU, bot_commands, color_icon, manifest, outline_icon
+from adapters.teams.render import render
+from adapters.teams.requests import SubmitData
 from bot.commands import COMMANDS
 from bot.domain import Onboarding
 from bot.forms import enroll_form, gdap_form, hub_form, p2p_form
@@ -16,6 +18,7 @@ from bot.gdap_roles import RECOMMENDED_ROLE_IDS
 from bot.records import KnownPartner
 from bot.views import (
     Action,
+    ActionRole,
     ActivityLog,
     BulkResult,
     BulkReview,
@@ -67,9 +70,9 @@ def row(i: int) -> CustomerRow:
         NOW,
         "3 days ago",
         (
-            Action("Show", f"show {i:012d}"),
-            Action("Finish", f"finish {i:012d}", "primary"),
-            Action("Cancel onboarding", f"cancel {i:012d}", "danger"),
+            Action("Show", f"show {i:012d}", role=ActionRole.OPEN),
+            Action("Finish", f"finish {i:012d}", "primary", role=ActionRole.FINISH),
+            Action("Cancel onboarding", f"cancel {i:012d}", "danger", role=ActionRole.CANCEL),
         ),
     )
 
@@ -86,7 +89,10 @@ LARGEST = {
         0,
         50,
         5052,
-        actions=(Action("Next", "status page 2"), Action("All", "status")),
+        actions=(
+            Action("Next", "status page 2", role=ActionRole.NEXT),
+            Action("All", "status", role=ActionRole.FILTER),
+        ),
     ),
     "card": CustomerCard(
         row(1),
@@ -141,14 +147,14 @@ LARGEST = {
 
 @pytest.mark.parametrize("name", list(LARGEST))
 def test_largest_answers_are_valid_cards_within_teams_limit(name):
-    assert_valid_card(cards.render(LARGEST[name]))
+    assert_valid_card(render(LARGEST[name]))
 
 
 def test_form_with_every_field_wrong_keeps_input_and_shows_errors():
     form = enroll_form()
     values = {"name": LONG, "email": "bad", "domain": "bad", "country": "ZZ"}
     errors = {f: LONG for f in values}
-    card = cards.render_form(form, values, errors)
+    card = render_form(form, values, errors)
     assert_valid_card(card)
     inputs = {e["id"]: e for e in card["body"] if "id" in e}
     assert inputs["email"]["value"] == "bad" and inputs["email"]["errorMessage"] == LONG
@@ -156,13 +162,13 @@ def test_form_with_every_field_wrong_keeps_input_and_shows_errors():
 
 
 def test_gdap_roles_recommended_preselected_and_more_behind_a_toggle():
-    card = cards.render_form(gdap_form(onboarding()))
+    card = render_form(gdap_form(onboarding()))
     roles = next(e for e in card["body"] if e.get("id") == "roles")
     assert roles["value"].split(",") == list(RECOMMENDED_ROLE_IDS)
     more = next(e for e in card["body"] if e.get("id") == "roles__1__box")
     assert more["isVisible"] is False and more["items"][0]["value"] == ""
-    data = cards.SubmitData.read(card["actions"][0]["data"])
-    values = cards.form_values(
+    data = SubmitData.read(card["actions"][0]["data"])
+    values = form_values(
         data, {"roles": roles["value"], "roles__1": "a,b", "name": " N ", "duration": 400}
     )
     assert values["roles"] == [*RECOMMENDED_ROLE_IDS, "a", "b"]
@@ -174,18 +180,18 @@ def test_p2p_choice_fills_the_fields_the_user_left_alone():
         KnownPartner("tid-1", "One", "one@example.com"),
         KnownPartner("tid-2", "Two", "two@example.com"),
     ]
-    card = cards.render_form(p2p_form(onboarding(), partners))
-    data = cards.SubmitData.read(card["actions"][0]["data"])
+    card = render_form(p2p_form(onboarding(), partners))
+    data = SubmitData.read(card["actions"][0]["data"])
     shown = {
         "partner_name": "One",
         "partner_tenant_id": "tid-1",
         "partner_email": "one@example.com",
     }
-    picked_two = cards.form_values(data, {"partner": "tid-2", **shown})
+    picked_two = form_values(data, {"partner": "tid-2", **shown})
     assert picked_two["partner_name"] == "Two" and picked_two["partner_email"] == "two@example.com"
-    edited = cards.form_values(data, {"partner": "tid-2", **shown, "partner_email": "x@y.com"})
+    edited = form_values(data, {"partner": "tid-2", **shown, "partner_email": "x@y.com"})
     assert edited["partner_email"] == "x@y.com" and edited["partner_name"] == "Two"
-    other = cards.form_values(data, {"partner": "other", **shown})
+    other = form_values(data, {"partner": "other", **shown})
     assert other["partner_name"] == ""
 
 
