@@ -4,6 +4,7 @@ text: the renderer and the forms (modals), no I/O."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +18,7 @@ from bot.presenters import customer_card, customer_row
 from bot.records import KnownPartner
 from bot.views import (
     Action,
+    ActionRole,
     BulkResult,
     BulkReview,
     CommandHelp,
@@ -141,3 +143,32 @@ def test_country_search_ranks_the_exact_code_first_and_caps_at_100():
     assert [o["value"] for o in country_options("united k")] == ["GB"]
     assert len(country_options("")) == 100
     assert country_options("zzzz") == []
+
+
+def test_a_row_that_only_fits_one_button_gets_its_open_action_by_role_not_label():
+    row = customer_row(onboarding(), NOW)
+    renamed = replace(
+        row,
+        actions=tuple(
+            replace(a, label="Open card") if a.role is ActionRole.OPEN else a for a in row.actions
+        ),
+    )
+    page = ListPage(Counts(30, 0, 0), (renamed,) * 30, 0, 30, 30)  # 2 blocks a row don't fit
+    blocks = render(page).payload()["blocks"]
+    beside = [b["accessory"] for b in blocks if b["type"] == "section" and "accessory" in b]
+    assert len(beside) == 30
+    assert {(a["text"]["text"], a["value"]) for a in beside} == {("Open card", f"show {row.id}")}
+    home = home_view(page, page).to_dict()
+    assert {b["accessory"]["text"]["text"] for b in home["blocks"] if b.get("accessory")} == {
+        "Open card"
+    }
+
+
+@pytest.mark.parametrize(
+    ("tone", "mark"),
+    [(Tone.SUCCESS, ":white_check_mark: "), (Tone.FAILURE, ":x: "), (Tone.INFO, "")],
+)
+def test_a_cards_headline_is_marked_by_its_tone(tone: Tone, mark: str):
+    card = customer_card(onboarding(), [], NOW, headline="Something happened.", tone=tone)
+    first = render(card).payload()["blocks"][0]["text"]["text"]
+    assert first == mark + "Something happened."
