@@ -183,6 +183,7 @@ class FakeConnector:
     url: str = ""
     sent: list[Sent] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)  # file name -> where it moved
     throttle: int = 0  # answer this many next sends with 429
     headers_seen: list[dict[str, str]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -223,6 +224,9 @@ class FakeConnector:
         return web.json_response({"id": f"conv-{next(self._ids)}"})
 
     async def _file(self, request: web.Request) -> web.Response:
+        moved = self.redirects.get(request.match_info["name"])
+        if moved:
+            raise web.HTTPFound(moved)
         data = self.files.get(request.match_info["name"])
         return web.Response(body=data) if data is not None else web.Response(status=404)
 

@@ -25,6 +25,7 @@ from tests.e2e.teams_support import (
     TeamsClient,
     assert_valid_card,
     button,
+    card_text,
     last_card,
     loopback_only,
     serving,
@@ -496,3 +497,126 @@ def test_teams_package_is_built_from_settings(tmp_path: Path):
         timeout=60,
     )
     assert refused.returncode == 2 and "MICROSOFT_APP_ID" in refused.stderr
+
+
+def _file_attachment(url: str, name: str = "customers.csv") -> dict:
+    return {
+        "contentType": "application/vnd.microsoft.teams.file.download.info",
+        "contentUrl": f"https://contoso.sharepoint.com/personal/alice/{name}",
+        "name": name,
+        "content": {"downloadUrl": url, "uniqueId": "1150D938", "fileType": "csv"},
+    }
+
+
+async def test_typed_bulk_confirm_shows_progress_then_the_summary(world: World):
+    w = world
+    w.connector.files["customers.csv"] = CSV.encode("utf-8")
+    review = last_card(
+        await w.teams.say(
+            PERSONAL, "", attachments=[_file_attachment(f"{w.connector.url}/files/customers.csv")]
+        )
+    )
+    line = button(review.card, "Enroll 2")["onboard"]["line"]
+    assert line.startswith("bulk confirm ")
+    sent = await w.teams.say(PERSONAL, line)
+    assert [s.kind for s in sent] == ["reply"] and "Enrolling the reviewed" in sent[0].text
+    card_id = sent[0].activity_id
+    await w.bot.teams.bot.drain()
+    updates = [s for s in w.connector.sent if s.activity_id == card_id and s.kind == "update"]
+    assert any("Enrolling… 2 of 2" in s.text for s in updates)
+    assert "Bulk enrollment done: 2 enrolled, 1 not enrolled." in updates[-1].text
+    # a slow line that the bot refuses says why in the same card
+    before = len(w.connector.sent)
+    sent = await w.teams.say(PERSONAL, "bulk confirm nosuchimport")
+    await w.bot.teams.bot.drain()
+    refused = [s for s in w.connector.sent[before:] if s.activity_id == sent[0].activity_id]
+    assert refused[-1].kind == "update" and "nosuchimport" in refused[-1].text
+
+
+async def test_bulk_with_a_file_name_but_no_file_says_how_to_send_one(world: World):
+    answer = last_card(await world.teams.say(GROUP, "bulk customers.csv"))
+    assert (
+        "Send the CSV file to the bot as an attachment in a personal chat, or type bulk and "
+        "paste it." in answer.text
+    )
+
+
+async def test_a_file_link_off_sharepoint_or_redirected_is_not_followed(world: World):
+    w = world
+    elsewhere = last_card(
+        await w.teams.say(
+            PERSONAL, "", attachments=[_file_attachment("https://files.example.net/customers.csv")]
+        )
+    )
+    assert "Could not download customers.csv" in elsewhere.text  # and nothing was reached
+    w.connector.files["customers.csv"] = CSV.encode("utf-8")
+    w.connector.redirects["moved.csv"] = f"{w.connector.url}/files/customers.csv"
+    moved = last_card(
+        await w.teams.say(
+            PERSONAL,
+            "",
+            attachments=[_file_attachment(f"{w.connector.url}/files/moved.csv", "moved.csv")],
+        )
+    )
+    assert "Could not download moved.csv" in moved.text and "302" in moved.text
+    assert "Review of" not in moved.text
+
+
+async def test_a_gdap_request_microsoft_refuses_is_shown_as_a_failure(world: World):
+    w = world
+    await enroll_abc(w)
+    await w.teams.say(PERSONAL, "sandbox accept-reseller abctech.com")
+    # a relationship of that name was made in Partner Center by hand: the bot's store does
+    # not know it, and Microsoft refuses the duplicate name (409)
+    w.bot.service.sandbox.simulator.create_gdap_relationship(
+        name="ABC GDAP",
+        duration_days=30,
+        role_ids=[],
+        auto_extend=True,
+        customer_tenant_id=None,
+        customer_name="someone else",
+    )
+    shown = last_card(await w.teams.say(PERSONAL, "show abctech.com"))
+    form = last_card(
+        await w.teams.click(PERSONAL, shown.activity_id, button(shown.card, "Create GDAP request"))
+    )
+    roles = next(e for e in form.card["body"] if e.get("id") == "roles")
+    answer = last_card(
+        await w.teams.click(
+            PERSONAL,
+            shown.activity_id,
+            button(form.card, "Create request"),
+            {"name": "ABC GDAP", "duration": "400", "roles": roles["value"], "roles__1": ""},
+        )
+    )
+    headline = next(
+        b for b in answer.card["body"] if "Microsoft refused the GDAP request" in b.get("text", "")
+    )
+    assert headline["color"] == "attention" and headline["text"].startswith("✗ ")
+    assert "409" in headline["text"]
+    gdap = next(
+        b
+        for b in _blocks(answer.card)
+        if b.get("type") == "ColumnSet" and card_text(b)[0] == "GDAP Access"
+    )
+    step = gdap["columns"][1]["items"][0]
+    assert step["text"] == "Failed" and step["color"] == "attention"
+    reseller = next(
+        b
+        for b in _blocks(answer.card)
+        if b.get("type") == "ColumnSet" and card_text(b)[0] == "Reseller Relationship"
+    )
+    assert reseller["columns"][1]["items"][0]["color"] == "good"  # that step did succeed
+
+
+def _blocks(node: object) -> list[dict]:
+    """Every element of a card, nested ones too."""
+    found: list[dict] = []
+    if isinstance(node, dict):
+        found.append(node)
+        for value in node.values():
+            found += _blocks(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _blocks(item)
+    return found
