@@ -12,6 +12,7 @@ from functools import singledispatch
 from typing import Any
 
 from bot.views import (
+    ActionRole,
     ActivityLog,
     BulkProgress,
     BulkResult,
@@ -33,6 +34,9 @@ from bot.views import (
 
 WIDTH = 80
 _MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.ATTENTION: "! ", Tone.FAILURE: "Error: "}
+# A card's headline says what just happened; its mark is the headline's tone.
+_HEADLINE_MARK = {Tone.INFO: "", Tone.SUCCESS: "✓ ", Tone.ATTENTION: "! ", Tone.FAILURE: "✗ "}
+_PAGING = {ActionRole.PREVIOUS, ActionRole.NEXT}
 
 
 def wrap(text: str, indent: str = "") -> str:
@@ -127,7 +131,9 @@ def _(reply: ListPage) -> str:
                 _cut(v, w).ljust(w) for v, (_, w) in zip(cells, _COLUMNS, strict=True)
             ).rstrip()
         )
-        extra = [f"{a.label.lower()}: {a.line}" for a in row.actions if a.label != "Show"]
+        extra = [
+            f"{a.label.lower()}: {a.line}" for a in row.actions if a.role is not ActionRole.OPEN
+        ]
         lines.append(
             _cut(
                 f"  {row.overall} · id {row.id}" + (" · " + " · ".join(extra) if extra else ""),
@@ -136,7 +142,7 @@ def _(reply: ListPage) -> str:
         )
     first, last = reply.offset + 1, reply.offset + len(reply.rows)
     footer = f"{first}–{last} of {reply.total}"
-    nav = [f"{a.label.lower()}: {a.line}" for a in reply.actions if a.label in ("Next", "Previous")]
+    nav = [f"{a.label.lower()}: {a.line}" for a in reply.actions if a.role in _PAGING]
     lines.append(_cut(" · ".join([footer, *nav]), WIDTH))
     return "\n".join(lines)
 
@@ -144,11 +150,10 @@ def _(reply: ListPage) -> str:
 @render_text.register
 def _(reply: CustomerCard) -> str:
     r = reply.row
-    state = reply.closed.capitalize() if reply.closed else r.overall
     lines = []
     if reply.headline:
-        lines.append(wrap("✓ " + reply.headline))
-    lines.append(wrap(f"{r.name} ({r.domain}) — {state}"))
+        lines.append(wrap(_HEADLINE_MARK[reply.tone] + reply.headline))
+    lines.append(wrap(f"{r.name} ({r.domain}) — {reply.state}"))
     lines.append(
         wrap(f"Email {reply.email} · Country {reply.country} · Enrolled {r.enrolled} · id {r.id}")
     )
@@ -268,8 +273,16 @@ def _plain(value: Any) -> Any:
 
 
 def render_json(reply: Reply) -> str:
-    """One JSON object per answer, with a "type" naming the view, for scripts."""
+    """One JSON object per answer, with a "type" naming the view, for scripts.
+
+    A customer card also says its "state": Cancelled or Finished once the onboarding is
+    closed, where the row's "overall" (how its steps stand) would still say Active; the
+    row says the same, so a script reading either is not misled. "tone" is how the card's
+    headline feels."""
     data = {"type": type(reply).__name__, **_plain(dataclasses.asdict(reply))}
+    if isinstance(reply, CustomerCard):
+        data["state"] = reply.state
+        data["row"]["overall"] = reply.state
     if hasattr(reply, "summary"):
         data["summary"] = reply.summary
     return json.dumps(data, ensure_ascii=False)

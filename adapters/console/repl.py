@@ -32,6 +32,7 @@ from bot.views import (
 )
 
 CANCEL_WORD = "/cancel"
+FILE_HINT = "Give the path of the CSV file: bulk FILE"
 HISTORY_FILE = Path.home() / ".onboarding_history"
 
 
@@ -42,7 +43,7 @@ class EndOfInput(Exception):
 def read_local_file(path: str) -> tuple[bytes, str]:
     file = Path(path).expanduser()
     if not file.is_file():
-        raise ValidationError(f"No file {path}. Give the path of the CSV file: bulk FILE")
+        raise ValidationError(f"No file {path}. {FILE_HINT}")
     return file.read_bytes(), file.name
 
 
@@ -128,7 +129,9 @@ class Console:
         self.follow(reply)
 
     def _context(self) -> Context:
-        return Context(self.actor, read_file=read_local_file, progress=self._progress)
+        return Context(
+            self.actor, read_file=read_local_file, progress=self._progress, file_hint=FILE_HINT
+        )
 
     def _progress(self, progress: BulkProgress) -> None:
         self.show(progress)

@@ -175,3 +175,80 @@ def test_cancel_needs_a_yes(tmp_path, answer):
     out = " ".join(run_console(tmp_path, script).stdout.split())
     assert "Not confirmed; nothing was changed." in out
     assert "Active 1 · Failed 0 · Completed 0" in out
+
+
+def test_json_after_cancel_says_the_customer_is_cancelled(tmp_path):
+    script = 'enroll "ABC" ops@abctech.com abctech.com US\ncancel abctech.com --yes\nstatus\n'
+    result = run_console(tmp_path, script, "--json")
+    assert result.returncode == 0, result.stderr
+    enrolled, cancelled, listing = [json.loads(line) for line in result.stdout.splitlines()]
+    assert enrolled["state"] == "Active" and enrolled["tone"] == "success"
+    # the steps still stand as they were (reseller In Progress), but the customer is cancelled
+    assert cancelled["type"] == "CustomerCard" and cancelled["closed"] == "cancelled"
+    assert cancelled["state"] == "Cancelled" and cancelled["row"]["overall"] == "Cancelled"
+    assert cancelled["summary"].endswith("ABC (abctech.com): Cancelled")
+    assert "Active" not in cancelled["summary"]
+    assert cancelled["tone"] == "success"
+    assert [s["tone"] for s in cancelled["steps"]] == ["info"] * 4
+    assert listing["counts"] == {"active": 0, "failed": 0, "completed": 0}
+
+
+def test_a_gdap_request_microsoft_refuses_is_marked_as_a_failure(tmp_path):
+    from app import build
+    from settings import Settings
+
+    bot = build(Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'bot.db'}"))
+    # a relationship of that name was made in Partner Center by hand: the bot's store does
+    # not know it, and Microsoft refuses the duplicate name (409)
+    bot.service.sandbox.simulator.create_gdap_relationship(
+        name="ABC GDAP",
+        duration_days=30,
+        role_ids=[],
+        auto_extend=True,
+        customer_tenant_id=None,
+        customer_name="someone else",
+    )
+    bot.engine.dispose()
+    script = (
+        'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US\n'
+        "sandbox accept-reseller abctech.com\n"
+        "gdap abctech.com\nABC GDAP\n400\n\n"
+        "show abctech.com\n"
+    )
+    result = run_console(tmp_path, script)
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "✓ Enrolled ABC Technologies Inc." in out
+    assert "✗ Microsoft refused the GDAP request: 409 Conflict" in out
+    assert "✓ Microsoft refused" not in out
+    assert "GDAP Access Failed" in out
+
+
+@pytest.mark.parametrize(
+    ("tone", "mark"),
+    [("success", "✓ "), ("attention", "! "), ("failure", "✗ "), ("info", "")],
+)
+def test_a_cards_headline_is_marked_by_its_tone(tone, mark):
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from adapters.console.render import render_json, render_text
+    from bot.domain import Onboarding
+    from bot.presenters import customer_card
+    from bot.tone import Tone
+
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    ob = Onboarding(
+        id="0123456789ab",
+        name="ABC",
+        email="it@abc.example",
+        domain="abc.example",
+        country="US",
+        enrolled_at=now,
+        enrolled_by="alice (console)",
+        reseller_started_at=now,
+    )
+    card = replace(customer_card(ob, [], now), headline="Something happened.", tone=Tone(tone))
+    first = render_text(card).splitlines()[0]
+    assert first == f"{mark}Something happened."
+    assert json.loads(render_json(card))["tone"] == tone
