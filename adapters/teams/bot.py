@@ -359,7 +359,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
                 else:
                     await proactive(card)
             except Exception:
-                log.exception("slow command in Teams failed: %s", line.split(" ", 1)[0])
+                log.exception("slow command in Teams failed: %s", line)
 
         task = asyncio.create_task(job())
         self.background.add(task)
