@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from adapters.clock import FixedClock, SystemClock
 from adapters.console.repl import Console
 from adapters.hub.directory import LocalHubDirectory
-from adapters.mail.outbox import OutboxMailer
+from adapters.mail import build_mailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
 from adapters.slack.app import SlackFrontEnd, slack_front_end
 from adapters.teams import Credentials as TeamsCredentials
@@ -64,11 +64,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
     clock = clock or SystemClock()
     engine = open_engine(settings)
     sandbox = SandboxMicrosoft(AdapterState(engine), clock, settings.partner_tenant_id)
-    outbox = OutboxMailer(engine, clock)
+    mailer, outbox = build_mailer(settings, engine, clock)  # MAIL_BACKEND
     service = OnboardingService(
         store=SqlStore(engine),
         microsoft=sandbox,
-        mailer=outbox,
+        mailer=mailer,
         hub=LocalHubDirectory(engine),
         clock=clock,
         partner_name=settings.partner_name,

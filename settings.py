@@ -12,7 +12,10 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that may hold a secret are never repeated in an error message.
-_NOT_ECHOED = ("TOKEN", "SECRET", "PASSWORD", "KEY", "DATABASE_URL")
+_NOT_ECHOED = ("TOKEN", "SECRET", "PASSWORD", "KEY", "DATABASE_URL", "SMTP_URL", "CERTIFICATE")
+
+
+_SANDBOX_TENANT = "00000000-0000-4000-8000-00000000c0de"
 
 
 class SettingsError(Exception):
@@ -28,7 +31,7 @@ class Settings(BaseSettings):
     port: int = Field(3978, ge=1, le=65535)
     database_url: str = "sqlite:///data/onboarding.db"
     microsoft_backend: Literal["sandbox"] = "sandbox"
-    mail_backend: Literal["outbox"] = "outbox"
+    mail_backend: Literal["outbox", "smtp", "graph"] = "outbox"
     partner_name: str = Field("Contoso Cloud Partner", min_length=1, max_length=100)
     partner_tenant_id: str = "00000000-0000-4000-8000-00000000c0de"
     p2p_review_url: str = "https://partner.microsoft.com/dashboard/v2/customers/list"
@@ -55,6 +58,76 @@ class Settings(BaseSettings):
     teams_app_version: str = Field("1.0.0", pattern=r"^\d+\.\d+\.\d+$")
     teams_developer_name: str = ""  # PARTNER_NAME when empty
     teams_website_url: str = Field("https://example.com/onboarding-bot", pattern=r"^https://")
+    # Real mail (MAIL_BACKEND=smtp or graph); see README "Mail". Checked in this order.
+    smtp_url: SecretStr | None = Field(None, validate_default=True)  # may hold a password
+    smtp_starttls: bool = True  # False: STARTTLS when offered, but not required
+    mail_from: str = Field("", validate_default=True)  # "Name <address>", the sender
+    mail_reply_to: str = ""
+    # The partner's Entra app (app-only), for MAIL_BACKEND=graph (and the live backend).
+    partner_client_id: str = Field("", validate_default=True)
+    partner_client_secret: SecretStr | None = None
+    partner_client_certificate: SecretStr | None = Field(None, validate_default=True)
+    microsoft_login_url: str = Field("https://login.microsoftonline.com", pattern=r"^https?://")
+    graph_url: str = Field("https://graph.microsoft.com", pattern=r"^https?://")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        from adapters.mail.smtp import parse_smtp_url
+
+        if value is None or not value.get_secret_value().strip():
+            if info.data.get("mail_backend") == "smtp":
+                raise ValueError("MAIL_BACKEND=smtp needs it: smtp://USER:PASSWORD@HOST:587")
+            return None
+        parse_smtp_url(value.get_secret_value())
+        return value
+
+    @field_validator("mail_from", "mail_reply_to")
+    @classmethod
+    def _mailbox(cls, value: str, info: ValidationInfo) -> str:
+        from adapters.mail.mime import parse_mailbox
+
+        value = value.strip()
+        if not value:
+            backend = info.data.get("mail_backend")
+            if info.field_name == "mail_from" and backend in ("smtp", "graph"):
+                raise ValueError(
+                    f"MAIL_BACKEND={backend} needs the sender, e.g. "
+                    "Fabrikam Onboarding <onboarding@fabrikam.com>"
+                )
+            return ""
+        parse_mailbox(value)
+        return value
+
+    @field_validator("partner_client_id")
+    @classmethod
+    def _graph_app(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("mail_backend") == "graph":
+            if not value.strip():
+                raise ValueError("MAIL_BACKEND=graph needs the partner's Entra app id")
+            tenant = str(info.data.get("partner_tenant_id", ""))
+            if tenant == _SANDBOX_TENANT:
+                raise ValueError(
+                    "MAIL_BACKEND=graph needs PARTNER_TENANT_ID, your partner tenant's id "
+                    "(it is the sandbox's)"
+                )
+        return value.strip()
+
+    @field_validator("partner_client_certificate")
+    @classmethod
+    def _graph_credential(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        from adapters.mail.graph import certificate_credential
+
+        if value is not None and value.get_secret_value().strip():
+            certificate_credential(value.get_secret_value().strip())
+            return SecretStr(value.get_secret_value().strip())
+        secret = info.data.get("partner_client_secret")
+        if info.data.get("mail_backend") == "graph" and not (secret and secret.get_secret_value()):
+            raise ValueError(
+                "MAIL_BACKEND=graph needs PARTNER_CLIENT_CERTIFICATE (PEM with the key) "
+                "or PARTNER_CLIENT_SECRET"
+            )
+        return None
 
     @field_validator("microsoft_app_type", mode="before")
     @classmethod

@@ -49,6 +49,8 @@ class ActivityKind(StrEnum):
     P2P_EXPIRED = "p2p.expired"
     P2P_FAILED = "p2p.failed"
     REMINDER_SENT = "reminder.sent"
+    MAIL_BOUNCED = "mail.bounced"  # the mail server refused a mail for good (5xx)
+    MAIL_UNDELIVERED = "mail.undelivered"  # temporary failures until the ledger gave up
     FINISHED = "onboarding.finished"
     CANCELLED = "onboarding.cancelled"
     BULK_ENROLLED = "bulk.enrolled"  # one line for a whole import, in no customer's log

@@ -7,14 +7,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.activity import SYSTEM_ACTOR, ActivityKind
+from bot.domain import Change
 from bot.errors import ProviderError
+from bot.history import record
+from bot.mails import describe
 from bot.notices import NoticePayload
-from bot.ports import Clock, Mailer, Notifier, Store
+from bot.ports import Clock, Mailer, Notifier, Store, UnitOfWork
 from bot.records import Delivery, Mail
+from bot.steps import Step
 from bot.tone import Tone
 from bot.wiring import MAIL_CHANNEL
 
@@ -130,7 +135,9 @@ class LedgerSender:
             by_destination: dict[tuple[str, str], list[Delivery]] = {}
             for delivery in batch:
                 if delivery.channel == MAIL_CHANNEL:
-                    if self._attempt(delivery, senders[delivery.channel], atomic=True) is None:
+                    # The mail carries its ledger key: the mailer derives the Message-ID.
+                    mail = replace(delivery, payload={**delivery.payload, "key": delivery.key})
+                    if self._attempt(mail, senders[delivery.channel], atomic=True) is None:
                         sent += 1
                 else:
                     where = (delivery.channel, str(delivery.payload.get("destination", "")))
@@ -215,11 +222,44 @@ class LedgerSender:
 
     def _failed(self, delivery: Delivery, err: ProviderError) -> None:
         now = self.clock.now()
-        if err.retry_after is not None:
-            retry: datetime | None = now + timedelta(seconds=err.retry_after)
+        if err.permanent:
+            retry: datetime | None = None
+        elif err.retry_after is not None:
+            retry = now + timedelta(seconds=err.retry_after)
         elif delivery.attempts <= len(DELIVERY_RETRY):
             retry = now + DELIVERY_RETRY[delivery.attempts - 1]
         else:
             retry = None
         with self.store.transaction() as uow:
             uow.ledger.mark_failed(delivery.id or 0, now, str(err), retry)
+            if retry is None and delivery.channel == MAIL_CHANNEL:
+                self._mail_given_up(uow, delivery, err, now)
+
+    def _mail_given_up(
+        self, uow: UnitOfWork, delivery: Delivery, err: ProviderError, now: datetime
+    ) -> None:
+        """A mail that will not be sent is never silent: a failure on the customer's card, in
+        its log and in subscribed channels, with what to do, in the same transaction."""
+        mail = Mail(**delivery.payload)
+        ob = uow.onboardings.get(delivery.onboarding_id) if delivery.onboarding_id else None
+        if ob is None:
+            log.warning("mail %s to %s given up: %s", delivery.key, mail.to, err)
+            return
+        what = describe(mail)
+        what = what[0].upper() + what[1:]
+        reason = str(err).rstrip(".")
+        if err.permanent:
+            kind = ActivityKind.MAIL_BOUNCED
+            message = f"{what} to {mail.to} bounced: {reason}. Correct the email address and "
+        else:
+            kind = ActivityKind.MAIL_UNDELIVERED
+            message = (
+                f"{what} to {mail.to} could not be delivered after {delivery.attempts} "
+                f"attempts: {reason}. Check the mail settings (MAIL_BACKEND) and "
+            )
+        step = Step(mail.kind) if mail.kind in set(Step) else None
+        if step is not None and ob.allows(Change.REMIND, step):
+            message += f"send a reminder: remind {ob.domain} {step.value}"
+        else:
+            message += "send it again"
+        record(uow, ob, ob.note(now, SYSTEM_ACTOR, kind, message + ".", step), None)

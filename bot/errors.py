@@ -50,8 +50,13 @@ class Conflict(OnboardingError):
 
 class ProviderError(OnboardingError):
     """Microsoft, the mail service, the hub or a chat platform refused or failed; the message
-    says what they said. `retry_after` (seconds) is set when they asked us to wait (HTTP 429)."""
+    says what they said. `retry_after` (seconds) is set when they asked us to wait (HTTP 429).
+    `permanent` means trying again cannot help (a mail server's 5xx: no such user, relay
+    denied): the delivery ledger gives up at once and says so on the customer's card."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, permanent: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.permanent = permanent

@@ -24,6 +24,8 @@ FAILURE_KINDS = frozenset(
         ActivityKind.P2P_FAILED,
         ActivityKind.P2P_EXPIRED,
         ActivityKind.P2P_CANCEL_FAILED,
+        ActivityKind.MAIL_BOUNCED,
+        ActivityKind.MAIL_UNDELIVERED,
     }
 )
 ATTENTION_KINDS = frozenset({ActivityKind.GDAP_ENDING})
@@ -39,7 +41,7 @@ SUCCESS_KINDS = frozenset(
     }
 )
 # What the "failures" level of `notify here` posts, as its answer promises: expired or
-# failed GDAP and P2P.
+# failed GDAP and P2P, and mail that could not be delivered.
 WANTED_BY_FAILURES = FAILURE_KINDS
 
 

@@ -13,12 +13,20 @@ from bot.activity import Actor
 
 @dataclass(frozen=True)
 class Mail:
+    """One mail as `bot.mails` writes it; `body` is the plain-text part, `html` the HTML one
+    (empty for mail queued before there was one). `key` is its ledger key, set by the
+    delivery ledger when it sends: a mailer derives the Message-ID from it, so a mail sent
+    again after a crash is recognisably the same message."""
+
     to: str
     subject: str
     body: str
     link: str | None = None
     onboarding_id: str | None = None
-    kind: str = ""
+    kind: str = ""  # the step it is about: "reseller", "gdap" or "p2p"
+    html: str = ""
+    reminder: str = ""  # "" (the first mail), "Reminder N of 3" or "Reminder" (manual)
+    key: str = ""
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class Subscriptions:
         what = (
             "every status change and reminder"
             if word == "all"
-            else "failures only (expired or failed GDAP and P2P)"
+            else "failures only (expired or failed GDAP and P2P, undeliverable mail)"
         )
         return f"Notices to {where}: {what}. Stop them with: notify here off"
 
