@@ -190,8 +190,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             self._start_slow(turn_context, line, sent.id if sent else None, failure_in_place=True)
             return
         reply = await self._run(line, context_of(turn_context.activity))
-        prompt = answer is Answer.UPLOAD and isinstance(reply, Notice)
-        if prompt and reply.tone is not Tone.FAILURE:
+        if answer is Answer.UPLOAD and isinstance(reply, Notice) and reply.tone is not Tone.FAILURE:
             await self._send(turn_context, upload_card(reply))
         else:
             await self._send(turn_context, render(reply))
@@ -382,7 +381,8 @@ class OnboardingTeamsBot(TeamsActivityHandler):
 class _InvokeAnswer(Model):
     """The `adaptiveCard/action` response; its value is a card or a short message."""
 
-    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+    # msrest declares it as an instance attribute, but reads it per class, as here
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {  # type: ignore[misc]
         "status_code": {"key": "statusCode", "type": "int"},
         "type": {"key": "type", "type": "str"},
         "value": {"key": "value", "type": "object"},
