@@ -250,11 +250,10 @@ def card_blocks(
     card: CustomerCard, share: str | None = None, with_actions: bool = True
 ) -> list[Block]:
     r = card.row
-    state = card.closed.capitalize() if card.closed else r.overall
     blocks: list[Block] = []
     if card.headline:
         blocks.append(section(MARK[card.tone] + mrkdwn(card.headline)))
-    blocks.append(header(f"{r.name} ({r.domain}) — {state}"))
+    blocks.append(header(f"{r.name} ({r.domain}) — {card.state}"))
     blocks.append(
         context(
             f"{mrkdwn(card.email)} · Country {mrkdwn(card.country)} · "
