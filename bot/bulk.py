@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot import keys, mails
-from bot.activity import Activity, ActivityKind, Actor
+from bot.activity import SYSTEM_ACTOR, Activity, ActivityKind, Actor
 from bot.csvio import COLUMN_TITLES, read_customer_csv
 from bot.customers import Customers, already_enrolled
 from bot.domain import new_onboarding
@@ -24,6 +25,10 @@ from bot.views import BulkProgress, BulkResult, BulkReview, Confirmation, RowPro
 from bot.wiring import Wiring
 
 BULK_CHUNK = 200  # rows enrolled per transaction: progress to show, and little to redo
+# A worker renews its hold on an import with every chunk (a second or so); silent this long,
+# it is taken to have died and the import is resumed. Safety does not hang on it: a row
+# enrolled twice is impossible (one open onboarding per domain), so it only decides how soon.
+BULK_LEASE = timedelta(seconds=30)
 
 
 @dataclass
@@ -125,34 +130,65 @@ class BulkEnrollment:
     def confirm(
         self, import_id: str, actor: Actor, progress: Callable[[BulkProgress], None] | None = None
     ) -> BulkResult:
-        """Enrolls every reviewed row, in chunks; safe to repeat (a second confirm, a double
-        click or a crash half-way enrolls nobody twice)."""
+        """Enrolls every reviewed row, in chunks, each chunk with its progress in one unit of
+        work; safe to repeat (a second confirm, a double click or a crash half-way enrolls
+        nobody twice). An import whose worker died (its lease ran out) is resumed: the rows
+        not yet enrolled are enrolled, in the name of who confirmed it."""
+        now = self.wiring.clock.now()
         with self.wiring.store.transaction() as uow:
             bulk = self._bulk(uow, import_id)
             if bulk.state is BulkState.DISCARDED:
                 raise NotAllowed(f"Import {import_id} was discarded. Upload the file again.")
             if bulk.state is BulkState.DONE:
                 return self._bulk_result(bulk)
-            if bulk.state is BulkState.RUNNING:
-                raise Conflict(f"Import {import_id} is already being enrolled.")
+            if bulk.state is BulkState.RUNNING and bulk.lease_until and bulk.lease_until > now:
+                raise Conflict(
+                    f"Import {import_id} is being enrolled right now: {bulk.done_rows} of "
+                    f"{len(bulk.valid_rows)} rows done; its summary follows when it ends. If "
+                    "the bot was stopped meanwhile, the import resumes by itself within a "
+                    f"minute, or confirm it again after {BULK_LEASE.seconds} seconds."
+                )
             bulk.state = BulkState.RUNNING
+            bulk.confirmed_by = bulk.confirmed_by or actor
+            bulk.lease_until = now + BULK_LEASE
             uow.bulk_imports.save(bulk)
+        return self._enroll_all(bulk, progress)
+
+    def resume_interrupted(self, limit: int = 10) -> int:
+        """Resumes imports whose worker died mid-way (run by the scheduler); returns how many
+        it finished. Another replica resuming the same one first is not an error."""
+        with self.wiring.store.transaction() as uow:
+            interrupted = uow.bulk_imports.interrupted(self.wiring.clock.now(), limit)
+        finished = 0
+        for bulk in interrupted:
+            try:
+                self.confirm(bulk.id, bulk.confirmed_by or SYSTEM_ACTOR)
+                finished += 1
+            except Conflict:
+                continue  # someone else took it over a moment ago
+        return finished
+
+    def _enroll_all(
+        self, bulk: BulkImport, progress: Callable[[BulkProgress], None] | None
+    ) -> BulkResult:
+        actor = bulk.confirmed_by or SYSTEM_ACTOR
         total = len(bulk.valid_rows)
         link = self.wiring.invitation_url()
+        finished = False
         try:
             for start in range(0, total, BULK_CHUNK):
                 self._enroll_chunk(bulk, bulk.valid_rows[start : start + BULK_CHUNK], actor, link)
                 if progress:
                     progress(BulkProgress(bulk.id, min(start + BULK_CHUNK, total), total))
+            finished = True
         finally:
             with self.wiring.store.transaction() as uow:
-                stored = self._bulk(uow, import_id)
+                stored = self._bulk(uow, bulk.id)
                 stored.enrolled, stored.failed = bulk.enrolled, bulk.failed
-                stored.state = (
-                    BulkState.DONE
-                    if (len(bulk.enrolled) + len(bulk.failed) >= total)
-                    else BulkState.REVIEW
-                )
+                # Done when every row is settled; after an error, back to review: confirming
+                # again enrolls the rest (the rows enrolled so far are recognised).
+                stored.state = BulkState.DONE if finished else BulkState.REVIEW
+                stored.lease_until = None
                 uow.bulk_imports.save(stored)
         self._announce_bulk(bulk, actor, len(bulk.enrolled))
         return self._bulk_result(bulk)
@@ -162,13 +198,15 @@ class BulkEnrollment:
         enrolled: list[str] = []
         failed: list[RowError] = []
         timers: list[Timer] = []
+        already = set(bulk.enrolled)
         with self.wiring.store.transaction() as uow:
             existing = uow.onboardings.open_by_domains([r.domain for r in rows])
             for r in rows:
                 if r.domain in existing:
                     other = existing[r.domain]
                     if other.bulk_import_id == bulk.id:  # enrolled by an earlier, cut-off run
-                        enrolled.append(other.id)
+                        if other.id not in already:
+                            enrolled.append(other.id)
                     else:
                         failed.append(
                             RowError(
@@ -195,8 +233,14 @@ class BulkEnrollment:
                 )
                 enrolled.append(ob.id)
             uow.timers.schedule(timers)
-        bulk.enrolled.extend(enrolled)
-        bulk.failed.extend(failed)
+            settled_rows = {e.row for e in bulk.failed}
+            now_enrolled = [*bulk.enrolled, *enrolled]
+            now_failed = [*bulk.failed, *(e for e in failed if e.row not in settled_rows)]
+            stored = self._bulk(uow, bulk.id)  # the progress commits with its rows, or neither
+            stored.enrolled, stored.failed = now_enrolled, now_failed
+            stored.lease_until = now + BULK_LEASE
+            uow.bulk_imports.save(stored)
+        bulk.enrolled, bulk.failed = now_enrolled, now_failed
 
     def _bulk_result(self, bulk: BulkImport) -> BulkResult:
         enrolled_ids = set(bulk.enrolled)

@@ -43,6 +43,7 @@ class DueWork:
     syncs: int = 0
     changes: int = 0
     digests: int = 0
+    resumed: int = 0  # bulk imports whose worker died, finished here
     delivered: int = 0
     failed: int = 0
 
@@ -51,7 +52,9 @@ class DueWork:
             f"{self.at.isoformat()}: {self.reminders} reminders sent, {self.skipped} "
             f"skipped, {self.expired} expired, {self.warnings} GDAP end warnings, "
             f"{self.syncs} syncs ({self.changes} changes), {self.digests} digests, "
-            f"{self.delivered} delivered" + (f", {self.failed} failed" if self.failed else "")
+            f"{self.delivered} delivered"
+            + (f", {self.resumed} bulk imports resumed" if self.resumed else "")
+            + (f", {self.failed} failed" if self.failed else "")
         )
 
 
@@ -81,6 +84,7 @@ def run_due(
             if len(timers) < batch:
                 break
         work.digests = send_due_digests(service, now)
+        work.resumed = service.bulk.resume_interrupted()
     service.delivery.deliver_pending()  # retries whose back-off has passed
     work.delivered = service.delivery.sent_total - sent_before
     return work
