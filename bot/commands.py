@@ -20,6 +20,7 @@ from bot.errors import Ambiguous, NotAllowed, OnboardingError, ValidationError
 from bot.records import Place
 from bot.sandbox import SANDBOX_ACTIONS
 from bot.service import OnboardingService
+from bot.text import shorten
 from bot.views import (
     Action,
     ActionRole,
@@ -145,7 +146,8 @@ class Dispatcher:
             command = next((c for c in self.commands if c.name == verb), None)
             if command is None:
                 return Notice(
-                    f'Unknown command "{words[0]}". Type help for the commands.', Tone.FAILURE
+                    f'Unknown command "{shorten(words[0])}". Type help for the commands.',
+                    Tone.FAILURE,
                 )
             return command.handler(self, words[1:], ctx)
         except Ambiguous as err:

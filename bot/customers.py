@@ -12,6 +12,7 @@ from bot.domain import Onboarding, OverallStatus
 from bot.errors import Ambiguous, NotAllowed, NotFound, ValidationError
 from bot.notices import tone_of_all
 from bot.ports import MailOutbox, UnitOfWork
+from bot.text import shorten
 from bot.tone import Tone
 from bot.views import ActivityLog, Counts, CustomerCard, ListPage, MailView, OutboxView
 from bot.wiring import Wiring
@@ -30,7 +31,9 @@ def resolve(
         ob = uow.onboardings.get(ref)
         matches = [ob] if ob else []
     if not matches:
-        raise NotFound(f'No customer in onboarding matches "{ref}". Try: search {ref}')
+        raise NotFound(
+            f'No customer in onboarding matches "{shorten(ref)}". Try: search {shorten(ref)}'
+        )
     if len(matches) > 1:
         raise Ambiguous(ref, [(m.id, f"{m.name} ({m.domain})") for m in matches])
     ob = matches[0]

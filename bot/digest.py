@@ -30,6 +30,7 @@ from bot.notices import NoticePayload
 from bot.ports import UnitOfWork
 from bot.records import Delivery, DigestFrequency, DigestSubscription
 from bot.schedule import digest_period, latest_digest_at, next_digest_at
+from bot.text import shorten
 from bot.tone import Tone
 from bot.views import Counts, Digest, DigestItem
 
@@ -66,7 +67,7 @@ def zone_named(name: str) -> str:
         if close
         else (" Use an IANA name like Europe/Berlin, America/New_York or UTC.")
     )
-    raise ValidationError(f'Unknown time zone "{text}".{hint}')
+    raise ValidationError(f'Unknown time zone "{shorten(text)}".{hint}')
 
 
 def zone(name: str) -> ZoneInfo:
@@ -79,7 +80,9 @@ def zone(name: str) -> ZoneInfo:
 def parse_time(text: str) -> time:
     match = _TIME.match(text.strip().lower())
     if not match:
-        raise ValidationError(f'"{text}" is not a time: use HH:MM on a 24-hour clock, like 08:30.')
+        raise ValidationError(
+            f'"{shorten(text)}" is not a time: use HH:MM on a 24-hour clock, like 08:30.'
+        )
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -88,7 +91,7 @@ def parse_day(text: str) -> int:
     matches = [i for i, day in enumerate(DAYS) if len(word) >= 2 and day.startswith(word)]
     if len(matches) != 1:
         raise ValidationError(
-            f'"{text}" is not a day of the week: use Monday … Sunday (or Mon … Sun).'
+            f'"{shorten(text)}" is not a day of the week: use Monday … Sunday (or Mon … Sun).'
         )
     return matches[0]
 

@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from bot.domain import GDAP_MAX_DAYS, GDAP_MIN_DAYS, GDAP_NAME_MAX, NAME_MAX, CustomerDetails
 from bot.errors import ValidationError
 from bot.gdap_roles import find_role
+from bot.text import shorten
 
 _GDAP_NAME_CHARS = re.compile(r"^[A-Za-z0-9 ._-]+$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -57,59 +58,61 @@ def clean_email(text: str) -> str:
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as err:
-        raise ValueError(f'"{text}" is not a valid email address: {err}') from None
+        raise ValueError(f'"{shorten(text)}" is not a valid email address: {err}') from None
 
 
 def clean_domain(text: str) -> str:
     """A host name in its ASCII (IDNA) form, lower case, without a trailing dot."""
     raw = (text or "").strip()
+    shown = shorten(raw)
     if not raw:
         raise ValueError("Domain name is required.")
     if "://" in raw or "/" in raw or "@" in raw or " " in raw:
         raise ValueError(
-            f'"{raw}" is not a domain name: give just the host name, '
+            f'"{shown}" is not a domain name: give just the host name, '
             "like abctech.com (no https://, path, @ or spaces)."
         )
     try:
         mapped = idna.uts46_remap(raw.rstrip("."), std3_rules=False)
     except idna.IDNAError as err:
-        raise ValueError(f'"{raw}" is not a valid domain name: {err}.') from None
+        raise ValueError(f'"{shown}" is not a valid domain name: {err}.') from None
     labels = [_ascii_label(label, raw) for label in mapped.split(".")]
     ascii_name = ".".join(labels)
     if len(labels) < 2:
         raise ValueError(
-            f'"{raw}" needs a top-level domain, like abctech.com or abctech.onmicrosoft.com.'
+            f'"{shown}" needs a top-level domain, like abctech.com or abctech.onmicrosoft.com.'
         )
     if len(ascii_name) > 253:
         raise ValueError(
-            f'"{raw}" is {len(ascii_name)} characters long; a domain name can have at most 253.'
+            f'"{shown}" is {len(ascii_name)} characters long; a domain name can have at most 253.'
         )
     if labels[-1].isdigit():
-        raise ValueError(f'"{raw}" looks like an IP address, not a domain name.')
+        raise ValueError(f'"{shown}" looks like an IP address, not a domain name.')
     if any(ascii_name == s or ascii_name.endswith("." + s) for s in _RESERVED_SUFFIXES):
         raise ValueError(
-            f'"{raw}" is a reserved example domain: replace it with the customer\'s real domain.'
+            f'"{shown}" is a reserved example domain: replace it with the customer\'s real domain.'
         )
     return ascii_name
 
 
 def _ascii_label(label: str, raw: str) -> str:
     """One label in its ASCII form, with the length and character rules of host names."""
+    shown = shorten(raw)
     if not label:
-        raise ValueError(f'"{raw}" has an empty part between dots.')
+        raise ValueError(f'"{shown}" has an empty part between dots.')
     if not label.isascii():
         try:
             label = idna.alabel(label).decode("ascii") if len(label) <= 63 else label
         except idna.IDNAError as err:
-            raise ValueError(f'"{raw}" is not a valid domain name: {err}.') from None
+            raise ValueError(f'"{shown}" is not a valid domain name: {err}.') from None
     if len(label) > 63:
         raise ValueError(
-            f'The part "{label[:20]}…" of "{raw}" has {len(label)} characters; '
+            f'The part "{label[:20]}…" of "{shown}" has {len(label)} characters; '
             "each part between dots can have at most 63."
         )
     if not _LABEL.match(label):
         raise ValueError(
-            f'"{raw}" is not a valid domain name: the part "{label}" may use '
+            f'"{shown}" is not a valid domain name: the part "{label}" may use '
             "only letters, digits and inner hyphens."
         )
     return label
@@ -118,6 +121,7 @@ def _ascii_label(label: str, raw: str) -> str:
 def clean_country(text: str) -> str:
     """An ISO 3166-1 alpha-2 code; a name or alpha-3 code is refused with the code to use."""
     raw = (text or "").strip()
+    shown = shorten(raw)
     if not raw:
         raise ValueError("Country code is required (ISO 3166-1 alpha-2, like US, IN, EG, CA).")
     code = raw.upper()
@@ -131,9 +135,12 @@ def clean_country(text: str) -> str:
             suggestion = None
     if suggestion:
         name = country_name(suggestion)
-        raise ValueError(f'"{raw}" is not a two-letter country code: use "{suggestion}" ({name}).')
+        raise ValueError(
+            f'"{shown}" is not a two-letter country code: use "{suggestion}" ({name}).'
+        )
     raise ValueError(
-        f'"{raw}" is not an ISO 3166-1 alpha-2 country code; use two letters like US, IN, EG or CA.'
+        f'"{shown}" is not an ISO 3166-1 alpha-2 country code; use two letters like US, IN, '
+        "EG or CA."
     )
 
 
@@ -195,7 +202,8 @@ def clean_duration(text: str | int) -> int:
         days = int(str(text).strip().lower().removesuffix("days").removesuffix("d").strip())
     except ValueError:
         raise ValueError(
-            f'Duration "{text}" is not a whole number of days ({GDAP_MIN_DAYS} to {GDAP_MAX_DAYS}).'
+            f'Duration "{shorten(str(text))}" is not a whole number of days '
+            f"({GDAP_MIN_DAYS} to {GDAP_MAX_DAYS})."
         ) from None
     if not GDAP_MIN_DAYS <= days <= GDAP_MAX_DAYS:
         raise ValueError(
@@ -225,6 +233,7 @@ def clean_roles(values: list[str] | tuple[str, ...]) -> list[str]:
 
 def clean_tenant_id(text: str) -> str:
     raw = (text or "").strip()
+    shown = shorten(raw)
     if not raw:
         raise ValueError(
             "Current partner Microsoft ID is required: the partner finds it in "
@@ -234,7 +243,7 @@ def clean_tenant_id(text: str) -> str:
         return str(uuid.UUID(raw.strip("{}")))
     except ValueError:
         raise ValueError(
-            f'"{raw}" is not a Microsoft ID: it is a GUID like '
+            f'"{shown}" is not a Microsoft ID: it is a GUID like '
             "0e9b0b5f-0000-4a5d-9c1d-1234567890ab, found in Partner Center under "
             "Account settings > Entra ID profile."
         ) from None
