@@ -13,6 +13,7 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from typing import Any
 
 from bot.records import Mail
 
@@ -66,10 +67,10 @@ def build_message(mail: Mail, sender: Address, reply_to: Address | None, now: da
     msg: Message
     if mail.html:
         msg = MIMEMultipart("alternative")
-        msg.attach(MIMEText(mail.body, "plain", _QP_UTF8))
-        msg.attach(MIMEText(mail.html, "html", _QP_UTF8))
+        msg.attach(_part(mail.body, "plain"))
+        msg.attach(_part(mail.html, "html"))
     else:
-        msg = MIMEText(mail.body, "plain", _QP_UTF8)
+        msg = _part(mail.body, "plain")
     msg["Subject"] = _header(mail.subject)
     msg["From"] = _mailbox(sender)
     msg["To"] = ascii_address(mail.to)
@@ -90,7 +91,14 @@ _QP_UTF8 = Charset("utf-8")
 _QP_UTF8.body_encoding = QP  # readable in any mail source view, unlike base64
 
 
-def _header(text: str) -> str | Header:
+def _part(text: str, subtype: str) -> MIMEText:
+    part = MIMEText("", subtype, "utf-8")
+    del part["Content-Transfer-Encoding"]
+    part.set_payload(text, _QP_UTF8)
+    return part
+
+
+def _header(text: str) -> Any:  # str, or a Header that encodes itself (typeshed says str)
     return text if text.isascii() else Header(text, "utf-8")
 
 
