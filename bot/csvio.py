@@ -17,6 +17,8 @@ from bot.errors import ValidationError
 EXPECTED_HEADER: tuple[str, ...] = ("Customer Name", "Email Address", "Domain Name", "Country Code")
 MAX_ROWS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+MAX_COLUMNS = 64  # a header wider than this is not a customer file (spare empty columns fit)
+UNKNOWN_SHOWN = 5  # unknown column names a refusal lists before "and N more"
 
 _FIELDS = ("name", "email", "domain", "country")  # CsvRow attributes, in EXPECTED_HEADER order
 _HEADER_LINE = ",".join(EXPECTED_HEADER)
@@ -285,6 +287,12 @@ _KNOWN_COLUMNS = {
 
 def _read_header(cells: list[str]) -> list[str | None]:
     """The field each column holds (None for an unnamed column), or a refusal naming the fix."""
+    if len(cells) > MAX_COLUMNS:  # refused before looking at them one by one
+        raise CsvFileError(
+            f"The header line has {len(cells):,} columns; a customer file has "
+            f"{len(EXPECTED_HEADER)} (a few more may be left empty). The first line must be:\n"
+            f"{_HEADER_LINE}\n{_HOW_TO_GET_TEMPLATE}"
+        )
     columns: list[str | None] = []
     unknown: list[str] = []
     duplicate: list[str] = []
@@ -311,7 +319,9 @@ def _header_message(missing: list[str], unknown: list[str], duplicate: list[str]
     if missing:
         faults.append("missing " + ", ".join(missing))
     if unknown:
-        faults.append("unknown " + ", ".join(f'"{_shorten(name)}"' for name in unknown))
+        shown = ", ".join(f'"{_shorten(name)}"' for name in unknown[:UNKNOWN_SHOWN])
+        more = len(unknown) - UNKNOWN_SHOWN
+        faults.append("unknown " + shown + (f" and {more:,} more" if more > 0 else ""))
     if duplicate:
         faults.append("twice " + ", ".join(duplicate))
     hint = ""

@@ -12,10 +12,13 @@ from bot.domain import Onboarding, OverallStatus
 from bot.errors import Ambiguous, NotAllowed, NotFound, ValidationError
 from bot.notices import tone_of_all
 from bot.ports import MailOutbox, UnitOfWork
-from bot.text import shorten
+from bot.text import has_control_characters, shorten
 from bot.tone import Tone
 from bot.views import ActivityLog, Counts, CustomerCard, ListPage, MailView, OutboxView
 from bot.wiring import Wiring
+
+REFERENCE_MAX = 256  # the longest customer name; domains and ids are shorter
+SEARCH_MAX = 200
 
 
 def resolve(
@@ -26,6 +29,11 @@ def resolve(
     ref = (reference or "").strip()
     if not ref:
         raise ValidationError("Name the customer: its name, domain or id.")
+    if len(ref) > REFERENCE_MAX or has_control_characters(ref):
+        raise NotFound(
+            f'No customer in onboarding matches "{shorten(ref)}": a name, domain or id has '
+            f"at most {REFERENCE_MAX} characters and no control characters."
+        )
     matches = uow.onboardings.find(ref)
     if not matches and include_closed:
         ob = uow.onboardings.get(ref)
@@ -42,6 +50,19 @@ def resolve(
         assert locked is not None
         return locked
     return ob
+
+
+def check_search(text: str) -> None:
+    """Search text a user can mean: a part of a name, not a pasted page."""
+    if len(text) > SEARCH_MAX:
+        raise ValidationError(
+            f"The search text is {len(text):,} characters long; search for part of the "
+            f"customer's name, at most {SEARCH_MAX} characters."
+        )
+    if has_control_characters(text):
+        raise ValidationError(
+            "The search text contains control characters; type part of the customer's name."
+        )
 
 
 def already_enrolled(existing: Onboarding, now: datetime) -> str:
@@ -64,6 +85,8 @@ class Customers:
         limit: int | None = None,
     ) -> ListPage:
         limit = limit or self.page_size
+        if search is not None:
+            check_search(search)
         now = self.wiring.clock.now()
         with self.wiring.store.transaction() as uow:
             counts = uow.onboardings.counts()

@@ -60,3 +60,8 @@ class ProviderError(OnboardingError):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+
+
+class StoreUnavailable(OnboardingError):
+    """The onboarding store cannot be used right now (unreachable, full or read-only);
+    the message says so and that nothing was changed."""

@@ -15,7 +15,9 @@ from contextvars import ContextVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import NestedTransaction
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from bot.errors import StoreUnavailable
 from bot.ports import (
     ActivityRepository,
     BulkImportRepository,
@@ -71,8 +73,11 @@ class SqlStore:
                 raise
             work.end_savepoint(commit=True)
             return
-        with new_scope(self.engine) as own:
-            yield SqlUnitOfWork(own)
+        try:
+            with new_scope(self.engine) as own:
+                yield SqlUnitOfWork(own)
+        except (OperationalError, InterfaceError) as err:
+            raise store_unavailable(err) from err
         if own.enqueued and self._after_commit and not _in_after_commit.get():
             batch = _batch.get()
             if batch is not None:
@@ -106,6 +111,30 @@ class SqlStore:
                     log.exception("sending after commit failed; the scheduler sends it later")
         finally:
             _in_after_commit.reset(token)
+
+
+def store_unavailable(err: DBAPIError) -> StoreUnavailable:
+    """What the user is told when the database cannot do its part; the details (never a
+    password: URLs are not in these messages) go to the log once."""
+    text = str(err.orig or err).lower()
+    log.warning("onboarding store unavailable: %s", str(err.orig or err).splitlines()[0][:300])
+    if "disk is full" in text or "no space left" in text or "diskfull" in text:
+        return StoreUnavailable(
+            "The onboarding store's disk is full: nothing was changed. Ask your admin to free "
+            "space for the database, then try again."
+        )
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return StoreUnavailable(
+            "The onboarding store is read-only right now: nothing was changed. Ask your admin "
+            "to make the database writable again, then try again."
+        )
+    if "locked" in text:
+        return StoreUnavailable(
+            "The onboarding store is busy: nothing was changed; try again in a minute."
+        )
+    return StoreUnavailable(
+        "The onboarding store is not reachable; nothing was changed; try again in a minute."
+    )
 
 
 class SqlUnitOfWork:

@@ -376,3 +376,20 @@ def test_template_reads_back_as_its_example_row():
     assert read_customer_csv(template_csv()) == [
         CsvRow(2, "Contoso Ltd", "it-admin@contoso.example", "contoso.example", "US")
     ]
+
+
+def test_a_header_with_two_million_columns_is_refused_after_the_header_in_a_short_answer():
+    data = (",".join(f"c{i}" for i in range(2_000_000)) + "\r\nA,b@c.com,c.com,US\r\n").encode()
+    with pytest.raises(CsvFileError) as refused:
+        read_customer_csv(data[: 5 * 1024 * 1024 - 1], "wide.csv")
+    message = str(refused.value)
+    assert "columns; a customer file has 4" in message and len(message) < 400
+
+
+def test_many_unknown_columns_are_summarised_not_listed():
+    header = "Customer Name,Email Address,Domain Name,Country Code," + ",".join(
+        f"Extra {i}" for i in range(40)
+    )
+    with pytest.raises(CsvFileError) as refused:
+        read_customer_csv(f"{header}\r\nA,b@c.com,c.com,US\r\n".encode(), "extra.csv")
+    assert "and 35 more" in str(refused.value) and len(str(refused.value)) < 600
