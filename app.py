@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -36,6 +37,9 @@ from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
 from storage.unit_of_work import SqlStore
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("onboarding")
 
@@ -109,7 +113,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
     return Bot(settings, engine, service, dispatcher, teams, slack)
 
 
-def make_web_app(bot: Bot):
+def make_web_app(bot: Bot) -> web.Application:
     from adapters.web import create_web_app
 
     app = create_web_app(bot.engine)
