@@ -46,7 +46,10 @@ class Clock(Protocol):
 
 class Mailer(Protocol):
     def send(self, mail: Mail) -> None:
-        """Deliver one mail or raise `ProviderError`; called only from the delivery ledger."""
+        """Deliver one mail or raise `ProviderError`; called only from the delivery ledger,
+        with `mail.key` set to its ledger key (the Message-ID is derived from it). Return
+        only once the server accepted it; `ProviderError(permanent=True)` when trying again
+        cannot help (a 5xx refusal), so the ledger gives up and the card says so."""
         ...
 
 
