@@ -7,9 +7,10 @@ The download policy, all of it enforced in `download` (the one place a file is f
   is refused before anything is sent;
 - HTTPS only (plain HTTP is allowed to a loopback host alone);
 - no redirect is followed: a redirect answer is refused, so the token cannot be carried on;
-- at most `bot.csvio.MAX_BYTES`: a file Slack says is larger is refused before download, and
-  the read stops one byte over the cap, so the CSV reader says "too big" without the bot ever
-  holding more.
+- at most `bot.csvio.MAX_BYTES`: a file Slack says is larger is refused before download; the
+  body is then read to its end as it streams in (a file host sends it in many pieces, and one
+  `read` returns only what has arrived so far), and refused, with the limit named, as soon as
+  it passes the cap: never cut short, never held beyond the cap plus one piece.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
+from typing import Any
 from urllib.parse import urlparse
 
 import aiohttp
@@ -25,11 +27,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.csvio import MAX_BYTES
 from bot.errors import ProviderError, ValidationError
+from bot.text import shorten
 from bot.views import BulkReview, FileReply
 
 SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
 DEFAULT_API_URL = "https://slack.com/api/"
-READ_LIMIT = MAX_BYTES + 1  # one byte over the CSV reader's limit, so it says "too big"
+CHUNK = 64 * 1024  # bytes read from the download at a time
 DOWNLOAD_TIMEOUT = 60.0  # seconds
 
 
@@ -57,9 +60,7 @@ async def download(
         raise ProviderError(f"Slack did not give the file ({err.response.get('error')}).") from None
     name = info.get("name") or "upload.csv"
     if int(info.get("size") or 0) > MAX_BYTES:
-        raise ValidationError(
-            f"{name} is over {MAX_BYTES // 1024 // 1024} MB; split it into smaller files."
-        )
+        raise _too_big(name)
     url = info.get("url_private_download") or info.get("url_private") or ""
     parts = urlparse(url)
     host = parts.hostname or ""
@@ -76,8 +77,21 @@ async def download(
                 f"Slack's file host answered {answer.status}; the file could "
                 "not be read (the app needs the files:read scope)."
             )
-        data = await answer.content.read(READ_LIMIT)
-    return data, name
+        if (answer.content_length or 0) > MAX_BYTES:
+            raise _too_big(name)
+        data = bytearray()
+        async for piece in answer.content.iter_chunked(CHUNK):
+            data += piece
+            if len(data) > MAX_BYTES:
+                raise _too_big(name)
+    return bytes(data), name
+
+
+def _too_big(name: str) -> ValidationError:
+    return ValidationError(
+        f"{shorten(name)} is over {MAX_BYTES // 1024 // 1024} MB, the limit per file; split "
+        "it into smaller files, each starting with the header line."
+    )
 
 
 async def upload(
@@ -85,7 +99,7 @@ async def upload(
 ) -> None:
     """Uploads into the conversation the command came from, or the user's DM with the app
     when the app is not in that conversation (or there is none, as in App Home)."""
-    args = {
+    args: dict[str, Any] = {
         "filename": reply.filename,
         "content": reply.content,
         "title": reply.filename,

@@ -135,21 +135,23 @@ def _element(f: FormField) -> Any:
         )
     if f.kind is FieldKind.MULTI_CHOICE:
         chosen = set(default if isinstance(default, tuple) else (default,))
-        initial = [option(c) for c in f.choices if c.value in chosen] or None
+        initial_options = [option(c) for c in f.choices if c.value in chosen] or None
         groups: dict[str, list[Option]] = {}
         for c in f.choices:
             groups.setdefault(c.group, []).append(option(c))
         if len(groups) > 1 or "" not in groups:
             return StaticMultiSelectElement(
                 action_id=VALUE_ACTION,
-                initial_options=initial,
+                initial_options=initial_options,
                 option_groups=[
                     OptionGroup(label=cut(name or "Other", 75), options=opts)
                     for name, opts in groups.items()
                 ],
             )
         return StaticMultiSelectElement(
-            action_id=VALUE_ACTION, initial_options=initial, options=[option(c) for c in f.choices]
+            action_id=VALUE_ACTION,
+            initial_options=initial_options,
+            options=[option(c) for c in f.choices],
         )
     return PlainTextInputElement(
         action_id=VALUE_ACTION, initial_value=str(default) or None, max_length=f.max_length
@@ -224,7 +226,7 @@ def values_of(view: dict[str, Any]) -> dict[str, Any]:
 
 def uploaded_file(values: dict[str, Any]) -> str | None:
     """The id of the file in the bulk modal's file input (it takes one), if any."""
-    first = next(iter(values.get("file") or []), {})
+    first: dict[str, Any] = next(iter(values.get("file") or []), {})
     return str(first["id"]) if first.get("id") else None
 
 

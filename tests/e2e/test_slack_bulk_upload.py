@@ -11,6 +11,7 @@ import pytest
 
 import adapters.slack.app as slack_app
 import bot.bulk
+from bot.csvio import MAX_BYTES
 from tests.e2e.slack_support import (
     BOB,
     TEAM_CHANNEL,
@@ -167,3 +168,51 @@ async def test_every_problem_of_a_big_file_is_in_a_file_beside_the_review(slack:
     lines = upload_call["data"].decode("utf-8-sig").splitlines()
     assert lines[0] == "Row,Column,Problem" and len(lines) == 151
     assert lines[1].startswith("2,Email Address,")
+
+
+def sized(rows: int, size: int) -> bytes:
+    """A valid CSV of `rows` customers, exactly `size` bytes long (spaces after the country
+    code, which the reader strips, pad each row)."""
+    lines = [f"Customer {i},it@c{i}.com,c{i}.com,US" for i in range(rows)]
+    bare = len(csv_of(lines))
+    assert bare <= size, "too many rows for that size"
+    pad, extra = divmod(size - bare, rows)
+    lines = [line + " " * (pad + (i < extra)) for i, line in enumerate(lines)]
+    data = csv_of(lines)
+    assert len(data) == size
+    return data
+
+
+@pytest.mark.parametrize("pause", [0.001, 0.03], ids=["host", "slow host"])
+async def test_a_300_kb_file_is_read_whole(slack: Slack, pause: float):
+    """The file host sends the file chunked, in many writes: every row reaches the review."""
+    slack.api.download_pause = pause
+    data = sized(5_000, 300 * 1024)
+    review = await upload(slack, data)
+    assert "5000 rows: *5000 ready to enroll*, 0 problems" in text_of(review["blocks"])
+    assert button_labels(review["blocks"]) == ["Enroll 5000", "Cancel"]
+
+
+async def test_a_file_just_under_the_size_cap_is_read_whole(slack: Slack):
+    slack.api.download_piece = 256 * 1024
+    review = await upload(slack, sized(9_500, MAX_BYTES))
+    assert "9500 rows: *9500 ready to enroll*, 0 problems" in text_of(review["blocks"])
+
+
+@pytest.mark.parametrize("said", [None, 300 * 1024], ids=["size told", "size understated"])
+async def test_a_file_just_over_the_size_cap_is_refused_with_the_limit(
+    slack: Slack, said: int | None
+):
+    """Refused by the size Slack gives, or, when that is wrong, while it streams in: never a
+    review of the part that fit."""
+    slack.api.download_piece = 256 * 1024
+    after = len(slack.api.calls)
+    await slack.command("bulk")
+    view = await slack.modal(after)
+    file = slack.api.add_file("big.csv", sized(9_500, MAX_BYTES + 1), size=said)
+    await slack.submit(view, {"file": [file]})
+    answer = (await slack.api.wait_for("response_url", after=after))[0].args
+    assert "big.csv is over 5 MB, the limit per file" in answer["text"]
+    assert len(slack.api.of("download")) == (0 if said is None else 1)
+    await slack.api.quiet()
+    assert not slack.api.of("chat.postMessage")  # no review of a cut file

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from aiohttp import web
 
@@ -52,9 +52,12 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.files: dict[str, tuple[str, bytes]] = {}
         self.file_urls: dict[str, str] = {}  # file id -> the URL files.info gives, if not ours
+        self.file_sizes: dict[str, int] = {}  # file id -> the size files.info gives, if not real
         self.views: dict[str, dict[str, Any]] = {}
         self.refuse: dict[tuple[str, str], str] = {}  # (method, channel) -> error
         self.rate_limited: dict[str, float] = {}  # method -> Retry-After, once
+        self.download_piece = 16 * 1024  # bytes per write of a file download
+        self.download_pause = 0.001  # seconds between those writes (raise it: a slow host)
         self._ts = itertools.count(1)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -88,25 +91,30 @@ class FakeSlack:
     def response_url(self) -> str:
         return f"{self.base}/response/{uuid.uuid4().hex}"
 
-    def add_file(self, name: str, data: bytes, *, url: str | None = None) -> dict[str, Any]:
+    def add_file(
+        self, name: str, data: bytes, *, url: str | None = None, size: int | None = None
+    ) -> dict[str, Any]:
         """A file as a user uploaded it in a file_input: the object Slack puts in the state.
-        `url`: where files.info says it is, if not on this server ("{id}" is its id)."""
+        `url`: where files.info says it is, if not on this server ("{id}" is its id);
+        `size`: what files.info says its size is, if not its real one."""
         file_id = f"F{uuid.uuid4().hex[:10].upper()}"
         self.files[file_id] = (name, data)
         if url:
             self.file_urls[file_id] = url.format(id=file_id)
+        if size is not None:
+            self.file_sizes[file_id] = size
         return self._file_object(file_id)
 
     def _file_object(self, file_id: str) -> dict[str, Any]:
         name, data = self.files[file_id]
-        url = self.file_urls.get(file_id, f"{self.base}/files-pri/{file_id}/{name}")
+        url = self.file_urls.get(file_id, f"{self.base}/files-pri/{file_id}/{quote(name)}")
         return {
             "id": file_id,
             "name": name,
             "title": name,
             "mimetype": "text/csv",
             "filetype": "csv",
-            "size": len(data),
+            "size": self.file_sizes.get(file_id, len(data)),
             "is_external": False,
             "url_private": url,
             "url_private_download": url,
@@ -310,4 +318,13 @@ class FakeSlack:
             # What Slack's file host does without the token: a sign-in page, not the file.
             return web.Response(text="<html>Sign in</html>", content_type="text/html")
         data = self.files[request.match_info["file_id"]][1]
-        return web.Response(body=data, content_type="text/csv")
+        # As a real file host sends it: chunked, in many writes with pauses between them, so
+        # a client that reads once gets only what has arrived by then.
+        answer = web.StreamResponse(headers={"Content-Type": "text/csv"})
+        answer.enable_chunked_encoding()
+        await answer.prepare(request)
+        for start in range(0, len(data), self.download_piece):
+            await answer.write(data[start : start + self.download_piece])
+            await asyncio.sleep(self.download_pause)
+        await answer.write_eof()
+        return answer
