@@ -85,6 +85,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
             if settings.sync_interval_minutes
             else None
         ),
+        bootstrap_admins=settings.admin_identities,
+        organisations=settings.organisations,
     )
     dispatcher = Dispatcher(service)
     teams = TeamsFrontEnd(
@@ -121,7 +123,29 @@ def make_web_app(bot: Bot) -> web.Application:
         bot.teams.mount(app)  # POST /api/messages
     if bot.slack:
         bot.slack.mount(app)  # POST /slack/events
+        if not bot.settings.organisations["slack"]:
+            app.on_startup.append(lambda _app: learn_slack_workspace(bot))
     return app
+
+
+async def learn_slack_workspace(bot: Bot) -> None:
+    """Without SLACK_TEAM_IDS the bot serves the workspace its token belongs to, as Slack's
+    `auth.test` says; when Slack cannot say, it serves no workspace (and says how to fix it)."""
+    assert bot.slack is not None
+    team = None
+    try:
+        team = (await bot.slack.client.auth_test()).get("team_id")
+    except Exception as err:
+        log.error("Slack auth.test failed (%s)", type(err).__name__)
+    if team:
+        bot.service.access.organisations["slack"] = frozenset({str(team)})
+        log.info("serving the Slack workspace %s", team)
+    else:
+        bot.service.access.organisations["slack"] = frozenset({"-"})
+        log.error(
+            "Slack: the bot token's workspace is unknown, so no workspace is served; "
+            "set SLACK_TEAM_IDS to the workspace (T…) the bot serves"
+        )
 
 
 async def serve(bot: Bot) -> int:

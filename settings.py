@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(30, ge=1, le=3600)
     sync_interval_minutes: float = Field(15, ge=0, le=1440)  # 0: no fallback sync
     # Slack: on with a bot token and a signing secret (HTTP) or an app token (Socket Mode).
+    # Who may do what: admins to start with; the organisations served (comma-separated).
+    bot_admins: str = ""  # slack:TEAM:USER,teams:TENANT:OBJECTID
+    slack_team_ids: str = ""  # default: the workspace of SLACK_BOT_TOKEN (auth.test)
+    teams_tenant_ids: str = ""  # default: MICROSOFT_APP_TENANT_ID
+
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -165,6 +170,36 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         """A bot token plus a way in: the signing secret (HTTP) or the app token (Socket Mode)."""
         return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @field_validator("bot_admins")
+    @classmethod
+    def _admin_identities(cls, value: str) -> str:
+        from bot.access import parse_identity
+
+        for item in (v for v in value.split(",") if v.strip()):
+            try:
+                parse_identity(item)
+            except Exception:
+                raise ValueError(
+                    f"{item.strip()[:60]!r} is not slack:TEAM:USER or teams:TENANT:OBJECTID"
+                ) from None
+        return value
+
+    @property
+    def admin_identities(self) -> frozenset[str]:
+        from bot.access import parse_identity
+
+        return frozenset(parse_identity(v) for v in self.bot_admins.split(",") if v.strip())
+
+    @property
+    def organisations(self) -> dict[str, frozenset[str]]:
+        """The Slack workspaces and Teams tenants served, as configured (Slack's default, the
+        token's own workspace, is added at start-up once `auth.test` has answered)."""
+        teams = {t.strip() for t in self.teams_tenant_ids.split(",") if t.strip()}
+        if not teams and self.microsoft_app_tenant_id:
+            teams = {self.microsoft_app_tenant_id}
+        slack = {t.strip() for t in self.slack_team_ids.split(",") if t.strip()}
+        return {"slack": frozenset(slack), "teams": frozenset(teams)}
 
     @field_validator("slack_api_url")
     @classmethod

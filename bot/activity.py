@@ -20,10 +20,19 @@ class Actor:
     id: str
     name: str
     platform: str = "console"
+    workspace: str = ""  # the Slack workspace (team id) or Teams tenant the person is in
 
     @property
     def label(self) -> str:
         return self.name if self.id == SYSTEM else f"{self.name} ({self.platform})"
+
+    @property
+    def identity(self) -> str:
+        """Who this is, across the bot: `slack:TEAM:USER`, `teams:TENANT:OBJECTID`, or the
+        console's own user (`console:NAME`), as `BOT_ADMINS` and `access` write them."""
+        if self.platform in ("slack", "teams"):
+            return f"{self.platform}:{self.workspace}:{self.id}"
+        return self.id if ":" in self.id else f"{self.platform}:{self.id}"
 
 
 SYSTEM_ACTOR = Actor(SYSTEM, "system", "system")

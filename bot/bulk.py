@@ -18,7 +18,7 @@ from bot.errors import Conflict, NotAllowed, NotFound, ValidationError
 from bot.history import enqueue_mail
 from bot.notices import notice_payload
 from bot.ports import UnitOfWork
-from bot.records import BulkImport, BulkRow, BulkState, Delivery, NoticeLevel, RowError, Timer
+from bot.records import BulkImport, BulkRow, BulkState, Delivery, NoticeLevel, Role, RowError, Timer
 from bot.schedule import timers_for
 from bot.validation import validate_enrollment
 from bot.views import BulkProgress, BulkResult, BulkReview, Confirmation, RowProblem
@@ -38,6 +38,7 @@ class BulkEnrollment:
 
     def review(self, data: bytes, filename: str, actor: Actor) -> BulkReview:
         """Checks every row and keeps the result for confirmation; enrolls nobody yet."""
+        self.wiring.guard.require(actor, Role.OPERATOR, "bulk enrollment")
         rows = read_customer_csv(data, filename)
         valid: list[BulkRow] = []
         problems: list[RowError] = []
@@ -111,6 +112,7 @@ class BulkEnrollment:
         )
 
     def discard(self, import_id: str, actor: Actor) -> str:
+        self.wiring.guard.require(actor, Role.OPERATOR, "bulk enrollment")
         with self.wiring.store.transaction() as uow:
             bulk = self._bulk(uow, import_id)
             if bulk.state is not BulkState.REVIEW:
@@ -134,6 +136,12 @@ class BulkEnrollment:
         work; safe to repeat (a second confirm, a double click or a crash half-way enrolls
         nobody twice). An import whose worker died (its lease ran out) is resumed: the rows
         not yet enrolled are enrolled, in the name of who confirmed it."""
+        self.wiring.guard.require(actor, Role.OPERATOR, "bulk enrollment")
+        return self._confirm(import_id, actor, progress)
+
+    def _confirm(
+        self, import_id: str, actor: Actor, progress: Callable[[BulkProgress], None] | None
+    ) -> BulkResult:
         now = self.wiring.clock.now()
         with self.wiring.store.transaction() as uow:
             bulk = self._bulk(uow, import_id)
@@ -162,7 +170,8 @@ class BulkEnrollment:
         finished = 0
         for bulk in interrupted:
             try:
-                self.confirm(bulk.id, bulk.confirmed_by or SYSTEM_ACTOR)
+                # authorised when it was confirmed: finishing it is the bot's own work
+                self._confirm(bulk.id, bulk.confirmed_by or SYSTEM_ACTOR, None)
                 finished += 1
             except Conflict:
                 continue  # someone else took it over a moment ago

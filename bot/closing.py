@@ -11,6 +11,7 @@ from bot.customers import Customers, resolve
 from bot.domain import Change
 from bot.errors import ProviderError
 from bot.history import record
+from bot.records import Role
 from bot.steps import P2PStatus, Step
 from bot.tone import Tone
 from bot.views import Confirmation, CustomerCard
@@ -22,7 +23,9 @@ class Closing:
     wiring: Wiring
     customers: Customers
 
-    def finish_confirmation(self, reference: str) -> Confirmation:
+    def finish_confirmation(self, reference: str, actor: Actor | None = None) -> Confirmation:
+        if actor:
+            self.wiring.guard.require(actor, Role.ADMIN, "finishing an onboarding")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
         ob.require(Change.FINISH)
@@ -30,6 +33,7 @@ class Closing:
 
     def finish(self, reference: str, actor: Actor) -> CustomerCard:
         w = self.wiring
+        w.guard.require(actor, Role.ADMIN, "finishing an onboarding")
         with w.store.transaction() as uow:
             ob = resolve(uow, reference, for_update=True)
             finished = ob.finish(w.clock.now(), actor)
@@ -39,9 +43,12 @@ class Closing:
             ob.id,
             f"{ob.name} finished onboarding and was removed from the onboarding lists.",
             [finished],
+            actor=actor,
         )
 
-    def cancel_confirmation(self, reference: str) -> Confirmation:
+    def cancel_confirmation(self, reference: str, actor: Actor | None = None) -> Confirmation:
+        if actor:
+            self.wiring.guard.require(actor, Role.ADMIN, "cancelling an onboarding")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
         ob.require(Change.CANCEL)
@@ -49,6 +56,7 @@ class Closing:
 
     def cancel(self, reference: str, actor: Actor) -> CustomerCard:
         w = self.wiring
+        w.guard.require(actor, Role.ADMIN, "cancelling an onboarding")
         now = w.clock.now()
         with w.store.transaction() as uow:
             ob = resolve(uow, reference, for_update=True)
@@ -73,5 +81,5 @@ class Closing:
             uow.onboardings.save(ob)
         tone = Tone.SUCCESS if len(changes) == 1 else Tone.ATTENTION
         return self.customers.after_change(
-            ob.id, f"Onboarding of {ob.name} cancelled.", changes, tone=tone
+            ob.id, f"Onboarding of {ob.name} cancelled.", changes, tone=tone, actor=actor
         )

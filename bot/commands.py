@@ -7,6 +7,7 @@ The table `COMMANDS` maps each word to its handler; the handler's docstring is i
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from bot.access import OTHER_ORGANISATION
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
 from bot.errors import Ambiguous, NotAllowed, OnboardingError, ValidationError
@@ -38,6 +40,7 @@ from bot.views import (
 log = logging.getLogger(__name__)
 
 YES = "--yes"
+MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 @dataclass
@@ -142,6 +145,8 @@ class Dispatcher:
             words = split_line(line.strip())
             if not words:
                 return self._help([], ctx)
+            if not self.service.access.serves(ctx.actor):
+                return Notice(OTHER_ORGANISATION, Tone.FAILURE)
             verb = words[0].lower().lstrip("/")
             command = next((c for c in self.commands if c.name == verb), None)
             if command is None:
@@ -210,11 +215,15 @@ class Dispatcher:
             page = int(rest[1])
         elif rest:
             raise usage_of("status").misuse()
-        return self._page(status, None, page)
+        return self._page(status, None, page, ctx.actor)
 
-    def _page(self, status: OverallStatus | None, search: str | None, page: int) -> Reply:
+    def _page(
+        self, status: OverallStatus | None, search: str | None, page: int, actor: Actor
+    ) -> Reply:
         size = self.service.page_size
-        listing = self.service.customers.dashboard(status, search, (page - 1) * size, size)
+        listing = self.service.customers.dashboard(
+            status, search, (page - 1) * size, size, actor=actor
+        )
         base = (
             f"search {search}"
             if search
@@ -246,7 +255,7 @@ class Dispatcher:
         text = " ".join(args).strip()
         if not text:
             raise usage_of("search").misuse("search contoso")
-        return self._page(None, text, page)
+        return self._page(None, text, page, ctx.actor)
 
     def _customer(self, args: list[str], usage: str) -> str:
         ref = " ".join(args).strip()
@@ -257,12 +266,14 @@ class Dispatcher:
     def _show(self, args: list[str], ctx: Context) -> Reply:
         """The customer's card: the four steps, recent events and what can be done now."""
         ctx.retarget = lambda oid: f"show {oid}"
-        return self.service.customers.card(self._customer(args, usage_of("show").usage))
+        return self.service.customers.card(
+            self._customer(args, usage_of("show").usage), actor=ctx.actor
+        )
 
     def _enroll(self, args: list[str], ctx: Context) -> Reply:
         """Enroll a customer: a form, or all four values in one line."""
         if not args:
-            return self.service.enrollment.form()
+            return self.service.enrollment.form(ctx.actor)
         if len(args) < 4:
             raise usage_of("enroll").misuse(
                 'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US'
@@ -305,12 +316,12 @@ class Dispatcher:
     def _gdap(self, args: list[str], ctx: Context) -> Reply:
         """Create a GDAP request (admin relationship) for the customer."""
         ctx.retarget = lambda oid: f"gdap {oid}"
-        return self.service.gdap.form(self._customer(args, usage_of("gdap").usage))
+        return self.service.gdap.form(self._customer(args, usage_of("gdap").usage), ctx.actor)
 
     def _hub(self, args: list[str], ctx: Context) -> Reply:
         """Start MSP Hub access: create the customer in the hub."""
         ctx.retarget = lambda oid: f"hub {oid}"
-        return self.service.hub_access.form(self._customer(args, usage_of("hub").usage))
+        return self.service.hub_access.form(self._customer(args, usage_of("hub").usage), ctx.actor)
 
     def _p2p(self, args: list[str], ctx: Context) -> Reply:
         """Initiate a P2P transfer from the current partner, or cancel it."""
@@ -321,9 +332,9 @@ class Dispatcher:
             ref = self._customer(words, usage_of("p2p").usage)
             if confirmed:
                 return self.service.transfers.cancel(ref, ctx.actor)
-            return self.service.transfers.cancel_confirmation(ref)
+            return self.service.transfers.cancel_confirmation(ref, ctx.actor)
         ctx.retarget = lambda oid: f"p2p {oid}"
-        return self.service.transfers.form(self._customer(args, usage_of("p2p").usage))
+        return self.service.transfers.form(self._customer(args, usage_of("p2p").usage), ctx.actor)
 
     def _remind(self, args: list[str], ctx: Context) -> Reply:
         """Send the reminder email now (every waiting step, or the one named)."""
@@ -342,13 +353,13 @@ class Dispatcher:
         verb: str,
         args: list[str],
         ctx: Context,
-        ask: Callable[[str], Reply],
+        ask: Callable[[str, Actor], Reply],
         act: Callable[[str, Actor], Reply],
     ) -> Reply:
         confirmed = YES in args
         ctx.retarget = lambda oid: f"{verb} {oid}"
         ref = self._customer([a for a in args if a != YES], usage_of(verb).usage)
-        return act(ref, ctx.actor) if confirmed else ask(ref)
+        return act(ref, ctx.actor) if confirmed else ask(ref, ctx.actor)
 
     def _cancel(self, args: list[str], ctx: Context) -> Reply:
         """Cancel the onboarding (asks first); its history is kept."""
@@ -397,6 +408,45 @@ class Dispatcher:
         answer = self.service.subscriptions.digest(ctx.place, args, ctx.actor)
         return answer if isinstance(answer, Digest) else Notice(answer, Tone.SUCCESS)
 
+    def _access(self, args: list[str], ctx: Context) -> Reply:
+        """Who has which role (viewer, operator, admin); grant WHO ROLE or revoke WHO (admins)."""
+        access = self.service.access
+        word = args[0].lower() if args else ""
+        if not args:
+            grants = access.grants(ctx.actor)
+            lines = [f"{g.identity}: {g.role} (by {g.granted_by})" for g in grants]
+            return Notice(
+                "Roles (everyone else in this organisation is a viewer):\n"
+                + ("\n".join(lines) if lines else "none granted yet"),
+                Tone.INFO,
+            )
+        if word == "grant" and len(args) == 3:
+            who = self._identity(args[1], ctx.actor)
+            return Notice(access.grant(ctx.actor, who, args[2]), Tone.SUCCESS)
+        if word == "revoke" and len(args) == 2:
+            who = self._identity(args[1], ctx.actor)
+            return Notice(access.revoke(ctx.actor, who), Tone.SUCCESS)
+        if word == "log" and len(args) == 1:
+            entries = access.log(ctx.actor)
+            return Notice(
+                "Access log:\n"
+                + (
+                    "\n".join(f"{e.at:%Y-%m-%d %H:%M} UTC  {e.message}" for e in entries)
+                    or "nothing yet"
+                ),
+                Tone.INFO,
+            )
+        raise usage_of("access").misuse("access grant slack:T0ACME:U0BOB operator")
+
+    @staticmethod
+    def _identity(who: str, actor: Actor) -> str:
+        """A Slack mention (`<@U123>` or `<@U123|name>`) names a person of the actor's own
+        workspace; anything else must be written out as slack:TEAM:USER or teams:…"""
+        mention = MENTION.fullmatch(who.strip())
+        if mention and actor.platform == "slack":
+            return f"slack:{actor.workspace}:{mention.group(1)}"
+        return who
+
     def _sandbox(self, args: list[str], ctx: Context) -> Reply:
         """Play the customer or Microsoft: accept-reseller, approve-gdap, expire-gdap,
         accept-p2p, fail-p2p."""
@@ -409,7 +459,7 @@ class Dispatcher:
                 "sandbox commands exist only while the sandbox Microsoft backend "
                 "is in use (MICROSOFT_BACKEND=sandbox)."
             )
-        return self.service.sandbox.play(action, " ".join(args[1:]))
+        return self.service.sandbox.play(action, " ".join(args[1:]), ctx.actor)
 
 
 def _enroll_answers(args: list[str]) -> Answer:
@@ -460,6 +510,11 @@ COMMANDS: tuple[Command, ...] = (
         "digest", "digest [daily HH:MM [TZ]|weekly DAY HH:MM [TZ]|now|off]", Dispatcher._digest
     ),
     Command("outbox", "outbox [CUSTOMER]", Dispatcher._outbox),
+    Command(
+        "access",
+        "access | access grant WHO ROLE | access revoke WHO | access log",
+        Dispatcher._access,
+    ),
     Command(
         "sandbox",
         "sandbox " + "|".join(SANDBOX_ACTIONS) + " CUSTOMER",

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import presenters
-from bot.activity import Activity
+from bot.activity import Activity, Actor
 from bot.domain import Onboarding, OverallStatus
 from bot.errors import Ambiguous, NotAllowed, NotFound, ValidationError
 from bot.notices import tone_of_all
 from bot.ports import MailOutbox, UnitOfWork
+from bot.records import Role
 from bot.text import has_control_characters, shorten
 from bot.tone import Tone
 from bot.views import ActivityLog, Counts, CustomerCard, ListPage, MailView, OutboxView
@@ -83,6 +84,7 @@ class Customers:
         search: str | None = None,
         offset: int = 0,
         limit: int | None = None,
+        actor: Actor | None = None,
     ) -> ListPage:
         limit = limit or self.page_size
         if search is not None:
@@ -91,7 +93,8 @@ class Customers:
         with self.wiring.store.transaction() as uow:
             counts = uow.onboardings.counts()
             onboardings, total = uow.onboardings.page(status, search, max(offset, 0), limit)
-        rows = tuple(presenters.customer_row(ob, now) for ob in onboardings)
+        role = self._role(actor)
+        rows = tuple(presenters.customer_row(ob, now, role) for ob in onboardings)
         return ListPage(
             counts=Counts(
                 counts[OverallStatus.ACTIVE],
@@ -106,34 +109,55 @@ class Customers:
             search=search,
         )
 
-    def card(self, reference: str, headline: str = "") -> CustomerCard:
+    def _role(self, actor: Actor | None) -> Role:
+        """Whose buttons a card shows: the actor's role; without one, every button (a card
+        posted to a channel is seen by many; each use case checks the clicker again)."""
+        return self.wiring.guard.role_of(actor) if actor else Role.ADMIN
+
+    def card(self, reference: str, headline: str = "", actor: Actor | None = None) -> CustomerCard:
+        role = self._role(actor)
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
             return presenters.customer_card(
-                ob, uow.activities.of(ob.id), self.wiring.clock.now(), headline
+                ob, uow.activities.of(ob.id), self.wiring.clock.now(), headline, role=role
             )
 
     def card_by_id(
-        self, onboarding_id: str, headline: str = "", tone: Tone = Tone.INFO
+        self,
+        onboarding_id: str,
+        headline: str = "",
+        tone: Tone = Tone.INFO,
+        actor: Actor | None = None,
     ) -> CustomerCard | None:
         """The card as it is now, open or closed; None when there is no such onboarding."""
+        role = self._role(actor)
         with self.wiring.store.transaction() as uow:
             ob = uow.onboardings.get(onboarding_id)
             if ob is None:
                 return None
             return presenters.customer_card(
-                ob, uow.activities.of(ob.id), self.wiring.clock.now(), headline, tone=tone
+                ob,
+                uow.activities.of(ob.id),
+                self.wiring.clock.now(),
+                headline,
+                tone=tone,
+                role=role,
             )
 
     def after_change(
-        self, onboarding_id: str, headline: str, changes: list[Activity], tone: Tone | None = None
+        self,
+        onboarding_id: str,
+        headline: str,
+        changes: list[Activity],
+        tone: Tone | None = None,
+        actor: Actor | None = None,
     ) -> CustomerCard:
         """The card that answers a change: its headline says what happened, in the tone of
         the worst thing that happened (a refusal from Microsoft is not a success)."""
         feel = tone or (tone_of_all(changes) if changes else Tone.SUCCESS)
         if feel is Tone.INFO and changes:
             feel = Tone.SUCCESS
-        card = self.card_by_id(onboarding_id, headline, feel)
+        card = self.card_by_id(onboarding_id, headline, feel, actor)
         assert card is not None
         return card
 

@@ -11,6 +11,7 @@ from bot.domain import new_onboarding
 from bot.errors import ValidationError
 from bot.forms import enroll_form
 from bot.history import enqueue_mail, record
+from bot.records import Role
 from bot.validation import validate_enrollment
 from bot.views import CustomerCard, Form
 from bot.wiring import Wiring
@@ -21,7 +22,9 @@ class Enrollment:
     wiring: Wiring
     customers: Customers
 
-    def form(self) -> Form:
+    def form(self, actor: Actor | None = None) -> Form:
+        if actor:
+            self.wiring.guard.require(actor, Role.OPERATOR, "enrolling customers")
         return enroll_form()
 
     def enroll(self, values: dict[str, str], actor: Actor) -> CustomerCard:
@@ -32,6 +35,7 @@ class Enrollment:
             values.get("country", ""),
         )
         w = self.wiring
+        w.guard.require(actor, Role.OPERATOR, "enrolling customers")
         now = w.clock.now()
         link = w.invitation_url()
         with w.store.transaction() as uow:
@@ -47,4 +51,6 @@ class Enrollment:
                 mails.reseller_invitation(ob, w.partner_name, link),
                 now,
             )
-        return self.customers.after_change(ob.id, f"Enrolled {ob.name.rstrip('.')}.", [activity])
+        return self.customers.after_change(
+            ob.id, f"Enrolled {ob.name.rstrip('.')}.", [activity], actor=actor
+        )

@@ -12,7 +12,9 @@ from bot.customers import Customers, resolve
 from bot.domain import GDAP_DEFAULT_DAYS, Change, GdapRequest
 from bot.errors import ProviderError, ValidationError
 from bot.forms import default_gdap_name, gdap_form
+from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID
 from bot.history import enqueue_mail, record
+from bot.records import Role
 from bot.validation import clean_duration, clean_gdap_name, clean_roles, collect
 from bot.views import CustomerCard, Form
 from bot.wiring import Wiring
@@ -23,7 +25,9 @@ class GdapRequests:
     wiring: Wiring
     customers: Customers
 
-    def form(self, reference: str) -> Form:
+    def form(self, reference: str, actor: Actor | None = None) -> Form:
+        if actor:
+            self.wiring.guard.require(actor, Role.OPERATOR, "GDAP requests")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
             ob.require(Change.REQUEST_GDAP)
@@ -37,6 +41,7 @@ class GdapRequests:
     def request(
         self, reference: str, values: dict[str, str | list[str]], actor: Actor
     ) -> CustomerCard:
+        self.wiring.guard.require(actor, Role.OPERATOR, "GDAP requests")
         roles = values.get("roles") or []
         if isinstance(roles, str):
             roles = roles.replace(";", ",").split(",")
@@ -50,6 +55,8 @@ class GdapRequests:
         name, days = str(checked["name"]), cast(int, checked["duration"])
         role_ids = cast(list[str], checked["roles"])
         w = self.wiring
+        if GLOBAL_ADMINISTRATOR_ID in role_ids:
+            w.guard.require(actor, Role.ADMIN, "a GDAP request with Global Administrator")
         now = w.clock.now()
         with w.store.transaction() as uow:
             if uow.gdap_names.taken(name):
@@ -89,7 +96,7 @@ class GdapRequests:
                 headline = f"GDAP request sent to {ob.email} for approval."
                 if not request.auto_extend:
                     headline += " It will not auto-extend: Global Administrator is among the roles."
-        return self.customers.after_change(ob.id, headline, changes)
+        return self.customers.after_change(ob.id, headline, changes, actor=actor)
 
 
 def _name_taken(name: str) -> ValidationError:

@@ -10,7 +10,7 @@ from bot.customers import Customers, resolve
 from bot.domain import Change, ResellerStatus
 from bot.forms import hub_form
 from bot.history import record
-from bot.records import HubCustomer
+from bot.records import HubCustomer, Role
 from bot.validation import (
     clean_country,
     clean_domain,
@@ -28,7 +28,9 @@ class HubAccess:
     wiring: Wiring
     customers: Customers
 
-    def form(self, reference: str) -> Form:
+    def form(self, reference: str, actor: Actor | None = None) -> Form:
+        if actor:
+            self.wiring.guard.require(actor, Role.OPERATOR, "MSP Hub access")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
         ob.require(Change.START_HUB)
@@ -38,6 +40,7 @@ class HubAccess:
         return hub_form(ob, profile)
 
     def start(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:
+        self.wiring.guard.require(actor, Role.OPERATOR, "MSP Hub access")
         v = collect(
             {
                 "company_name": (clean_name, values.get("company_name", ""), "Company name"),
@@ -70,4 +73,4 @@ class HubAccess:
                 changes.append(completed)
                 headline = f"{ob.name} was created in the MSP Hub."
             uow.onboardings.save(ob)
-        return self.customers.after_change(ob.id, headline, changes)
+        return self.customers.after_change(ob.id, headline, changes, actor=actor)

@@ -16,11 +16,13 @@ from typing import Protocol
 from bot.domain import Activity, Onboarding, OverallStatus
 from bot.notices import NoticePayload
 from bot.records import (
+    AccessEntry,
     BulkImport,
     CustomerProfile,
     Delivery,
     DigestSubscription,
     GdapRelationship,
+    Grant,
     HubCustomer,
     KnownPartner,
     Mail,
@@ -309,6 +311,28 @@ class DigestRepository(Protocol):
         ...
 
 
+class AccessRepository(Protocol):
+    """Roles granted with `access grant`, and the bot's own log of who changed them."""
+
+    def get(self, identity: str) -> Grant | None: ...
+
+    def all(self) -> list[Grant]:
+        """By identity."""
+        ...
+
+    def save(self, grant: Grant) -> None:
+        """Insert, or replace the grant of the same identity."""
+        ...
+
+    def remove(self, identity: str) -> bool: ...
+
+    def log(self, entry: AccessEntry) -> None: ...
+
+    def entries(self, limit: int) -> list[AccessEntry]:
+        """The newest `limit` entries, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction and the repositories that work in it.
 
@@ -327,6 +351,7 @@ class UnitOfWork(Protocol):
     timers: TimerRepository
     subscriptions: SubscriptionRepository
     digests: DigestRepository
+    access: AccessRepository
 
 
 class Store(Protocol):

@@ -21,6 +21,7 @@ from bot.domain import (
     Step,
 )
 from bot.gdap_roles import role_names
+from bot.records import Role
 from bot.tone import Tone
 from bot.views import (
     Action,
@@ -95,9 +96,25 @@ def confirmation(ob: Onboarding, change: Change) -> Confirmation:
     )
 
 
-def customer_actions(ob: Onboarding) -> tuple[Action, ...]:
-    """Every action that applies to the onboarding right now, in the order a user needs them;
-    whether one applies is the domain's answer (`Onboarding.allows`), never decided here."""
+# The role each kind of button needs: a button the viewer may not use is not shown (the use
+# case behind it checks again).
+NEEDS: dict[ActionRole, Role] = {
+    ActionRole.FINISH: Role.ADMIN,
+    ActionRole.CANCEL: Role.ADMIN,
+    ActionRole.CANCEL_TRANSFER: Role.ADMIN,
+    ActionRole.FORM: Role.OPERATOR,
+    ActionRole.REMIND: Role.OPERATOR,
+}
+
+
+def customer_actions(ob: Onboarding, role: Role = Role.ADMIN) -> tuple[Action, ...]:
+    """Every action that applies to the onboarding right now and that `role` may use, in the
+    order a user needs them; whether one applies is the domain's answer
+    (`Onboarding.allows`), never decided here."""
+    return tuple(a for a in _customer_actions(ob) if role.covers(NEEDS.get(a.role, Role.VIEWER)))
+
+
+def _customer_actions(ob: Onboarding) -> tuple[Action, ...]:
     ref = ob.id
     log = Action("Activity log", f"log {ref}", role=ActionRole.LOG)
     if not ob.is_open:
@@ -150,16 +167,16 @@ def customer_actions(ob: Onboarding) -> tuple[Action, ...]:
     return tuple(actions)
 
 
-def row_actions(ob: Onboarding) -> tuple[Action, ...]:
+def row_actions(ob: Onboarding, role: Role = Role.ADMIN) -> tuple[Action, ...]:
     """The grid's Actions column (Cancel/Finish), plus the way into the card."""
     keep = {ActionRole.FINISH, ActionRole.CANCEL}
     return (
         Action("Show", f"show {ob.id}", role=ActionRole.OPEN),
-        *(a for a in customer_actions(ob) if a.role in keep),
+        *(a for a in customer_actions(ob, role) if a.role in keep),
     )
 
 
-def customer_row(ob: Onboarding, now: datetime) -> CustomerRow:
+def customer_row(ob: Onboarding, now: datetime, role: Role = Role.ADMIN) -> CustomerRow:
     return CustomerRow(
         id=ob.id,
         name=ob.name,
@@ -171,7 +188,7 @@ def customer_row(ob: Onboarding, now: datetime) -> CustomerRow:
         overall=ob.overall_status.value,
         enrolled_at=ob.enrolled_at,
         enrolled=relative_time(ob.enrolled_at, now),
-        actions=row_actions(ob),
+        actions=row_actions(ob, role),
     )
 
 
@@ -241,6 +258,7 @@ def customer_card(
     last_events: int = 5,
     *,
     tone: Tone = Tone.INFO,
+    role: Role = Role.ADMIN,
 ) -> CustomerCard:
     details = _step_details(ob, now)
     steps = tuple(
@@ -250,14 +268,14 @@ def customer_card(
     )
     closed = None if ob.lifecycle is Lifecycle.OPEN else ob.lifecycle.value
     return CustomerCard(
-        row=customer_row(ob, now),
+        row=customer_row(ob, now, role),
         email=ob.email,
         country=ob.country,
         steps=steps,
         failure_reason=ob.failure_reason if ob.overall_status is OverallStatus.FAILED else None,
         recovery_hint=ob.recovery_hint(),
         events=tuple(event_view(a, now) for a in activities[-last_events:]),
-        actions=customer_actions(ob),
+        actions=customer_actions(ob, role),
         headline=headline,
         closed=closed,
         tone=tone,

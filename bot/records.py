@@ -256,3 +256,40 @@ class DigestSubscription:
     last_sent_at: datetime | None = None
     last_counts: dict[str, int] | None = None
     id: int | None = None
+
+
+# -- who may do what ----------------------------------------------------------------------
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"  # status, search, show, log, template, digests for themselves
+    OPERATOR = "operator"  # enroll, bulk, GDAP without Global Administrator, hub, p2p, remind
+    ADMIN = "admin"  # cancel, finish, p2p cancel, Global Administrator, access, channel digests
+
+    @property
+    def rank(self) -> int:
+        return (Role.VIEWER, Role.OPERATOR, Role.ADMIN).index(self)
+
+    def covers(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role an admin gave to someone (everyone else in an allowed organisation is a
+    viewer; the admins of `BOT_ADMINS` are admins without a grant)."""
+
+    identity: str
+    role: Role
+    granted_by: str
+    granted_at: datetime
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One line of the bot's own activity log: who changed whose access, and when."""
+
+    at: datetime
+    actor: str
+    identity: str
+    message: str

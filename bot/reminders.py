@@ -15,7 +15,7 @@ from bot.domain import Change, Onboarding, Step
 from bot.errors import Conflict
 from bot.history import enqueue_mail, record
 from bot.ports import UnitOfWork
-from bot.records import Mail
+from bot.records import Mail, Role
 from bot.views import CustomerCard
 from bot.wiring import Wiring
 
@@ -42,6 +42,7 @@ class Reminders:
         """Sends the reminder mail now; the automatic 24 h / 48 h / 7 day reminders keep their
         schedule. A second click within a minute is refused, not sent twice."""
         w = self.wiring
+        w.guard.require(actor, Role.OPERATOR, "sending reminders")
         now = w.clock.now()
         sent_to: list[str] = []
         changes = []
@@ -70,7 +71,7 @@ class Reminders:
                 sent_to.append(f"{s.value} → {mail.to}")
             uow.onboardings.save(ob)
         return self.customers.after_change(
-            ob.id, "Reminder sent: " + ", ".join(sent_to) + ".", changes
+            ob.id, "Reminder sent: " + ", ".join(sent_to) + ".", changes, actor=actor
         )
 
     def send_automatic(self, onboarding_id: str, step: Step, slot: int) -> bool:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.activity import Actor
 from bot.customers import Customers, resolve
 from bot.errors import NotAllowed, ValidationError
 from bot.notices import tone_of_all
 from bot.ports import CustomerSimulator
+from bot.records import Role
 from bot.steps import GdapStatus, P2PStatus, ResellerStatus
 from bot.sync import MicrosoftSync
 from bot.views import CustomerCard
@@ -33,7 +35,9 @@ class SandboxDriver:
     sync: MicrosoftSync
     simulator: CustomerSimulator
 
-    def play(self, action: str, reference: str) -> CustomerCard:
+    def play(self, action: str, reference: str, actor: Actor | None = None) -> CustomerCard:
+        if actor:
+            self.wiring.guard.require(actor, Role.OPERATOR, "playing the customer in the sandbox")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
         sim = self.simulator
@@ -69,7 +73,9 @@ class SandboxDriver:
             )
         changes = self.sync.refresh(ob.id)
         headline = " ".join(a.message for a in changes) or "Nothing changed."
-        return self.customers.after_change(ob.id, headline, changes, tone=tone_of_all(changes))
+        return self.customers.after_change(
+            ob.id, headline, changes, tone=tone_of_all(changes), actor=actor
+        )
 
 
 def _check(condition: bool, message: str) -> None:

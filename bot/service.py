@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.access import AccessControl
 from bot.bulk import BulkEnrollment
 from bot.closing import Closing
 from bot.customers import Customers
@@ -56,11 +57,16 @@ class OnboardingService:
         notice_every: float = 1.0,
         notice_merge_over: int = 5,
         deliver_after_commit: bool = True,
+        bootstrap_admins: frozenset[str] = frozenset(),
+        organisations: dict[str, frozenset[str]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.page_size = page_size
-        self.wiring = Wiring(store, clock, microsoft, hub, partner_name, transfer_link, sync_after)
+        self.access = AccessControl(store, clock, bootstrap_admins, dict(organisations or {}))
+        self.wiring = Wiring(
+            store, clock, microsoft, hub, partner_name, transfer_link, sync_after, self.access
+        )
         self.customers = Customers(self.wiring, page_size, outbox)
         self.enrollment = Enrollment(self.wiring, self.customers)
         self.bulk = BulkEnrollment(self.wiring, self.customers)

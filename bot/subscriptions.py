@@ -10,7 +10,7 @@ from bot import digest as digests
 from bot import keys
 from bot.activity import Actor
 from bot.errors import NotAllowed, ValidationError
-from bot.records import DigestFrequency, DigestSubscription, NoticeLevel, Place, Subscription
+from bot.records import DigestFrequency, DigestSubscription, NoticeLevel, Place, Role, Subscription
 from bot.views import Digest
 from bot.wiring import Wiring
 
@@ -21,6 +21,7 @@ class Subscriptions:
 
     def notify(self, place: Place | None, level: str | None, actor: Actor) -> str:
         """`notify here [all|failures|off]` for the channel or chat it is typed in."""
+        self.wiring.guard.require(actor, Role.OPERATOR, "channel notices")
         if place is None:
             raise NotAllowed(
                 "notify here works in a Slack channel or a Teams chat or channel: "
@@ -62,6 +63,10 @@ class Subscriptions:
         off`, or `digest` alone for the current schedule. A digest goes to where the command
         was typed: a person's direct message or a channel."""
         word = words[0].lower() if words else ""
+        if words and place is not None and not place.direct:
+            self.wiring.guard.require(actor, Role.ADMIN, "a channel's digest")
+        else:
+            self.wiring.guard.require(actor, Role.VIEWER, "digests")
         if word == "now" and len(words) == 1:
             return self.digest_now(place)
         if place is None:

@@ -12,7 +12,7 @@ from bot.domain import Change, P2PStatus, P2PTransfer
 from bot.errors import NotAllowed, ValidationError
 from bot.forms import OTHER_PARTNER, p2p_form
 from bot.history import enqueue_mail, record
-from bot.records import KnownPartner
+from bot.records import KnownPartner, Role
 from bot.validation import clean_email, clean_name, clean_tenant_id, collect
 from bot.views import Confirmation, CustomerCard, Form
 from bot.wiring import Wiring
@@ -23,7 +23,9 @@ class Transfers:
     wiring: Wiring
     customers: Customers
 
-    def form(self, reference: str) -> Form:
+    def form(self, reference: str, actor: Actor | None = None) -> Form:
+        if actor:
+            self.wiring.guard.require(actor, Role.OPERATOR, "P2P transfers")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
             partners = uow.partners.known()
@@ -32,6 +34,7 @@ class Transfers:
 
     def initiate(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:
         w = self.wiring
+        w.guard.require(actor, Role.OPERATOR, "P2P transfers")
         with w.store.transaction() as uow:
             known = {p.tenant_id: p for p in uow.partners.known()}
         choice = (values.get("partner") or OTHER_PARTNER).strip()
@@ -88,11 +91,12 @@ class Transfers:
                 now,
             )
         return self.customers.after_change(
-            ob.id, f"P2P transfer request sent to {transfer.partner_name}.", [pending]
+            ob.id, f"P2P transfer request sent to {transfer.partner_name}.", [pending], actor=actor
         )
 
     def cancel(self, reference: str, actor: Actor) -> CustomerCard:
         w = self.wiring
+        w.guard.require(actor, Role.ADMIN, "cancelling a P2P transfer")
         now = w.clock.now()
         with w.store.transaction() as uow:
             ob = resolve(uow, reference, for_update=True)
@@ -103,9 +107,11 @@ class Transfers:
             uow.onboardings.save(ob)
             record(uow, ob, cancelled, w.sync_after)
         headline = "P2P transfer cancelled." if was_pending else "P2P transfer dropped."
-        return self.customers.after_change(ob.id, headline, [cancelled])
+        return self.customers.after_change(ob.id, headline, [cancelled], actor=actor)
 
-    def cancel_confirmation(self, reference: str) -> Confirmation:
+    def cancel_confirmation(self, reference: str, actor: Actor | None = None) -> Confirmation:
+        if actor:
+            self.wiring.guard.require(actor, Role.ADMIN, "cancelling a P2P transfer")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
         ob.require(Change.CANCEL_P2P)

@@ -1,11 +1,12 @@
 """What every use case is given: the store, the clock, the Microsoft side, the hub, who we
-are to customers, and how soon to poll Microsoft. Built once by `app.py`."""
+are to customers, how soon to poll Microsoft, and who may do what. Built once by `app.py`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.access import AccessControl
 from bot.ports import Clock, Hub, MicrosoftPartner, Store
 from bot.schedule import SYNC_FIRST
 
@@ -21,7 +22,17 @@ class Wiring:
     partner_name: str = "Your Microsoft partner"
     transfer_link: str = "https://partner.microsoft.com/dashboard/v2/customers/list"
     sync_after: timedelta | None = SYNC_FIRST  # first fallback poll of a waiting step; None: off
+    access: AccessControl | None = None  # who may do what; None: everyone may do everything
     _invitation_url: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.access is None:
+            self.access = AccessControl(self.store, self.clock)
+
+    @property
+    def guard(self) -> AccessControl:
+        assert self.access is not None
+        return self.access
 
     def invitation_url(self) -> str:
         """The reseller-relationship link; asked of Microsoft once, it does not change."""

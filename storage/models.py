@@ -377,3 +377,26 @@ class DigestRow(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("platform", "destination"),)
+
+
+class AccessGrantRow(Base):
+    """A role an admin granted (everyone else in a served organisation is a viewer)."""
+
+    __tablename__ = "access_grants"
+
+    identity: Mapped[str] = mapped_column(String(300), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    granted_by: Mapped[str]
+    granted_at: Mapped[datetime]
+
+
+class AccessLogRow(Base):
+    """The bot's own activity log: who granted or revoked whose role, and when."""
+
+    __tablename__ = "access_log"
+
+    seq: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str]
+    identity: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str]

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.errors import StoreUnavailable
 from bot.ports import (
+    AccessRepository,
     ActivityRepository,
     BulkImportRepository,
     DeliveryLedger,
@@ -29,6 +30,7 @@ from bot.ports import (
     SubscriptionRepository,
     TimerRepository,
 )
+from storage.access import SqlAccess
 from storage.imports import SqlBulkImports, SqlGdapNames, SqlPartners
 from storage.ledger import SqlLedger
 from storage.onboardings import SqlActivities, SqlOnboardings
@@ -154,6 +156,7 @@ class SqlUnitOfWork:
         self.timers: TimerRepository = SqlTimers(self)
         self.subscriptions: SubscriptionRepository = SqlSubscriptions(self)
         self.digests: DigestRepository = SqlDigests(self)
+        self.access: AccessRepository = SqlAccess(self)
 
     def connection(self, *, write: bool = False) -> Connection:
         """The transaction's connection; a joined unit of work writes in its own savepoint,

@@ -25,10 +25,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack import files, forms
+from adapters.slack import files, forms, gate
+from adapters.slack.gate import Refusal
+from adapters.slack.logs import bolt_logger, for_log
 from adapters.slack.notifier import SlackNotifier, ThreadState, web_client
 from adapters.slack.render import (
     DISMISS_ACTION,
@@ -114,11 +117,13 @@ class SlackFrontEnd:
         self.file_hosts = files.file_hosts(api_url)
         self.seen = SeenDeliveries()
         self._signing_secret = signing_secret
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret,
             request_verification_enabled=signing_secret is not None,
             name="onboarding-bot",
+            logger=bolt_logger(),
         )
         self._register()
 
@@ -131,6 +136,15 @@ class SlackFrontEnd:
             web_app.router.add_post("/slack/events", self.handle_http)
 
     async def handle_http(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        refused = (
+            gate.refusal(self._verifier, request.headers, request.content_type, body)
+            if self._verifier
+            else Refusal(401, "no signing secret")
+        )
+        if refused:
+            log.warning("refused a Slack request: %s (%s bytes)", refused.reason, f"{len(body):,}")
+            return web.Response(status=refused.status, text=refused.reason)
         answer = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(answer)
 
@@ -160,7 +174,7 @@ class SlackFrontEnd:
         """Slack retries an event it thinks we missed, and Bolt does not drop duplicates."""
         key = delivery_key(body)
         if key and not self.seen.first_time(key):
-            log.info("dropped a repeated Slack delivery %s", key)
+            log.info("dropped a repeated Slack delivery %s", for_log(key))
             return BoltResponse(status=200, body="")
         return await next()
 
@@ -211,9 +225,9 @@ class SlackFrontEnd:
     async def _on_options(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         await ack(options=forms.country_options(body.get("value", "")))
 
-    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+    async def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
-            await self.publish_home(event["user"])
+            await self.publish_home(event["user"], str(body.get("team_id", "")))
 
     async def _on_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
         view, meta = body["view"], modal_meta(body)
@@ -270,7 +284,7 @@ class SlackFrontEnd:
             )
         await self._answer(reply, where, meta.line)
         if meta.home:
-            await self.publish_home(where.user_id)
+            await self.publish_home(where.user_id, where.team_id)
 
     # -- running a line ----------------------------------------------------------------------
 
@@ -424,8 +438,8 @@ class SlackFrontEnd:
             except SlackApiError as err:
                 log.info(
                     "posting in %s refused (%s); using the DM",
-                    where.channel_id,
-                    err.response.get("error"),
+                    for_log(where.channel_id),
+                    for_log(err.response.get("error")),
                 )
         posted = await self.client.chat_postMessage(channel=where.user_id, **message.payload())
         return str(posted["channel"])
@@ -442,7 +456,8 @@ class SlackFrontEnd:
                 if not where.response_url:
                     raise
                 log.info(
-                    "chat.update refused (%s); using the response_url", err.response.get("error")
+                    "chat.update refused (%s); using the response_url",
+                    for_log(err.response.get("error")),
                 )
         if where.response_url:
             await self._respond(where.response_url, message, replace=True)
@@ -457,12 +472,12 @@ class SlackFrontEnd:
             response_type="in_channel" if in_channel else "ephemeral",
         )
         if answer.status_code != 200:
-            log.warning("response_url answered %s: %s", answer.status_code, answer.body)
+            log.warning("response_url answered %s: %s", answer.status_code, for_log(answer.body))
 
     # -- App Home ----------------------------------------------------------------------------
 
-    async def publish_home(self, user_id: str) -> None:
-        where = Where(user_id, user_id, source="home")
+    async def publish_home(self, user_id: str, team_id: str = "") -> None:
+        where = Where(user_id, user_id, source="home", team_id=team_id)
         everyone, failed = await asyncio.gather(
             self._handle("status", where), self._handle("status failed", where)
         )

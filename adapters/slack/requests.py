@@ -68,10 +68,11 @@ class Where:
     ref: str = ""  # the card's onboarding id, the review's import id
     confirmed: bool = False  # Slack's confirm dialog was already shown for this button
     ephemeral: bool = True
+    team_id: str = ""  # the workspace the person is in: part of who they are to the bot
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.user_id, self.user_name or self.user_id, "slack")
+        return Actor(self.user_id, self.user_name or self.user_id, "slack", self.team_id)
 
     @property
     def place(self) -> Place | None:
@@ -100,6 +101,7 @@ class Where:
             body.get("channel_id"),
             body.get("channel_name"),
             body.get("response_url"),
+            team_id=body.get("team_id", ""),
         )
 
     @classmethod
@@ -119,6 +121,7 @@ class Where:
             ref=ref,
             confirmed=action.get("action_id", "").startswith(CONFIRMED_PREFIX),
             ephemeral=bool(container.get("is_ephemeral")),
+            team_id=team_of(body),
         )
         if container.get("type") == "message" and not where.ephemeral:
             where.message_ts = container.get("message_ts")
@@ -143,7 +146,15 @@ class Where:
             meta.response_url,
             source="card" if meta.replace else ("home" if meta.home else "modal"),
             ref=meta.context.get("onboarding", ""),
+            team_id=team_of(body),
         )
+
+
+def team_of(body: dict[str, Any]) -> str:
+    """The workspace of whoever clicked or submitted (interactivity payloads carry it twice)."""
+    team = body.get("team") or {}
+    user = body.get("user") or {}
+    return str(team.get("id") or user.get("team_id") or body.get("team_id") or "")
 
 
 def _block_origin(block_id: str) -> tuple[str, str]:

@@ -48,7 +48,22 @@ def file_attachment(activity: Activity) -> Attachment | None:
 
 def actor_of(activity: Activity) -> Actor:
     who = activity.from_property or ChannelAccount(id="unknown", name="someone")
-    return Actor(who.aad_object_id or who.id or "unknown", who.name or "someone", "teams")
+    return Actor(
+        who.aad_object_id or who.id or "unknown",
+        who.name or "someone",
+        "teams",
+        tenant_of(activity),
+    )
+
+
+def tenant_of(activity: Activity) -> str:
+    """The tenant the person is in: the conversation says it, and so does channelData."""
+    conversation = activity.conversation
+    tenant = getattr(conversation, "tenant_id", None) if conversation else None
+    data = activity.channel_data or {}
+    if not tenant and isinstance(data, dict):
+        tenant = (data.get("tenant") or {}).get("id")
+    return str(tenant or "")
 
 
 def place_of(activity: Activity) -> Place:

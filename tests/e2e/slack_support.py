@@ -423,6 +423,8 @@ async def slack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             slack_signing_secret=SECRET,
             slack_api_url=api.api_url,
             partner_name="Fabrikam Cloud",
+            bot_admins=f"slack:{TEAM['id']}:{ALICE.id},slack:{TEAM['id']}:{BOB.id}",
+            slack_team_ids=TEAM["id"],
         )
         bot = build(settings)
         http = TestClient(TestServer(make_web_app(bot)))

@@ -174,6 +174,8 @@ async def test_the_real_process_serves_slack_events(tmp_path: Path):
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=api.api_url,
+        # no SLACK_TEAM_IDS: the workspace served is the token's own, from auth.test
+        BOT_ADMINS="slack:T0PARTNER:U0ALICE",
     )
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],

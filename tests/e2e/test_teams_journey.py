@@ -21,8 +21,10 @@ from tests.e2e.teams_support import (
     CHANNEL,
     GROUP,
     PERSONAL,
+    TENANT,
     FakeConnector,
     TeamsClient,
+    TeamsUser,
     assert_valid_card,
     button,
     card_text,
@@ -44,6 +46,7 @@ class World:
 
 
 def settings_for(database_url: str, **extra: str) -> Settings:
+    extra.setdefault("bot_admins", f"teams:{TENANT}:{TeamsUser().aad_object_id}")
     return Settings(_env_file=None, database_url=database_url, microsoft_app_id="", **extra)
 
 

@@ -20,7 +20,7 @@ from storage.adapter_state import AdapterState
 from storage.unit_of_work import SqlStore
 
 ALICE = Actor("U1", "alice", "console")
-BOB = Actor("U2", "bob", "slack")
+BOB = Actor("U2", "bob", "slack", "T0ACME")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PARTNER_ID = "11111111-2222-4333-8444-555555555555"
 
@@ -40,6 +40,7 @@ def service(engine, clock):
         outbox,
         LocalHubDirectory(engine),
         clock,
+        bootstrap_admins=frozenset({BOB.identity}),
         partner_name="Fabrikam Cloud",
         simulator=sandbox,
         outbox=outbox,

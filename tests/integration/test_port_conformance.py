@@ -15,6 +15,7 @@ from adapters.microsoft.sandbox import SandboxMicrosoft
 from adapters.slack.notifier import SlackNotifier
 from adapters.teams.notifier import TeamsNotifier
 from bot import ports
+from storage.access import SqlAccess
 from storage.imports import SqlBulkImports, SqlGdapNames, SqlPartners
 from storage.ledger import SqlLedger
 from storage.onboardings import SqlActivities, SqlOnboardings
@@ -29,6 +30,7 @@ IMPLEMENTATIONS: list[tuple[type, type]] = [
     (ports.BulkImportRepository, SqlBulkImports),
     (ports.PartnerRepository, SqlPartners),
     (ports.GdapNameRepository, SqlGdapNames),
+    (ports.AccessRepository, SqlAccess),
     (ports.DeliveryLedger, SqlLedger),
     (ports.TimerRepository, SqlTimers),
     (ports.SubscriptionRepository, SqlSubscriptions),

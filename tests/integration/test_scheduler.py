@@ -24,7 +24,7 @@ from bot.views import Digest, Notice
 from storage.adapter_state import AdapterState
 from storage.unit_of_work import SqlStore
 
-ALICE = Actor("U1", "alice", "slack")
+ALICE = Actor("U1", "alice", "slack", "T0ACME")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CHANNEL = Place("slack", "C1", "#onboarding")
 
@@ -68,6 +68,7 @@ def service(engine, clock, notifier):
         outbox,
         LocalHubDirectory(engine),
         clock,
+        bootstrap_admins=frozenset({ALICE.identity}),
         partner_name="Fabrikam Cloud",
         simulator=sandbox,
         outbox=outbox,
