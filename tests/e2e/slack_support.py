@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from app import Bot, build, make_web_app
 from settings import Settings
 from tests.dbs import database_url
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, view_problems
 
 TOKEN = "xoxb-0000-test-bot-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -170,7 +170,12 @@ class Slack:
             **(headers or {}),
         }
         answer = await self.http.post("/slack/events", data=body.encode(), headers=sent_headers)
-        return Sent(answer.status, await answer.text())
+        sent = Sent(answer.status, await answer.text())
+        if answer.content_type == "application/json" and sent.body:
+            acked = sent.json()  # a modal's ack may carry the view Slack is to show
+            if isinstance(acked, dict) and "view" in acked:
+                self.api.check("ack", view_problems(acked["view"]))
+        return sent
 
     # -- what users do -------------------------------------------------------------------------
 

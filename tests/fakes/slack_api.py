@@ -20,6 +20,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 
 @dataclass
@@ -56,6 +59,8 @@ class FakeSlack:
         self.views: dict[str, dict[str, Any]] = {}
         self.refuse: dict[tuple[str, str], str] = {}  # (method, channel) -> error
         self.rate_limited: dict[str, float] = {}  # method -> Retry-After, once
+        self.violations: list[str] = []  # payloads Slack would have refused (see the end)
+        self.response_url_uses: dict[str, int] = {}
         self.download_piece = 16 * 1024  # bytes per write of a file download
         self.download_pause = 0.001  # seconds between those writes (raise it: a slow host)
         self._ts = itertools.count(1)
@@ -83,6 +88,14 @@ class FakeSlack:
     async def stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
+            self._runner = None
+        if self.violations:
+            found, self.violations = self.violations, []
+            raise AssertionError("payloads Slack would refuse:\n" + "\n".join(found))
+
+    def check(self, what: str, problems: list[str]) -> list[str]:
+        self.violations += [f"{what}: {p}" for p in problems]
+        return problems
 
     @property
     def api_url(self) -> str:
@@ -199,8 +212,24 @@ class FakeSlack:
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        problems = self.check(method, self._payload_problems(method, args))
+        if problems:
+            call.result = {
+                "ok": False,
+                "error": "invalid_arguments" if method.startswith("views.") else "invalid_blocks",
+                "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]},
+            }
+            return web.json_response(call.result)
         call.result = {"ok": True, **handler(args)}
         return web.json_response(call.result)
+
+    @staticmethod
+    def _payload_problems(method: str, args: dict[str, Any]) -> list[str]:
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            return message_problems(args)
+        if method in ("views.open", "views.update", "views.publish", "views.push"):
+            return view_problems(args.get("view"))
+        return []
 
     def _next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.000100"
@@ -283,9 +312,10 @@ class FakeSlack:
     # -- beside the Web API --------------------------------------------------------------------
 
     async def _response(self, request: web.Request) -> web.Response:
-        self._record(
-            Call("response_url", await request.json(), dict(request.headers), str(request.url))
-        )
+        payload = await request.json()
+        self._record(Call("response_url", payload, dict(request.headers), str(request.url)))
+        if self.check("response_url", message_problems(payload)):
+            return web.Response(status=400, text="invalid_blocks")
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -328,3 +358,142 @@ class FakeSlack:
             await asyncio.sleep(self.download_pause)
         await answer.write_eof()
         return answer
+
+
+# -- what Slack refuses -----------------------------------------------------------------------
+#
+# Every message and view the bot sends is parsed with slack_sdk's own models (`Block.parse`,
+# `View`, `.validate_json()`) and held to Slack's documented limits, which those models check
+# only at the top level. A payload Slack would refuse is answered as Slack answers it and
+# recorded in `violations`; `stop()` fails the test that produced it.
+
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+MESSAGE_TEXT = 40_000
+# (block or element type, key) -> most characters of that text; "*" is any type.
+TEXT_LIMITS: dict[tuple[str, str], int] = {
+    ("section", "text"): 3000,
+    ("section", "fields"): 2000,
+    ("header", "text"): 150,
+    ("context", "elements"): 3000,
+    ("input", "label"): 2000,
+    ("input", "hint"): 2000,
+    ("button", "text"): 75,
+    ("confirm", "title"): 100,
+    ("confirm", "text"): 300,
+    ("confirm", "confirm"): 30,
+    ("confirm", "deny"): 30,
+    ("option", "text"): 75,
+    ("option", "description"): 75,
+    ("option_group", "label"): 75,
+    ("*", "placeholder"): 150,
+    ("view", "title"): 24,
+    ("view", "submit"): 24,
+    ("view", "close"): 24,
+}
+STRING_LIMITS: dict[tuple[str, str], int] = {
+    ("*", "block_id"): 255,
+    ("*", "action_id"): 255,
+    ("button", "value"): 2000,
+    ("button", "url"): 3000,
+    ("option", "value"): 150,
+    ("view", "private_metadata"): 3000,
+    ("view", "callback_id"): 255,
+    ("view", "external_id"): 255,
+}
+COUNT_LIMITS: dict[tuple[str, str], int] = {
+    ("section", "fields"): 10,
+    ("context", "elements"): 10,
+    ("actions", "elements"): 25,
+    ("*", "options"): 100,
+    ("*", "option_groups"): 100,
+    ("*", "initial_options"): 100,
+}
+
+
+def _limit(table: dict[tuple[str, str], int], kind: str, key: str) -> int | None:
+    return table.get((kind, key), table.get(("*", key)))
+
+
+def _text_of(value: Any) -> list[str]:
+    """The strings of a text object, or of a list of them (fields, context elements)."""
+    if isinstance(value, dict) and value.get("type") in ("plain_text", "mrkdwn"):
+        return [str(value.get("text", ""))]
+    if isinstance(value, list):
+        return [t for v in value for t in _text_of(v)]
+    return []
+
+
+def _walk(node: Any, kind: str, path: str, found: list[str]) -> None:
+    """Slack's limits on every nested object (the models check only the top level)."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _walk(item, kind, f"{path}[{i}]", found)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") in ("plain_text", "mrkdwn"):
+        if not str(node.get("text", "")):
+            found.append(f"{path}: an empty {node['type']} text")
+        return
+    kind = str(node.get("type") or ("option" if "value" in node and "text" in node else kind))
+    if "options" in node and "label" in node and "type" not in node:
+        kind = "option_group"
+    for key, value in node.items():
+        where = f"{path}.{key}"
+        most = _limit(TEXT_LIMITS, kind, key)
+        if most is not None:
+            for text in _text_of(value):
+                if len(text) > most:
+                    found.append(f"{where}: {len(text)} characters, Slack's limit is {most}")
+        most = _limit(STRING_LIMITS, kind, key)
+        if most is not None and isinstance(value, str) and len(value) > most:
+            found.append(f"{where}: {len(value)} characters, Slack's limit is {most}")
+        most = _limit(COUNT_LIMITS, kind, key)
+        if most is not None and isinstance(value, list) and len(value) > most:
+            found.append(f"{where}: {len(value)} items, Slack's limit is {most}")
+        _walk(value, "confirm" if key == "confirm" else kind, where, found)
+
+
+def _blocks_problems(blocks: Any, most: int, path: str) -> list[str]:
+    if not isinstance(blocks, list):
+        return [f"{path}: not a list of blocks"]
+    found = [f"{path}: {len(blocks)} blocks, Slack's limit is {most}"] if len(blocks) > most else []
+    for i, block in enumerate(blocks):
+        parsed = Block.parse(block) if isinstance(block, dict) else None
+        if parsed is None:
+            found.append(f"{path}[{i}]: not a block slack_sdk knows ({block!r:.80})")
+            continue
+        try:
+            parsed.validate_json()
+        except SlackObjectFormationError as err:
+            found.append(f"{path}[{i}] ({block.get('type')}): {err}")
+    _walk(blocks, "", path, found)
+    return found
+
+
+def message_problems(args: dict[str, Any]) -> list[str]:
+    """Why Slack would refuse this chat.postMessage / chat.update / response_url payload."""
+    found = []
+    text = args.get("text")
+    if text is not None and len(str(text)) > MESSAGE_TEXT:
+        found.append(f"text: {len(str(text))} characters, Slack's limit is {MESSAGE_TEXT}")
+    if "blocks" in args:
+        found += _blocks_problems(args["blocks"], MESSAGE_BLOCKS, "blocks")
+    elif not text:
+        found.append("a message with neither text nor blocks")
+    return found
+
+
+def view_problems(view: Any) -> list[str]:
+    """Why Slack would refuse this view (views.open / update / publish, a modal ack)."""
+    if not isinstance(view, dict):
+        return [f"view: not an object ({view!r:.80})"]
+    found = []
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError) as err:
+        found.append(f"view: {err}")
+    found += _blocks_problems(view.get("blocks", []), VIEW_BLOCKS, "view.blocks")
+    _walk({k: v for k, v in view.items() if k != "blocks"}, "view", "view", found)
+    return found
