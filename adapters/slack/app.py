@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import files, forms, gate
@@ -79,7 +80,7 @@ IN_A_MODAL = (Answer.FORM, Answer.UPLOAD)
 
 def _replaces(reply: Reply, where: Where) -> bool:
     """Whether the answer takes the place of the message that was clicked."""
-    if where.source in ("confirm", "pick", "review"):
+    if where.source in ("confirm", "pick", "review", "progress"):
         return True
     return (where.source == "card" and isinstance(reply, CustomerCard)) or (
         where.source == "list" and isinstance(reply, ListPage)
@@ -366,7 +367,19 @@ class SlackFrontEnd:
                 return task.result()
             if len(latest) > shown:
                 shown = len(latest)
-                await self._replace_in_place(where, render(latest[-1]))
+                await self._show_progress(where, render(latest[-1]))
+
+    async def _show_progress(self, where: Where, message: Message) -> None:
+        """Progress replaces the message clicked; a typed command (or a click on an ephemeral
+        message) has none that chat.update can reach, and its response_url takes 5 posts, so
+        the first progress is posted as a message of its own, and the rest, and the answer
+        (`_replaces`: source "progress"), update that one."""
+        if not where.message_ts:
+            posted = await self._post(where, message)
+            where.channel_id, where.message_ts = str(posted["channel"]), str(posted["ts"])
+            where.source, where.ephemeral = "progress", False
+            return
+        await self._replace_in_place(where, message)
 
     async def _bulk_upload(self, file_id: str | None, where: Where) -> None:
         if not file_id:
@@ -379,7 +392,7 @@ class SlackFrontEnd:
             return
         reply = await self._handle(upload_line(file_id), where, read_file=lambda _ref: (data, name))
         if isinstance(reply, BulkReview):
-            channel = await self._post(where, render(reply))  # real: progress updates it
+            channel = str((await self._post(where, render(reply)))["channel"])  # updatable
             if len(reply.problems) > PROBLEMS_SHOWN:
                 await files.upload(self.client, files.problems_file(reply), channel, where.user_id)
         else:
@@ -426,23 +439,21 @@ class SlackFrontEnd:
         else:  # App Home or a modal opened from it: the user's DM with the app
             await self.client.chat_postMessage(channel=where.user_id, **message.payload())
 
-    async def _post(self, where: Where, message: Message) -> str:
+    async def _post(self, where: Where, message: Message) -> AsyncSlackResponse:
         """A real message (updatable without limit), where the user is, else in their DM;
-        returns the conversation it went to."""
+        Slack's answer says the conversation it went to (`channel`) and its `ts`."""
         if where.channel_id:
             try:
-                posted = await self.client.chat_postMessage(
+                return await self.client.chat_postMessage(
                     channel=where.channel_id, **message.payload()
                 )
-                return str(posted["channel"])
             except SlackApiError as err:
                 log.info(
                     "posting in %s refused (%s); using the DM",
                     for_log(where.channel_id),
                     for_log(err.response.get("error")),
                 )
-        posted = await self.client.chat_postMessage(channel=where.user_id, **message.payload())
-        return str(posted["channel"])
+        return await self.client.chat_postMessage(channel=where.user_id, **message.payload())
 
     async def _replace_in_place(self, where: Where, message: Message) -> None:
         """chat.update for a real message (no limit), else the response_url (5 uses)."""

@@ -216,3 +216,30 @@ async def test_a_file_just_over_the_size_cap_is_refused_with_the_limit(
     assert len(slack.api.of("download")) == (0 if said is None else 1)
     await slack.api.quiet()
     assert not slack.api.of("chat.postMessage")  # no review of a cut file
+
+
+async def test_a_typed_bulk_confirm_shows_progress_in_one_message(slack: Slack, monkeypatch):
+    """`/onboard bulk confirm ID` typed: one message posted, then updated with the progress
+    and the summary; the command's response_url (5 posts, as Slack allows) is not used up."""
+    monkeypatch.setattr(bot.bulk, "BULK_CHUNK", 100)
+    monkeypatch.setattr(slack_app, "PROGRESS_EVERY", 0.01)
+    review = await upload(slack, many(1_200))
+    block_id, _ = find_button(review["blocks"], "Enroll 1200")
+    import_id = block_id.split(":")[1]
+    after = len(slack.api.calls)
+    sent = await slack.command(f"bulk confirm {import_id}")
+    assert sent.status == 200
+
+    def summary(call) -> bool:
+        return "Bulk enrollment done" in call["text"]
+
+    await slack.api.wait_for("chat.update", summary, after=after, timeout=60)
+    await slack.api.quiet()
+    calls = slack.api.calls[after:]
+    (posted,) = [c for c in calls if c.method == "chat.postMessage"]
+    assert posted["text"].startswith("Enrolling…") and posted["channel"] == TEAM_CHANNEL.id
+    updates = [c for c in calls if c.method == "chat.update"]
+    assert len(updates) >= 5 and all(c["ts"] == posted.result["ts"] for c in updates)
+    assert "1200 enrolled" in updates[-1]["text"] or "1,200 enrolled" in updates[-1]["text"]
+    assert len(slack.api.posts_to(sent.response_url)) <= 1
+    assert slack.bot.service.customers.dashboard().total == 1_200

@@ -314,6 +314,10 @@ class FakeSlack:
     async def _response(self, request: web.Request) -> web.Response:
         payload = await request.json()
         self._record(Call("response_url", payload, dict(request.headers), str(request.url)))
+        key = request.match_info["key"]
+        self.response_url_uses[key] = self.response_url_uses.get(key, 0) + 1
+        if self.response_url_uses[key] > RESPONSE_URL_USES:  # as Slack answers the 6th post
+            return web.Response(status=404, text="used_url")
         if self.check("response_url", message_problems(payload)):
             return web.Response(status=400, text="invalid_blocks")
         return web.Response(text="ok")
@@ -368,6 +372,7 @@ class FakeSlack:
 # recorded in `violations`; `stop()` fails the test that produced it.
 
 MESSAGE_BLOCKS = 50
+RESPONSE_URL_USES = 5  # posts a response_url takes (within 30 minutes)
 VIEW_BLOCKS = 100
 MESSAGE_TEXT = 40_000
 # (block or element type, key) -> most characters of that text; "*" is any type.
