@@ -35,6 +35,10 @@ PACKAGE = "@microsoft/m365agentsplayground"
 VERSION = "0.2.28"
 CHAT = "personal-chat-1"
 USER = {"id": "user-id-0"}
+# The Playground's mock tenant and its current user (Alex Wilber), from its default config.
+PLAYGROUND_ADMIN = (
+    "teams:00000000-0000-0000-0000-0000000000001:00000000-0000-0000-0000-0000000000020"
+)
 
 
 def installed() -> Path:
@@ -143,7 +147,12 @@ def playground(tmp_path: Path, wrapper: Path) -> Iterator[str]:
     bot = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
         cwd=tmp_path,
-        env={**env, "PORT": str(bot_port), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"},
+        env={
+            **env,
+            "PORT": str(bot_port),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "BOT_ADMINS": PLAYGROUND_ADMIN,
+        },
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
