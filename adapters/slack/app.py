@@ -339,7 +339,7 @@ class SlackFrontEnd:
         )
         opened = await self.client.views_open(
             trigger_id=trigger_id,
-            view=forms.message_view("Loading…", ":hourglass_flowing_sand: Loading…", meta),
+            view=forms.message_view("Loading…", "Loading…", meta, ":hourglass_flowing_sand: "),
         )
         view_id = opened["view"]["id"]
         reply = await self._handle(line, where)
@@ -351,7 +351,7 @@ class SlackFrontEnd:
         ):
             view = forms.bulk_view(reply, meta)
         else:
-            view = forms.message_view("Not now", render(reply).text)
+            view = forms.message_view("Not now", getattr(reply, "summary", str(reply)))
             if where.source == "card":
                 await self._refresh_card(where)
         await self.client.views_update(view_id=view_id, view=view)

@@ -25,6 +25,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.escape import mrkdwn
 from bot.csvio import MAX_BYTES
 from bot.errors import ProviderError, ValidationError
 from bot.text import shorten
@@ -103,7 +104,7 @@ async def upload(
         "filename": reply.filename,
         "content": reply.content,
         "title": reply.filename,
-        "initial_comment": reply.text,
+        "initial_comment": mrkdwn(reply.text),  # read as mrkdwn: a file name cannot mention
     }
     if channel:
         try:

@@ -255,14 +255,15 @@ def fill(view: dict[str, Any], form: Form, meta: ModalMeta, name: str, picked: s
     return form_view(form, meta, values)
 
 
-def message_view(title: str, text: str, meta: ModalMeta | None = None) -> View:
-    """A modal that only says something (a refusal, "working…"), with a Close button."""
+def message_view(title: str, text: str, meta: ModalMeta | None = None, mark: str = "") -> View:
+    """A modal that only says something (a refusal, "working…"), with a Close button.
+    `text` is plain (escaped here, once); `mark` is our own mrkdwn before it (an emoji)."""
     return View(
         type="modal",
         callback_id="message",
         title=_title(title),
         close="Close",
-        blocks=[section(mrkdwn(text))],
+        blocks=[section(mark + mrkdwn(text))],
         private_metadata=meta.dump() if meta else None,
     )
 

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -85,13 +86,20 @@ def button_labels(blocks: list[dict[str, Any]]) -> list[str]:
     return labels
 
 
+MAILTO = re.compile(r"<mailto:[^|>]*\|([^>]*)>")
+
+
 def text_of(blocks: list[dict[str, Any]]) -> str:
-    """Every text a user reads in the blocks, one piece a line."""
+    """Every text a user reads in the blocks, one piece a line (a mailto link as its label,
+    as Slack shows it)."""
     out: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text") and "text" in node:
+            if node.get("type") == "mrkdwn" and "text" in node:
+                out.append(MAILTO.sub(r"\1", node["text"]))
+                return
+            if node.get("type") == "plain_text" and "text" in node:
                 out.append(node["text"])
                 return
             for value in node.values():

@@ -172,3 +172,10 @@ def test_a_cards_headline_is_marked_by_its_tone(tone: Tone, mark: str):
     card = customer_card(onboarding(), [], NOW, headline="Something happened.", tone=tone)
     first = render(card).payload()["blocks"][0]["text"]["text"]
     assert first == mark + "Something happened."
+
+
+def test_mrkdwn_leaves_emoji_codes_web_and_email_addresses_whole():
+    assert mrkdwn(":hourglass_flowing_sand: a_b") == f":hourglass_flowing_sand: a_{ZWSP}b"
+    assert mrkdwn("see https://x.example/a_b?c=d&e") == "see https://x.example/a_b?c=d&amp;e"
+    assert mrkdwn("to john_doe@abc.com.") == ("to <mailto:john_doe@abc.com|john_doe@abc.com>.")
+    assert mrkdwn("<!here> & co") == "&lt;!here&gt; &amp; co"
