@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot import keys, mails
+from bot import keys, mails, presenters
 from bot.activity import SYSTEM_ACTOR, Activity, ActivityKind, Actor
 from bot.csvio import COLUMN_TITLES, read_customer_csv
 from bot.customers import Customers, already_enrolled
@@ -106,7 +106,7 @@ class BulkEnrollment:
             bulk.id,
             bulk.filename,
             bulk.total_rows,
-            tuple((r.row, r.name, r.domain) for r in bulk.valid_rows),
+            tuple((r.row, r.name, presenters.domain_shown(r.domain)) for r in bulk.valid_rows),
             tuple(RowProblem(e.row, e.column, e.reason) for e in bulk.errors),
             confirmation,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import humanize
+import idna
 
 from bot.domain import (
     GDAP_AUTO_EXTEND_DAYS,
@@ -22,6 +23,7 @@ from bot.domain import (
 )
 from bot.gdap_roles import role_names
 from bot.records import Role
+from bot.text import scripts_of
 from bot.tone import Tone
 from bot.views import (
     Action,
@@ -176,11 +178,30 @@ def row_actions(ob: Onboarding, role: Role = Role.ADMIN) -> tuple[Action, ...]:
     )
 
 
+def domain_shown(domain: str) -> str:
+    """A domain as people read it: an international one in Unicode with its ASCII (punycode)
+    form beside it, and a warning when a label mixes writing systems (a look-alike)."""
+    if "xn--" not in domain:
+        return domain
+    try:
+        unicode = idna.decode(domain)
+    except idna.IDNAError:
+        return domain
+    mixed = [s for label in unicode.split(".") if len(s := scripts_of(label)) > 1]
+    warning = (
+        f"; mixes {' and '.join(w.title() for w in mixed[0])} letters: check it is the "
+        "customer's real domain"
+        if mixed
+        else ""
+    )
+    return f"{unicode} ({domain}{warning})"
+
+
 def customer_row(ob: Onboarding, now: datetime, role: Role = Role.ADMIN) -> CustomerRow:
     return CustomerRow(
         id=ob.id,
         name=ob.name,
-        domain=ob.domain,
+        domain=domain_shown(ob.domain),
         reseller=ob.reseller_status.value,
         gdap=ob.gdap_status.value,
         hub=ob.hub_status.value,

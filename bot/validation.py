@@ -18,7 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from bot.domain import GDAP_MAX_DAYS, GDAP_MIN_DAYS, GDAP_NAME_MAX, NAME_MAX, CustomerDetails
 from bot.errors import ValidationError
 from bot.gdap_roles import find_role
-from bot.text import shorten
+from bot.text import invisible_character, shorten
 
 _GDAP_NAME_CHARS = re.compile(r"^[A-Za-z0-9 ._-]+$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -40,7 +40,20 @@ def _has_control_chars(text: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
+def refuse_invisible(text: str, label: str) -> None:
+    """A name, address or domain with an invisible or direction-changing character is
+    refused, naming the character and where it is, so a look-alike cannot get in."""
+    found = invisible_character(text)
+    if found:
+        position, character = found
+        raise ValueError(
+            f"{label} has an invisible character at position {position} ({character}); "
+            "type it again without it."
+        )
+
+
 def clean_name(text: str, label: str = "Customer name", max_length: int = NAME_MAX) -> str:
+    refuse_invisible(text or "", label)
     name = " ".join((text or "").split())
     if not name:
         raise ValueError(f"{label} is required.")
@@ -55,6 +68,7 @@ def clean_email(text: str) -> str:
     text = (text or "").strip()
     if not text:
         raise ValueError("Email address is required.")
+    refuse_invisible(text, "Email address")
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as err:
@@ -67,6 +81,7 @@ def clean_domain(text: str) -> str:
     shown = shorten(raw)
     if not raw:
         raise ValueError("Domain name is required.")
+    refuse_invisible(raw, "Domain name")
     if "://" in raw or "/" in raw or "@" in raw or " " in raw:
         raise ValueError(
             f'"{shown}" is not a domain name: give just the host name, '
