@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import textwrap
 from datetime import datetime
 from enum import Enum
@@ -58,6 +59,18 @@ def wrap(text: str, indent: str = "") -> str:
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# Everything a terminal would act on instead of print: C0 and C1 controls but the line break,
+# and whole escape sequences (ESC ] title ... BEL, ESC [ 2 J) so no fragment is left behind.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[[0-?]*[ -/]*[@-~]|.)?")
+_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from Slack or Teams (a display name, a customer name) printed as text: a name
+    holding `ESC ]0;...` or `ESC [2J` cannot retitle or clear the operator's terminal."""
+    return _CONTROLS.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
 @singledispatch

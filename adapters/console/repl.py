@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from adapters.console.render import render_json, render_text, wrap
+from adapters.console.render import printable, render_json, render_text, wrap
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor
 from bot.errors import ValidationError
@@ -88,7 +88,7 @@ class Console:
         return line
 
     def show(self, reply: Reply) -> None:
-        text = render_json(reply) if self.json_mode else render_text(reply)
+        text = render_json(reply) if self.json_mode else printable(render_text(reply))
         self.stdout.write(text + "\n")
         self.stdout.flush()
 

@@ -252,3 +252,22 @@ def test_a_cards_headline_is_marked_by_its_tone(tone, mark):
     first = render_text(card).splitlines()[0]
     assert first == f"{mark}Something happened."
     assert json.loads(render_json(card))["tone"] == tone
+
+
+def test_terminal_escapes_in_a_chat_display_name_are_not_printed(tmp_path):
+    from app import build
+    from bot.domain import Actor
+    from settings import Settings
+
+    bot = build(Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'bot.db'}"))
+    hostile = Actor("U0EVIL", "\x1b]0;pwned\x07mal\x1b[2Jlory\x9b", "slack", "T0PARTNER")
+    bot.service.access.bootstrap_admins = frozenset({hostile.identity})
+    bot.service.enrollment.enroll(
+        {"name": "ABC", "email": "it@abctech.com", "domain": "abctech.com", "country": "US"},
+        hostile,
+    )
+    bot.engine.dispose()
+    result = run_console(tmp_path, "log abctech.com\nshow abctech.com\n")
+    assert "mallory (slack)" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\x9b" not in result.stdout and "pwned" not in result.stdout
