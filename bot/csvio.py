@@ -6,9 +6,11 @@ valid email, domain or country is `bot.validation`'s job, not this module's.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -375,3 +377,26 @@ def _cell_count_problem(cells: list[str], columns: list[str | None], separator: 
                 "move it to its column or delete it"
             )
     return None
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """A cell Excel shows as text: one that starts like a formula (=, +, -, @, tab, carriage
+    return) gets a leading apostrophe, so an exported name like `=HYPERLINK(...)` is never
+    run when the file is opened."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def export_csv(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """Any CSV the bot hands out (problems of a review, exports): every cell made safe, UTF-8
+    with a BOM so Excel reads accents right, CRLF line ends as Excel writes them."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in header])
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    return out.getvalue().encode("utf-8-sig")

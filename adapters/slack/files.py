@@ -15,8 +15,6 @@ The download policy, all of it enforced in `download` (the one place a file is f
 
 from __future__ import annotations
 
-import csv
-import io
 import ipaddress
 from typing import Any
 from urllib.parse import urlparse
@@ -26,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.escape import mrkdwn
-from bot.csvio import MAX_BYTES
+from bot.csvio import MAX_BYTES, export_csv
 from bot.errors import ProviderError, ValidationError
 from bot.text import shorten
 from bot.views import BulkReview, FileReply
@@ -123,14 +121,13 @@ async def upload(
 
 def problems_file(review: BulkReview) -> FileReply:
     """Every problem of a reviewed CSV, by row and column, as a CSV that Excel opens."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Row", "Column", "Problem"])
-    writer.writerows((p.row, p.column, p.reason) for p in review.problems)
+    data = export_csv(
+        ["Row", "Column", "Problem"], ((p.row, p.column, p.reason) for p in review.problems)
+    )
     stem = review.filename.rsplit(".", 1)[0] or "upload"
     return FileReply(
         f"{stem}-problems.csv",
-        out.getvalue().encode("utf-8-sig"),
+        data,
         "text/csv",
         f"Every problem in {review.filename} ({len(review.problems):,}), by row and column.",
     )

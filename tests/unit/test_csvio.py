@@ -12,6 +12,7 @@ from bot.csvio import (
     MAX_ROWS,
     CsvFileError,
     CsvRow,
+    export_csv,
     read_customer_csv,
     template_csv,
 )
@@ -393,3 +394,30 @@ def test_many_unknown_columns_are_summarised_not_listed():
     with pytest.raises(CsvFileError) as refused:
         read_customer_csv(f"{header}\r\nA,b@c.com,c.com,US\r\n".encode(), "extra.csv")
     assert "and 35 more" in str(refused.value) and len(str(refused.value)) < 600
+
+
+def test_exported_cells_that_start_like_a_formula_are_made_text():
+    data = export_csv(
+        ["Row", "Problem"],
+        [
+            (2, '=HYPERLINK("http://evil","x")'),
+            (3, "+1"),
+            (4, "-2"),
+            (5, "@SUM(A1)"),
+            (6, "\tx"),
+            (7, "\rx"),
+            (8, "fine"),
+        ],
+    )
+    text = data.decode("utf-8-sig")
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = text.split("\r\n")
+    assert lines[1] == '2,"\'=HYPERLINK(""http://evil"",""x"")"'
+    assert [line.split(",", 1)[1] for line in lines[2:7]] == [
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        '"\'\rx"',
+    ]
+    assert lines[7] == "8,fine"
