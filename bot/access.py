@@ -4,6 +4,7 @@ obeys the same rules; the console is its operator's own machine and acts as a lo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +17,18 @@ OTHER_ORGANISATION = (
     "This bot serves another organisation: nothing here is shown or changed for your "
     "workspace or tenant."
 )
+
+
+MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def identity_named(who: str, actor: Actor) -> str:
+    """A Slack mention (`<@U123>` or `<@U123|name>`) names a person of the actor's own
+    workspace; anyone else is written out as slack:TEAM:USER or teams:TENANT:OBJECTID."""
+    mention = MENTION.fullmatch(who.strip())
+    if mention and actor.platform == "slack":
+        return f"slack:{actor.workspace}:{mention.group(1)}"
+    return who
 
 
 def parse_identity(text: str) -> str:
@@ -82,6 +95,24 @@ class AccessControl:
         return ", ".join(names[:5]) + more
 
     # -- the access command -------------------------------------------------------------
+
+    def command(self, args: list[str], actor: Actor) -> tuple[str, bool] | None:
+        """`access`, `access grant WHO ROLE`, `access revoke WHO`, `access log`: the answer,
+        and whether it changed something; None when the words fit none of them."""
+        word = args[0].lower() if args else ""
+        if not args:
+            lines = [f"{g.identity}: {g.role} (by {g.granted_by})" for g in self.grants(actor)]
+            listed = "\n".join(lines) if lines else "none granted yet"
+            return f"Roles (everyone else in this organisation is a viewer):\n{listed}", False
+        if word == "grant" and len(args) == 3:
+            return self.grant(actor, identity_named(args[1], actor), args[2]), True
+        if word == "revoke" and len(args) == 2:
+            return self.revoke(actor, identity_named(args[1], actor)), True
+        if word == "log" and len(args) == 1:
+            entries = self.log(actor)
+            lines = [f"{e.at:%Y-%m-%d %H:%M} UTC  {e.message}" for e in entries]
+            return "Access log:\n" + ("\n".join(lines) or "nothing yet"), False
+        return None
 
     def grants(self, actor: Actor) -> list[Grant]:
         self.require(actor, Role.ADMIN, "seeing who has which role")

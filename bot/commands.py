@@ -7,7 +7,6 @@ The table `COMMANDS` maps each word to its handler; the handler's docstring is i
 from __future__ import annotations
 
 import logging
-import re
 import shlex
 import uuid
 from collections.abc import Callable
@@ -40,7 +39,6 @@ from bot.views import (
 log = logging.getLogger(__name__)
 
 YES = "--yes"
-MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 @dataclass
@@ -410,42 +408,11 @@ class Dispatcher:
 
     def _access(self, args: list[str], ctx: Context) -> Reply:
         """Who has which role (viewer, operator, admin); grant WHO ROLE or revoke WHO (admins)."""
-        access = self.service.access
-        word = args[0].lower() if args else ""
-        if not args:
-            grants = access.grants(ctx.actor)
-            lines = [f"{g.identity}: {g.role} (by {g.granted_by})" for g in grants]
-            return Notice(
-                "Roles (everyone else in this organisation is a viewer):\n"
-                + ("\n".join(lines) if lines else "none granted yet"),
-                Tone.INFO,
-            )
-        if word == "grant" and len(args) == 3:
-            who = self._identity(args[1], ctx.actor)
-            return Notice(access.grant(ctx.actor, who, args[2]), Tone.SUCCESS)
-        if word == "revoke" and len(args) == 2:
-            who = self._identity(args[1], ctx.actor)
-            return Notice(access.revoke(ctx.actor, who), Tone.SUCCESS)
-        if word == "log" and len(args) == 1:
-            entries = access.log(ctx.actor)
-            return Notice(
-                "Access log:\n"
-                + (
-                    "\n".join(f"{e.at:%Y-%m-%d %H:%M} UTC  {e.message}" for e in entries)
-                    or "nothing yet"
-                ),
-                Tone.INFO,
-            )
-        raise usage_of("access").misuse("access grant slack:T0ACME:U0BOB operator")
-
-    @staticmethod
-    def _identity(who: str, actor: Actor) -> str:
-        """A Slack mention (`<@U123>` or `<@U123|name>`) names a person of the actor's own
-        workspace; anything else must be written out as slack:TEAM:USER or teams:…"""
-        mention = MENTION.fullmatch(who.strip())
-        if mention and actor.platform == "slack":
-            return f"slack:{actor.workspace}:{mention.group(1)}"
-        return who
+        answer = self.service.access.command(args, ctx.actor)
+        if answer is None:
+            raise usage_of("access").misuse("access grant slack:T0ACME:U0BOB operator")
+        text, changed = answer
+        return Notice(text, Tone.SUCCESS if changed else Tone.INFO)
 
     def _sandbox(self, args: list[str], ctx: Context) -> Reply:
         """Play the customer or Microsoft: accept-reseller, approve-gdap, expire-gdap,

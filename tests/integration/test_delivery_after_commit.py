@@ -185,3 +185,18 @@ def test_paced_notices_come_due_on_the_same_clock_that_deferred_them(engine, clo
     clock.at = T0 + timedelta(seconds=122)
     service.delivery.deliver_pending()
     assert [p.customer for p in notifier.posts] == ["Customer 0", "Customer 1", "Customer 2"]
+
+
+def test_notices_switched_off_are_not_posted_while_another_channel_still_gets_them(
+    service, notifier
+):
+    other = Place("teams", "conv-2", "Managers chat")
+    service.subscriptions.notify(other, "all", ALICE)
+    enrolled_and_accepted(service)
+    assert {p.destination for p in notifier.posts} == {"conv-1", "conv-2"}
+    service.subscriptions.notify(CHANNEL, "off", ALICE)
+    notifier.posts.clear()
+    service.closing.cancel("abctech.com", ALICE)  # a change that notifies every subscriber
+    assert [(p.destination, p.kind) for p in notifier.posts] == [
+        ("conv-2", "onboarding.cancelled")
+    ]
