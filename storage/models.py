@@ -400,3 +400,14 @@ class AccessLogRow(Base):
     actor: Mapped[str]
     identity: Mapped[str] = mapped_column(String(300))
     message: Mapped[str]
+
+
+class SeenRequestRow(Base):
+    """Signed chat requests already taken (by their signature), for as long as a replay of
+    one would still pass the signature's time check: a replay after a restart or to a second
+    replica is refused."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
