@@ -25,6 +25,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.models.views import View
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
@@ -76,6 +77,7 @@ RUN_ACTION = re.compile(r"^run!?:\d+$")
 SUBMIT_WAIT = 2.0  # seconds a form submission may take before the modal says "working…"
 PROGRESS_EVERY = 0.7  # seconds between in-place updates of a running bulk enrollment
 IN_A_MODAL = (Answer.FORM, Answer.UPLOAD)
+KEPT_META_KIND = "slack.modal"  # adapter state: metadata too long for a modal, by key
 
 
 def _replaces(reply: Reply, where: Where) -> bool:
@@ -118,6 +120,7 @@ class SlackFrontEnd:
         self.file_hosts = files.file_hosts(api_url)
         self.seen = SeenDeliveries()
         self._signing_secret = signing_secret
+        self._state = state
         self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.app = AsyncApp(
             client=self.client,
@@ -162,6 +165,7 @@ class SlackFrontEnd:
     def _register(self) -> None:
         app = self.app
         app.middleware(self._drop_retries)
+        app.middleware(self._restore_kept_meta)
         app.command("/onboard")(self._on_command)
         app.action(RUN_ACTION)(self._on_run)
         app.action(SHARE_ACTION)(self._on_share)
@@ -177,6 +181,27 @@ class SlackFrontEnd:
         if key and not self.seen.first_time(key):
             log.info("dropped a repeated Slack delivery %s", for_log(key))
             return BoltResponse(status=200, body="")
+        return await next()
+
+    async def _fit(self, view: View) -> View:
+        """A modal whose metadata is past Slack's limit carries a reference to it instead;
+        the metadata is kept in the store (any replica can answer the submission)."""
+        text = view.private_metadata or ""
+        if len(text) > forms.META_MAX:
+            key = uuid.uuid4().hex
+            await asyncio.to_thread(self._state.put, KEPT_META_KIND, key, {"meta": text})
+            view.private_metadata = forms.kept_reference(key)
+        return view
+
+    async def _restore_kept_meta(
+        self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """The other half of `_fit`: listeners see the metadata as the modal was given it."""
+        view = body.get("view")
+        key = forms.kept_key(view.get("private_metadata")) if isinstance(view, dict) else None
+        if key and isinstance(view, dict):
+            kept = await asyncio.to_thread(self._state.get, KEPT_META_KIND, key)
+            view["private_metadata"] = str((kept or {}).get("meta", ""))
         return await next()
 
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
@@ -220,7 +245,7 @@ class SlackFrontEnd:
             await self.client.views_update(
                 view_id=view["id"],
                 hash=view.get("hash"),
-                view=forms.fill(view, form, meta, *picked),
+                view=await self._fit(forms.fill(view, form, meta, *picked)),
             )
 
     async def _on_options(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
@@ -275,7 +300,9 @@ class SlackFrontEnd:
                 meta.rev += 1
                 await self.client.views_update(
                     view_id=view["id"],
-                    view=forms.form_view(form, meta, forms.values_of(view), str(err)),
+                    view=await self._fit(
+                        forms.form_view(form, meta, forms.values_of(view), str(err))
+                    ),
                 )
             return
         if slow:
@@ -339,7 +366,9 @@ class SlackFrontEnd:
         )
         opened = await self.client.views_open(
             trigger_id=trigger_id,
-            view=forms.message_view("Loading…", "Loading…", meta, ":hourglass_flowing_sand: "),
+            view=await self._fit(
+                forms.message_view("Loading…", "Loading…", meta, ":hourglass_flowing_sand: ")
+            ),
         )
         view_id = opened["view"]["id"]
         reply = await self._handle(line, where)
@@ -354,7 +383,7 @@ class SlackFrontEnd:
             view = forms.message_view("Not now", getattr(reply, "summary", str(reply)))
             if where.source == "card":
                 await self._refresh_card(where)
-        await self.client.views_update(view_id=view_id, view=view)
+        await self.client.views_update(view_id=view_id, view=await self._fit(view))
 
     async def _with_progress(self, line: str, where: Where) -> Reply:
         """Runs the line; a bulk enrollment's progress replaces the message as it goes."""

@@ -41,6 +41,8 @@ STATIC_OPTIONS_MAX = 100
 TITLE_MAX = 24
 BULK_KIND = "bulk"
 FIELD_PREFIX = "f"
+META_MAX = 3000  # Slack's limit on a view's private_metadata, in characters
+KEPT = "kept"  # private_metadata {"kept": KEY}: the metadata is kept server-side under KEY
 FILE_BLOCK = f"{FIELD_PREFIX}:file:0"
 
 
@@ -70,6 +72,8 @@ class ModalMeta:
     rev: int = 0
 
     def dump(self) -> str:
+        """The metadata as a modal carries it; past Slack's 3,000 characters (`META_MAX`)
+        the front end keeps it server-side and gives the modal a `kept_reference`."""
         data = {
             "k": self.kind,
             "l": self.line,
@@ -80,25 +84,46 @@ class ModalMeta:
             "h": self.home,
             "v": self.rev,
         }
-        text = json.dumps(data, separators=(",", ":"))
-        if len(text) > 3000:  # never expected; a shorter answer path beats a refused modal
-            data["u"], data["r"] = None, False
-            text = json.dumps(data, separators=(",", ":"))
-        return text
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def load(cls, text: str) -> ModalMeta:
-        d = json.loads(text or "{}")
+        """What `dump` wrote; anything else (not ours, malformed) is an empty metadata."""
+        try:
+            d = json.loads(text or "{}")
+        except ValueError:
+            d = {}
+        if not isinstance(d, dict):
+            d = {}
+        raw = d.get("c")
+        context: dict[Any, Any] = raw if isinstance(raw, dict) else {}
         return cls(
-            d.get("k", ""),
-            d.get("l", ""),
-            d.get("c") or {},
+            str(d.get("k") or ""),
+            str(d.get("l") or ""),
+            {str(k): str(v) for k, v in context.items()},
             d.get("ch"),
             d.get("u"),
             bool(d.get("r")),
             bool(d.get("h")),
-            int(d.get("v", 0)),
+            int(d.get("v") or 0) if str(d.get("v") or 0).isdigit() else 0,
         )
+
+
+def kept_reference(key: str) -> str:
+    """The private_metadata of a modal whose metadata is kept server-side under `key`."""
+    return json.dumps({KEPT: key})
+
+
+def kept_key(private_metadata: Any) -> str | None:
+    """The key of metadata kept server-side, if this private_metadata is such a reference."""
+    if not isinstance(private_metadata, str) or KEPT not in private_metadata:
+        return None
+    try:
+        d = json.loads(private_metadata)
+    except ValueError:
+        return None
+    key = d.get(KEPT) if isinstance(d, dict) else None
+    return key if isinstance(key, str) and key.isalnum() else None
 
 
 def _title(text: str) -> str:
