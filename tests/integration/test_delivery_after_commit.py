@@ -197,6 +197,4 @@ def test_notices_switched_off_are_not_posted_while_another_channel_still_gets_th
     service.subscriptions.notify(CHANNEL, "off", ALICE)
     notifier.posts.clear()
     service.closing.cancel("abctech.com", ALICE)  # a change that notifies every subscriber
-    assert [(p.destination, p.kind) for p in notifier.posts] == [
-        ("conv-2", "onboarding.cancelled")
-    ]
+    assert [(p.destination, p.kind) for p in notifier.posts] == [("conv-2", "onboarding.cancelled")]
