@@ -60,3 +60,12 @@ async def test_a_reference_past_any_limit_gets_an_answer_not_a_broken_modal(
     )
     assert "Something went wrong" not in shown and shown
     assert sent.status == 200
+
+
+@pytest.mark.parametrize("line", ["show {}", "search {}", "remind {} reseller", "status {}"])
+async def test_an_answer_that_echoes_a_typed_value_cuts_it(slack: Slack, line: str):
+    typed = "contoso" * 700  # 4,900 characters
+    answer = await slack.ask(line.format(typed))
+    shown = text_of(answer["blocks"])
+    assert typed[:200] not in shown and typed[:200] not in answer["text"]
+    assert len(shown) < 1500 and len(answer["text"]) < 1500
