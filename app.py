@@ -29,6 +29,7 @@ from adapters.microsoft.sandbox import SandboxMicrosoft
 from adapters.slack.app import SlackFrontEnd, slack_front_end
 from adapters.teams import Credentials as TeamsCredentials
 from adapters.teams import TeamsFrontEnd
+from adapters.teams import file_hosts as teams_file_hosts
 from bot.commands import Dispatcher
 from bot.ports import Clock
 from bot.service import OnboardingService
@@ -98,6 +99,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
             tenant_id=settings.microsoft_app_tenant_id,
             app_type=settings.teams_app_type,
         ),
+        listen_host=settings.host,
+        openid_metadata_url=settings.bot_openid_metadata_url,
+        file_hosts=teams_file_hosts(settings.teams_file_hosts),
     )
     service.notifiers.append(teams.notifier)
     slack: SlackFrontEnd | None = None

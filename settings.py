@@ -61,7 +61,16 @@ class Settings(BaseSettings):
     teams_bot_name: str = Field("Onboarding", min_length=1, max_length=30)
     teams_app_id: str = ""  # the Teams app's own id; derived from the bot id when empty
     teams_app_version: str = Field("1.0.0", pattern=r"^\d+\.\d+\.\d+$")
-    teams_developer_name: str = ""  # PARTNER_NAME when empty
+    # developer.name in the app package, at most 32 characters (the manifest schema's limit);
+    # when empty, PARTNER_NAME cut to 32
+    teams_developer_name: str = Field("", max_length=32)
+    # Hosts the bot downloads files sent in Teams from (each with its subdomains), over HTTPS.
+    teams_file_hosts: str = "sharepoint.com,sharepoint.us"
+    # Where the Bot Framework's token signing keys are announced (Microsoft's public cloud).
+    bot_openid_metadata_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        pattern=r"^https?://",
+    )
     teams_website_url: str = Field("https://example.com/onboarding-bot", pattern=r"^https://")
     # Real mail (MAIL_BACKEND=smtp or graph); see README "Mail". Checked in this order.
     smtp_url: SecretStr | None = Field(None, validate_default=True)  # may hold a password

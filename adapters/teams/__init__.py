@@ -8,5 +8,6 @@ Every Bot Framework import of the project lives in this package, so moving to th
 
 from adapters.teams.app import TeamsFrontEnd
 from adapters.teams.auth import Credentials
+from adapters.teams.files import file_hosts
 
-__all__ = ["Credentials", "TeamsFrontEnd"]
+__all__ = ["Credentials", "TeamsFrontEnd", "file_hosts"]

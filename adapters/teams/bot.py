@@ -16,11 +16,18 @@ from typing import Any, ClassVar
 import httpx
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationReference,
+)
 from msrest.serialization import Model
 
 from adapters.teams import files
 from adapters.teams.conversations import ConversationReferences, destination_of
+from adapters.teams.elements import MAX_MESSAGE_BYTES, fit, message_bytes
 from adapters.teams.forms import PASTE_FORM, PASTE_INPUT, form_values, render_form
 from adapters.teams.render import render, upload_card
 from adapters.teams.requests import (
@@ -63,10 +70,33 @@ _IN_PLACE: dict[str, tuple[type, ...]] = {
 Replace = Callable[[dict], Awaitable[None]]
 
 
-def card_activity(card: dict) -> Activity:
+def _activity(card: dict) -> Activity:
     activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
     activity.summary = card.get("fallbackText", "")
     return activity
+
+
+def envelope_bytes(card: dict, reference: ConversationReference | None = None) -> int:
+    """What the activity that carries `card` adds to it, as Teams counts (UTF-16): the
+    activity's own fields, and the conversation, the bot, the user and the service URL that
+    the SDK copies into it from `reference` before sending (a little more than it adds)."""
+    activity = _activity(card).serialize()
+    whole = message_bytes(activity) - message_bytes(card)
+    return whole + (message_bytes(reference.serialize()) if reference is not None else 1024)
+
+
+def card_activity(card: dict, reference: ConversationReference | None = None) -> Activity:
+    """The message that carries `card`, within Microsoft's message size as a whole
+    (`MAX_MESSAGE_BYTES`): an answer too big is made smaller (`elements.fit`), never sent to
+    fail."""
+    envelope = envelope_bytes(card, reference)
+    if message_bytes(card) + envelope > MAX_MESSAGE_BYTES:
+        log.info("a Teams card was over Microsoft's message size; sending it shortened")
+    return _activity(fit(card, envelope))
+
+
+def _reference(turn_context: TurnContext) -> ConversationReference:
+    return TurnContext.get_conversation_reference(turn_context.activity)
 
 
 class OnboardingTeamsBot(TeamsActivityHandler):
@@ -76,11 +106,14 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         references: ConversationReferences,
         app_id: str = "",
         http: httpx.AsyncClient | None = None,
+        *,
+        file_hosts: tuple[str, ...] = files.FILE_HOSTS,
     ) -> None:
         self.dispatcher = dispatcher
         self.references = references
         self.app_id = app_id
         self.http = http
+        self.file_hosts = file_hosts
         self.background: set[asyncio.Task] = set()
 
     # -- turns ----------------------------------------------------------------------------------
@@ -146,7 +179,9 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         return InvokeResponse(
             status=200,
             body=_InvokeAnswer(
-                status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
+                status_code=200,
+                type="application/vnd.microsoft.card.adaptive",
+                value=fit(card, envelope_bytes(card, _reference(turn_context))),
             ),
         )
 
@@ -186,7 +221,9 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         card of its own, after Teams has been answered."""
         answer = self.dispatcher.interpret(line).answer
         if answer is Answer.SLOW:
-            sent = await turn_context.send_activity(card_activity(render(Notice(SLOW_START))))
+            sent = await turn_context.send_activity(
+                card_activity(render(Notice(SLOW_START)), _reference(turn_context))
+            )
             self._start_slow(turn_context, line, sent.id if sent else None, failure_in_place=True)
             return
         reply = await self._run(line, context_of(turn_context.activity))
@@ -214,8 +251,14 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             return
         try:
             data = await files.download(
-                url, service_url=turn_context.activity.service_url or "", http=self.http
+                url,
+                service_url=turn_context.activity.service_url or "",
+                http=self.http,
+                hosts=self.file_hosts,
             )
+            refused = files.not_a_customer_csv(data)
+            if refused:  # what came back is not shown: it may be anything but the file
+                raise ProviderError(f"{refused}, so it is not a customer CSV")
         except ProviderError as err:
             log.warning("Teams file download refused or failed: %s", err)
             await self._send(
@@ -352,7 +395,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
                 if refused and not failure_in_place:
 
                     async def logic(context: TurnContext) -> None:
-                        await context.send_activity(card_activity(card))
+                        await context.send_activity(card_activity(card, _reference(context)))
 
                     await adapter.continue_conversation(reference, logic, app_id)
                 else:
@@ -367,7 +410,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
     # -- sending ------------------------------------------------------------------------------
 
     async def _send(self, turn_context: TurnContext, card: dict) -> None:
-        await turn_context.send_activity(card_activity(card))
+        await turn_context.send_activity(card_activity(card, _reference(turn_context)))
 
     async def _replace(self, turn_context: TurnContext, card: dict) -> None:
         await replace_card(turn_context, turn_context.activity.reply_to_id, card)
@@ -399,12 +442,13 @@ def _quote(name: str) -> str:
 
 async def replace_card(context: TurnContext, card_id: str | None, card: dict) -> None:
     """Updates the card `card_id` in place; if there is none or it is gone, sends it anew."""
+    reference = _reference(context)
     if card_id:
-        activity = card_activity(card)
+        activity = card_activity(card, reference)
         activity.id = card_id
         try:
             await context.update_activity(activity)
             return
         except Exception as err:
             log.info("card update failed (%s); sending a new one", type(err).__name__)
-    await context.send_activity(card_activity(card))
+    await context.send_activity(card_activity(card, reference))

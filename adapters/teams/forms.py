@@ -30,12 +30,14 @@ def _input(f: FormField, value: Any, error: str | None) -> list[dict]:
     if f.kind is FieldKind.MULTI_CHOICE:
         return _multi_choice(f, value, error)
     if f.kind is FieldKind.CHOICE:
-        element = {
-            "type": "Input.ChoiceSet",
-            **base,
-            "value": str(value or ""),
-            "choices": [{"title": c.label, "value": c.value} for c in f.choices],
-        }
+        typed = str(value or "")
+        choices = [{"title": c.label, "value": c.value} for c in f.choices]
+        if typed and typed not in {c.value for c in f.choices}:
+            # a value that is none of the choices (the error below says why) stays visible:
+            # Teams shows a choice set's value only when it is one of its choices
+            shown = typed if len(typed) <= 80 else typed[:79] + "…"
+            choices.insert(0, {"title": f"{shown} (as entered)", "value": typed})
+        element = {"type": "Input.ChoiceSet", **base, "value": typed, "choices": choices}
         element["style"] = "filtered" if len(f.choices) > FILTERED_CHOICES else "compact"
     elif f.kind is FieldKind.NUMBER:
         element = {"type": "Input.Number", **base}

@@ -12,8 +12,9 @@ import logging
 import threading
 from typing import Any
 
-from botbuilder.core import CardFactory, CloudAdapterBase, MessageFactory, TurnContext
+from botbuilder.core import CloudAdapterBase, TurnContext
 
+from adapters.teams.bot import card_activity
 from adapters.teams.conversations import ConversationReferences
 from adapters.teams.render import render
 from bot.errors import ProviderError
@@ -92,8 +93,7 @@ class TeamsNotifier:
         failures: list[Exception] = []
 
         async def deliver(turn_context: TurnContext) -> None:
-            activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-            activity.summary = card.get("fallbackText", "")
+            activity = card_activity(card, reference)
             try:
                 await turn_context.send_activity(activity)
             except Exception as err:  # kept from the adapter's turn-error handler

@@ -25,6 +25,10 @@ SCHEMA = (
     "MicrosoftTeams.schema.json"
 )
 ACCENT = (0x25, 0x63, 0xEB)  # the colour icon's background, and the manifest's accentColor
+DEVELOPER_NAME_MAX = 32  # the manifest schema's maxLength for developer.name
+# Microsoft's colour icon: 192×192, the symbol inside the central 96×96 (48 px around it),
+# so that Teams' round and rounded-square crops never cut it.
+COLOR_SIZE, SAFE_AREA = 192, 96
 # Teams shows at most 10 commands per menu: the ones a partner team reaches for first.
 MENU = ("help", "status", "search", "show", "enroll", "bulk", "gdap", "remind", "notify", "log")
 _APP_NAMESPACE = uuid.UUID("7b0f5b8e-3c1e-4e53-9d57-0b5c1f7a4e21")
@@ -48,6 +52,19 @@ def bot_commands() -> list[dict[str, str]]:
     ]
 
 
+def developer_name(settings: Settings) -> str:
+    """TEAMS_DEVELOPER_NAME (the settings refuse one over 32 characters at start-up, naming
+    the limit), else PARTNER_NAME, which serves mail and cards too and so may be longer: cut
+    at a word to fit the manifest's 32, with "…"."""
+    name = " ".join((settings.teams_developer_name or settings.partner_name).split())
+    if len(name) <= DEVELOPER_NAME_MAX:
+        return name
+    cut = name[: DEVELOPER_NAME_MAX - 1]
+    if " " in cut[DEVELOPER_NAME_MAX // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.;:-–") + "…"
+
+
 def manifest(settings: Settings) -> dict[str, Any]:
     if not settings.microsoft_app_id:
         raise PackageError(
@@ -62,7 +79,7 @@ def manifest(settings: Settings) -> dict[str, Any]:
         "version": settings.teams_app_version,
         "id": teams_app_id(settings),
         "developer": {
-            "name": settings.teams_developer_name or settings.partner_name,
+            "name": developer_name(settings),
             "websiteUrl": site,
             "privacyUrl": f"{site}/privacy",
             "termsOfUseUrl": f"{site}/terms",
@@ -148,12 +165,18 @@ def _mark(u: float, v: float) -> bool:
     return ring or near(0.32, 0.52, 0.45, 0.65) or near(0.45, 0.65, 0.70, 0.38)
 
 
-def color_icon(size: int = 192) -> bytes:
-    """Full-bleed accent background with a white mark, as Teams wants the colour icon."""
+def color_icon(size: int = COLOR_SIZE) -> bytes:
+    """Full-bleed accent background with a white mark inside Microsoft's safe area (the
+    central 96×96 of 192×192), as Teams wants the colour icon."""
     white, accent = (255, 255, 255, 255), (*ACCENT, 255)
-    return png(
-        size, size, lambda x, y: white if _mark((x + 0.5) / size, (y + 0.5) / size) else accent
-    )
+    safe = size * SAFE_AREA / COLOR_SIZE
+    margin = (size - safe) / 2
+
+    def pixel(x: int, y: int) -> tuple[int, ...]:
+        u, v = (x + 0.5 - margin) / safe, (y + 0.5 - margin) / safe
+        return white if 0 <= u <= 1 and 0 <= v <= 1 and _mark(u, v) else accent
+
+    return png(size, size, pixel)
 
 
 def outline_icon(size: int = 32) -> bytes:

@@ -13,13 +13,13 @@ from typing import Any
 from adapters.teams.elements import (
     COLOR,
     DATA_KEY,
-    MAX_BYTES,
     action_set,
     card,
     facts,
+    fits,
     heading,
+    md,
     run,
-    size_of,
     submit,
     text,
     toned,
@@ -55,7 +55,10 @@ def _more(shown: int, total: int, what: str) -> list[dict]:
 
 def _events(events: tuple[EventView, ...], limit: int) -> list[dict]:
     shown = events[-limit:]
-    blocks = [text(f"**{e.when}**, {e.actor}: {e.message}", spacing="Small") for e in shown]
+    blocks = [
+        text(f"**{md(e.when)}**, {md(e.actor)}: {md(e.message)}", spacing="Small", markdown=True)
+        for e in shown
+    ]
     if len(events) > len(shown):
         blocks.insert(0, text(f"{len(events) - len(shown)} earlier events not shown.", subtle=True))
     return blocks
@@ -130,14 +133,14 @@ def _list_row(row: CustomerRow, with_buttons: bool) -> dict:
     buttons = [a for a in row.actions if a is not opens]
     if with_buttons:
         items = [
-            text(f"**{row.name}** ({row.domain})"),
+            text(f"**{md(row.name)}** ({md(row.domain)})", markdown=True),
             text(f"{row.overall} · enrolled {row.enrolled}", spacing="None"),
             text(steps, spacing="None", subtle=True),
         ]
     else:
         name = row.name if len(row.name) <= 60 else row.name[:59] + "…"
         items = [
-            text(f"**{name}** · {row.overall} · {row.enrolled}"),
+            text(f"**{md(name)}** · {md(row.overall)} · {md(row.enrolled)}", markdown=True),
             text(steps, spacing="None", subtle=True),
         ]
     container: dict[str, Any] = {"type": "Container", "separator": True, "items": items}
@@ -182,7 +185,7 @@ def _(reply: ListPage) -> dict:
     actions = [run(a, "list") for a in reply.actions]
     result = card([*head, *(_list_row(r, True) for r in reply.rows), *foot], actions, reply.summary)
     rows = list(reply.rows)
-    while size_of(result) > MAX_BYTES and rows:  # rows open the card, which has the buttons
+    while not fits(result) and rows:  # rows open the card, which has the buttons
         note = text(
             "Tap a customer for its card and actions."
             if len(rows) == len(reply.rows)
@@ -193,7 +196,7 @@ def _(reply: ListPage) -> dict:
         result = card(
             [*head, *(_list_row(r, False) for r in rows), note, *foot], actions, reply.summary
         )
-        if size_of(result) > MAX_BYTES:
+        if not fits(result):
             rows.pop()
     return result
 
@@ -321,7 +324,11 @@ def _(reply: ActivityLog) -> dict:
     if len(reply.events) > len(shown):
         body.append(text(f"The {len(shown)} newest of {len(reply.events)} events.", subtle=True))
     body += [
-        text(f"**{e.at:%Y-%m-%d %H:%M} UTC** {e.actor}: {e.message}", spacing="Small")
+        text(
+            f"**{e.at:%Y-%m-%d %H:%M} UTC** {md(e.actor)}: {md(e.message)}",
+            spacing="Small",
+            markdown=True,
+        )
         for e in shown
     ]
     return card(body, summary=reply.summary)
@@ -332,9 +339,13 @@ def _(reply: OutboxView) -> dict:
     what = f"Outbox of {reply.customer}" if reply.customer else "Outbox"
     body = [heading(f"{what}: {len(reply.mails)} mail{'s' if len(reply.mails) != 1 else ''}")]
     for m in reply.mails[:LIST_LIMIT]:
-        lines = [text(f"**{m.at:%Y-%m-%d %H:%M} UTC** to {m.to}"), text(m.subject, spacing="None")]
+        lines = [
+            text(f"**{m.at:%Y-%m-%d %H:%M} UTC** to {md(m.to)}", markdown=True),
+            text(m.subject, spacing="None"),
+        ]
         if m.link:
-            lines.append(text(f"[Open the link]({m.link})", spacing="None"))
+            target = "".join(c if c.isprintable() and c not in " ()<>" else "" for c in m.link)
+            lines.append(text(f"[Open the link]({target})", spacing="None", markdown=True))
         body.append({"type": "Container", "separator": True, "items": lines})
     body += _more(min(len(reply.mails), LIST_LIMIT), len(reply.mails), "mails")
     return card(body, summary=reply.summary)

@@ -31,14 +31,39 @@ FILE_HINT = (
 )
 _AT_TAG = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+_ID = re.compile(r"[0-9A-Za-z-]{1,64}")  # an Entra tenant or object id (a GUID)
 
 
 def command_text(activity: Activity) -> str:
-    """The typed line without the bot's @mention, Teams' HTML and non-breaking spaces."""
+    """The typed line without the bot's @mention, Teams' HTML and non-breaking spaces; a
+    person @mentioned in it becomes `teams:TENANT:OBJECTID`, the way the grammar names
+    someone (`access grant @Dave operator`)."""
     TurnContext.remove_recipient_mention(activity)
-    raw = _AT_TAG.sub(" ", activity.text or "")
+    raw = _AT_TAG.sub(" ", _people_named(activity, activity.text or ""))
     raw = _TAG.sub(" ", raw.replace("<br>", " ").replace("<br/>", " "))
     return " ".join(html.unescape(raw).replace("\xa0", " ").split())
+
+
+def _people_named(activity: Activity, text: str) -> str:
+    """`text` with each @mention of a person (not the bot) as `teams:TENANT:OBJECTID`."""
+    tenant = tenant_of(activity)
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        if (getattr(entity, "type", "") or "").lower() != "mention":
+            continue
+        props = getattr(entity, "additional_properties", None) or {}
+        mentioned, tag = props.get("mentioned"), props.get("text")
+        if not isinstance(mentioned, dict) or not isinstance(tag, str) or not tag:
+            continue
+        object_id = str(mentioned.get("aadObjectId") or "")
+        if (
+            mentioned.get("id") == bot_id
+            or not _ID.fullmatch(object_id)
+            or not _ID.fullmatch(tenant)
+        ):
+            continue
+        text = text.replace(tag, f" teams:{tenant}:{object_id} ", 1)
+    return text
 
 
 def file_attachment(activity: Activity) -> Attachment | None:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -133,19 +134,30 @@ class Sent:
         return "\n".join(card_text(self.card)) if self.card else self.body.get("text") or ""
 
 
-def card_text(node: Any) -> list[str]:
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark's backslash escapes
+
+
+def unescaped(markdown: str) -> str:
+    """Markdown with its backslash escapes resolved, as the reader sees the characters (the
+    bot escapes user text for Teams; formatting the bot writes itself, like **bold**, stays)."""
+    return _ESCAPED.sub(r"\1", markdown)
+
+
+def card_text(node: Any, *, raw: bool = False) -> list[str]:
+    """Every TextBlock and fact, escapes resolved (`raw`: as the card's markdown has them)."""
+    shown = (lambda t: t) if raw else unescaped
     out: list[str] = []
     if isinstance(node, dict):
         if node.get("type") == "TextBlock":
-            out.append(node.get("text", ""))
+            out.append(shown(node.get("text", "")))
         if node.get("type") == "FactSet":
-            out += [f"{f['title']}: {f['value']}" for f in node.get("facts", [])]
+            out += [f"{shown(f['title'])}: {shown(f['value'])}" for f in node.get("facts", [])]
         for key, value in node.items():
             if key not in ("data",):
-                out += card_text(value)
+                out += card_text(value, raw=raw)
     elif isinstance(node, list):
         for item in node:
-            out += card_text(item)
+            out += card_text(item, raw=raw)
     return out
 
 
@@ -420,3 +432,60 @@ def last_card(sent: list[Sent], predicate: Callable[[Sent], bool] = lambda s: Tr
     matching = [s for s in sent if s.card and predicate(s)]
     assert matching, f"no card among {[(s.kind, s.text[:60]) for s in sent]}"
     return matching[-1]
+
+
+# -- the whole activity, as Teams counts its size ---------------------------------------------
+
+MAX_MESSAGE_BYTES = 40 * 1024  # Microsoft: a bot message, the whole payload in UTF-16
+
+
+def message_bytes(body: dict[str, Any]) -> int:
+    return len(json.dumps(body, ensure_ascii=False).encode("utf-16-le"))
+
+
+def assert_within_message_size(sent: list[Sent]) -> None:
+    """Every activity the bot sent or updated, whole (card, summary, ids, names), within
+    Microsoft's bot message size as Teams counts it."""
+    for s in sent:
+        size = message_bytes(s.body)
+        assert size <= MAX_MESSAGE_BYTES, (
+            f"a {s.kind} of {size} bytes (UTF-16), over Teams' 40 KB: {s.text[:80]!r}"
+        )
+
+
+@dataclass
+class World:
+    """The real app (`app.build`) on loopback, the loopback connector, and a Teams client."""
+
+    bot: Any
+    connector: FakeConnector
+    teams: TeamsClient
+    database_url: str
+
+    def customers(self) -> int:
+        return self.bot.service.customers.dashboard().total
+
+
+@asynccontextmanager
+async def teams_world(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
+    """A world with these settings (no credentials: local clients; the test admin in
+    BOT_ADMINS unless given); every card it sent is checked when it ends."""
+    from app import build, make_web_app
+    from settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    settings.setdefault("bot_admins", f"teams:{TENANT}:{TeamsUser().aad_object_id}")
+    bot = build(Settings(_env_file=None, database_url=url, microsoft_app_id="", **settings))
+    connector = FakeConnector()
+    try:
+        async with (
+            serving(connector.app()) as connector_url,
+            serving(make_web_app(bot)) as bot_url,
+            aiohttp.ClientSession() as session,
+        ):
+            connector.url = connector_url
+            yield World(bot, connector, TeamsClient(bot_url, connector, session), url)
+        assert_valid_cards(connector.cards())
+        assert_within_message_size(connector.sent)
+    finally:
+        bot.engine.dispose()

@@ -26,6 +26,7 @@ from tests.e2e.teams_support import (
     TeamsClient,
     TeamsUser,
     assert_valid_card,
+    assert_within_message_size,
     button,
     card_text,
     last_card,
@@ -64,6 +65,7 @@ async def world(tmp_path: Path, loopback_only: list[str]) -> AsyncIterator[World
         yield World(bot, connector, TeamsClient(bot_url, connector, session), url)
     for card in connector.cards():  # every card the bot sent or updated, whatever the test
         assert_valid_card(card)
+    assert_within_message_size(connector.sent)
     assert not loopback_only, f"tried to reach {loopback_only}"
     bot.engine.dispose()
 
