@@ -314,18 +314,19 @@ class TeamsClient:
         self.connector = connector
         self.session = session
         self.user = user or TeamsUser()
+        self.tenant = TENANT  # the tenant the user (and the conversation) is in
         self.headers: dict[str, str] = {}
 
     def base(self, chat: Chat, kind: str) -> dict[str, Any]:
         conversation: dict[str, Any] = {
             "id": chat.id,
             "conversationType": chat.kind,
-            "tenantId": TENANT,
+            "tenantId": self.tenant,
             "isGroup": chat.kind != "personal",
         }
         if chat.name and chat.kind == "groupChat":
             conversation["name"] = chat.name
-        channel_data: dict[str, Any] = {"tenant": {"id": TENANT}}
+        channel_data: dict[str, Any] = {"tenant": {"id": self.tenant}}
         if chat.kind == "channel":
             channel_data["team"] = {"id": "19:team@thread.tacv2", "name": chat.team}
             channel_data["channel"] = {"id": chat.id, "name": chat.name}
