@@ -183,12 +183,13 @@ class OpenIdKeys:
         return asyncio.shield(self._fetching)
 
     async def get(self, kid: str) -> SigningKey | None:
-        """The key `kid`; when it is not known yet, waits at most `KEY_WAIT` for a fetch
-        (started now if the last attempt is old enough), then None."""
+        """The key `kid`; when it is not known, waits at most `KEY_WAIT` for a fetch (one
+        running, or one started now if the last attempt is old enough), then None."""
         if kid in self.keys:
             return self.keys[kid]
         running = self._fetching is not None and not self._fetching.done()
-        if running or not self.keys or time.monotonic() - self.tried_at > UNKNOWN_KEY_REFETCH:
+        every = UNKNOWN_KEY_REFETCH if self.keys else RETRY_EVERY  # not once per request
+        if running or time.monotonic() - self.tried_at > every:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.refresh(), KEY_WAIT)
         return self.keys.get(kid)
