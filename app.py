@@ -37,6 +37,7 @@ from settings import Settings, SettingsError, load_settings
 from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
+from storage.seen_requests import SqlSeenRequests
 from storage.unit_of_work import SqlStore
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
             signing_secret=secret.get_secret_value() if secret else None,
             api_url=settings.slack_api_url,
             state=AdapterState(engine),
+            replays=SqlSeenRequests(engine),
         )
         service.notifiers.append(slack.notifier)
     return Bot(settings, engine, service, dispatcher, teams, slack)

@@ -17,7 +17,8 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -97,6 +98,12 @@ def _share_line(reply: Reply, line: str) -> str | None:
     return None
 
 
+class ReplayGuard(Protocol):
+    """Signed requests already taken, shared by every replica (`storage.seen_requests`)."""
+
+    def first_time(self, signature: str, at: datetime) -> bool: ...
+
+
 class SlackFrontEnd:
     """Slack in front of the dispatcher: `mount` on the web app (HTTP) or `start_socket_mode`;
     `notifier` posts channel notices. `customers` gives the cards of stale buttons and of
@@ -111,8 +118,10 @@ class SlackFrontEnd:
         signing_secret: str | None,
         api_url: str = files.DEFAULT_API_URL,
         state: ThreadState,
+        replays: ReplayGuard | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.replays = replays
         self.customers = customers
         self.notifier = SlackNotifier(web_client(token, api_url), state, self.card_for)
         self.client = AsyncWebClient(token=token, base_url=api_url, timeout=15)
@@ -149,6 +158,18 @@ class SlackFrontEnd:
         if refused:
             log.warning("refused a Slack request: %s (%s bytes)", refused.reason, f"{len(body):,}")
             return web.Response(status=refused.status, text=refused.reason)
+        signature = request.headers.get("X-Slack-Signature", "")
+        if self.replays is not None and not await asyncio.to_thread(
+            self.replays.first_time, signature, datetime.now(UTC)
+        ):
+            # The very same signed request again is never run twice: Slack's own retry of
+            # it (it says so in X-Slack-Retry-Num) is answered 200 so Slack stops; anything
+            # else is a replay (after a restart, or to another replica) and refused.
+            if request.headers.get("X-Slack-Retry-Num"):
+                log.info("dropped a repeated Slack delivery (%s bytes)", f"{len(body):,}")
+                return web.Response(status=200)
+            log.warning("refused a Slack request: replayed (%s bytes)", f"{len(body):,}")
+            return web.Response(status=401, text="replayed request")
         answer = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(answer)
 
@@ -533,10 +554,11 @@ def slack_front_end(
     signing_secret: str | None,
     api_url: str = files.DEFAULT_API_URL,
     state: ThreadState,
+    replays: ReplayGuard | None = None,
 ) -> SlackFrontEnd:
     """The Slack front end. `signing_secret` None: Socket Mode only (no HTTP route);
     `api_url` is Slack's Web API (a loopback server in tests); `state` keeps the channel
-    threads of notices."""
+    threads of notices; `replays` refuses a signed request seen before, in any replica."""
     return SlackFrontEnd(
         dispatcher,
         customers,
@@ -544,4 +566,5 @@ def slack_front_end(
         signing_secret=signing_secret,
         api_url=api_url,
         state=state,
+        replays=replays,
     )
