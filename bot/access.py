@@ -60,7 +60,10 @@ class AccessControl:
         allowed = self.organisations.get(actor.platform)
         if not allowed or actor.platform not in ("slack", "teams"):
             return True
-        return actor.workspace.lower() in {a.lower() for a in allowed}
+        served = {a.lower() for a in allowed}
+        return actor.workspace.lower() in served or (
+            bool(actor.enterprise) and actor.enterprise.lower() in served
+        )
 
     def role_of(self, actor: Actor) -> Role:
         if actor.id == SYSTEM or actor.platform == "console":

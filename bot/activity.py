@@ -21,6 +21,7 @@ class Actor:
     name: str
     platform: str = "console"
     workspace: str = ""  # the Slack workspace (team id) or Teams tenant the person is in
+    enterprise: str = ""  # the Slack Enterprise Grid organisation (E…), when there is one
 
     @property
     def label(self) -> str:

@@ -69,10 +69,12 @@ class Where:
     confirmed: bool = False  # Slack's confirm dialog was already shown for this button
     ephemeral: bool = True
     team_id: str = ""  # the workspace the person is in: part of who they are to the bot
+    enterprise_id: str = ""  # the Enterprise Grid organisation, when the workspace is in one
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.user_id, self.user_name or self.user_id, "slack", self.team_id)
+        name = self.user_name or self.user_id
+        return Actor(self.user_id, name, "slack", self.team_id, self.enterprise_id)
 
     @property
     def place(self) -> Place | None:
@@ -102,6 +104,7 @@ class Where:
             body.get("channel_name"),
             body.get("response_url"),
             team_id=body.get("team_id", ""),
+            enterprise_id=str(body.get("enterprise_id") or ""),
         )
 
     @classmethod
@@ -122,6 +125,7 @@ class Where:
             confirmed=action.get("action_id", "").startswith(CONFIRMED_PREFIX),
             ephemeral=bool(container.get("is_ephemeral")),
             team_id=team_of(body),
+            enterprise_id=enterprise_of(body),
         )
         if container.get("type") == "message" and not where.ephemeral:
             where.message_ts = container.get("message_ts")
@@ -147,6 +151,7 @@ class Where:
             source="card" if meta.replace else ("home" if meta.home else "modal"),
             ref=meta.context.get("onboarding", ""),
             team_id=team_of(body),
+            enterprise_id=enterprise_of(body),
         )
 
 
@@ -155,6 +160,14 @@ def team_of(body: dict[str, Any]) -> str:
     team = body.get("team") or {}
     user = body.get("user") or {}
     return str(team.get("id") or user.get("team_id") or body.get("team_id") or "")
+
+
+def enterprise_of(body: dict[str, Any]) -> str:
+    """The Enterprise Grid organisation of the payload, if any (SLACK_TEAM_IDS may name it)."""
+    enterprise = body.get("enterprise") or {}
+    if isinstance(enterprise, dict) and enterprise.get("id"):
+        return str(enterprise["id"])
+    return str(body.get("enterprise_id") or "")
 
 
 def _block_origin(block_id: str) -> tuple[str, str]:

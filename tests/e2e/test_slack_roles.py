@@ -145,3 +145,19 @@ async def test_granting_and_revoking_is_in_the_bots_log(slack: Slack):
     assert "revoked the role" in log
     said = await answer(slack, 'enroll "X Co" it@xco.com xco.com US', DAVE)
     assert "needs the operator role; you are a viewer" in said
+
+
+async def test_an_enterprise_grid_organisation_named_in_slack_team_ids_is_served(slack: Slack):
+    await set_up(slack)
+    slack.bot.service.access.organisations["slack"] = frozenset({"E0GRID"})
+    url = slack.api.response_url()
+    body = (
+        slack.command_body("status", CAROL, TEAM_CHANNEL, url).replace(
+            f"team_id={TEAM['id']}", "team_id=T0SISTER"
+        )
+        + "&enterprise_id=E0GRID"
+    )
+    assert (await slack.send(body, "application/x-www-form-urlencoded")).status == 200
+    assert "*Active* 1" in text_of((await slack.api.answer_to(url)).args["blocks"])
+    outside = await other_workspace(slack, "status")  # T0ELSEWHERE, in no grid
+    assert outside.startswith(":x: This bot serves another organisation")
