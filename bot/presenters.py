@@ -9,8 +9,10 @@ import idna
 
 from bot.domain import (
     GDAP_AUTO_EXTEND_DAYS,
+    REMINDER_DELAYS,
     STEP_TITLES,
     Activity,
+    ActivityKind,
     Change,
     GdapStatus,
     HubStatus,
@@ -20,6 +22,8 @@ from bot.domain import (
     P2PStatus,
     ResellerStatus,
     Step,
+    ordinal,
+    reminder_due_at,
 )
 from bot.gdap_roles import role_names
 from bot.records import Role
@@ -219,10 +223,61 @@ def event_view(activity: Activity, now: datetime) -> EventView:
     )
 
 
-def _step_details(ob: Onboarding, now: datetime) -> dict[Step, str]:
+WAITS_FOR = {
+    Step.RESELLER: "the customer to accept",
+    Step.GDAP: "the customer to approve",
+}
+
+
+def waiting_line(ob: Onboarding, step: Step, activities: list[Activity], now: datetime) -> str:
+    """Why a step waits and what comes next: who must act since when, how many of the three
+    automatic reminders went out, and when the next one goes (or that they are spent)."""
+    started = ob.step_started_at(step)
+    if started is None:
+        return ""
+    who = WAITS_FOR.get(step) or (
+        f"{ob.p2p.partner_name} to accept" if ob.p2p else "the current partner to accept"
+    )
+    sent = sorted(
+        {
+            int(a.details["slot"])
+            for a in activities
+            if a.kind is ActivityKind.REMINDER_SENT
+            and a.step is step
+            and a.at >= started
+            and a.details.get("slot")
+        }
+    )
+    parts = [f"Waiting for {who} since {relative_time(started, now)}"]
+    total = len(REMINDER_DELAYS)
+    if sent:
+        parts.append(f"{ordinal(max(sent))} of {total} reminders sent")
+    upcoming = [
+        reminder_due_at(started, slot)
+        for slot in range(1, total + 1)
+        if slot not in sent and reminder_due_at(started, slot) > now
+    ]
+    if upcoming:
+        nxt = upcoming[0]
+        parts.append(f"next reminder in {humanize.naturaldelta(nxt - now)} ({nxt:%d %b})")
+    elif sent or now - started >= REMINDER_DELAYS[-1]:
+        parts.append(f"all {total} reminders sent: contact {who.split(' to ')[0]}")
+    return " · ".join(parts)
+
+
+def _step_details(
+    ob: Onboarding, now: datetime, activities: list[Activity] | None = None
+) -> dict[Step, str]:
     details: dict[Step, str] = {}
+    if ob.is_open:
+        for step in ob.waiting_steps():
+            details[step] = waiting_line(ob, step, activities or [], now)
     if ob.customer_tenant_id:
         details[Step.RESELLER] = f"tenant {ob.customer_tenant_id}"
+
+    def add(step: Step, text: str) -> None:
+        details[step] = f"{details[step]}; {text}" if details.get(step) else text
+
     if ob.gdap:
         parts = [
             f'"{ob.gdap.relationship_name}", {ob.gdap.duration_days} days, '
@@ -236,12 +291,12 @@ def _step_details(ob: Onboarding, now: datetime) -> dict[Step, str]:
             parts.append("no auto-extend (Global Administrator)")
         if ob.gdap_status is GdapStatus.IN_PROGRESS and ob.gdap.approval_url:
             parts.append(f"approval link {ob.gdap.approval_url}")
-        details[Step.GDAP] = "; ".join(parts)
+        add(Step.GDAP, "; ".join(parts))
     if ob.p2p and ob.p2p_status is not P2PStatus.NOT_STARTED:
         text = f"from {ob.p2p.partner_name} <{ob.p2p.partner_email}>"
         if ob.p2p_status is P2PStatus.PENDING and ob.p2p.expires_at:
             text += f"; expires {relative_future(ob.p2p.expires_at, now)}"
-        details[Step.P2P] = text
+        add(Step.P2P, text)
     return details
 
 
@@ -281,7 +336,7 @@ def customer_card(
     tone: Tone = Tone.INFO,
     role: Role = Role.ADMIN,
 ) -> CustomerCard:
-    details = _step_details(ob, now)
+    details = _step_details(ob, now, activities)
     steps = tuple(
         StepView(STEP_TITLES[s], status, details.get(s, ""), step_tone(status))
         for s in Step
