@@ -38,7 +38,7 @@ class BulkEnrollment:
 
     def review(self, data: bytes, filename: str, actor: Actor) -> BulkReview:
         """Checks every row and keeps the result for confirmation; enrolls nobody yet."""
-        self.wiring.guard.require(actor, Role.OPERATOR, "bulk enrollment")
+        self.wiring.access.require(actor, Role.OPERATOR, "bulk enrollment")
         rows = read_customer_csv(data, filename)
         valid: list[BulkRow] = []
         problems: list[RowError] = []
@@ -112,7 +112,7 @@ class BulkEnrollment:
         )
 
     def discard(self, import_id: str, actor: Actor) -> str:
-        self.wiring.guard.require(actor, Role.OPERATOR, "bulk enrollment")
+        self.wiring.access.require(actor, Role.OPERATOR, "bulk enrollment")
         with self.wiring.store.transaction() as uow:
             bulk = self._bulk(uow, import_id)
             if bulk.state is not BulkState.REVIEW:
@@ -136,7 +136,7 @@ class BulkEnrollment:
         work; safe to repeat (a second confirm, a double click or a crash half-way enrolls
         nobody twice). An import whose worker died (its lease ran out) is resumed: the rows
         not yet enrolled are enrolled, in the name of who confirmed it."""
-        self.wiring.guard.require(actor, Role.OPERATOR, "bulk enrollment")
+        self.wiring.access.require(actor, Role.OPERATOR, "bulk enrollment")
         return self._confirm(import_id, actor, progress)
 
     def _confirm(

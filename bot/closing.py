@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import presenters
 from bot.activity import SYSTEM_ACTOR, ActivityKind, Actor
 from bot.customers import Customers, resolve
 from bot.domain import Change
@@ -24,16 +23,13 @@ class Closing:
     customers: Customers
 
     def finish_confirmation(self, reference: str, actor: Actor | None = None) -> Confirmation:
-        if actor:
-            self.wiring.guard.require(actor, Role.ADMIN, "finishing an onboarding")
-        with self.wiring.store.transaction() as uow:
-            ob = resolve(uow, reference)
-        ob.require(Change.FINISH)
-        return presenters.confirmation(ob, Change.FINISH)
+        return self.customers.confirmation(
+            reference, Change.FINISH, actor, "finishing an onboarding"
+        )
 
     def finish(self, reference: str, actor: Actor) -> CustomerCard:
         w = self.wiring
-        w.guard.require(actor, Role.ADMIN, "finishing an onboarding")
+        w.access.require(actor, Role.ADMIN, "finishing an onboarding")
         with w.store.transaction() as uow:
             ob = resolve(uow, reference, for_update=True)
             finished = ob.finish(w.clock.now(), actor)
@@ -47,16 +43,13 @@ class Closing:
         )
 
     def cancel_confirmation(self, reference: str, actor: Actor | None = None) -> Confirmation:
-        if actor:
-            self.wiring.guard.require(actor, Role.ADMIN, "cancelling an onboarding")
-        with self.wiring.store.transaction() as uow:
-            ob = resolve(uow, reference)
-        ob.require(Change.CANCEL)
-        return presenters.confirmation(ob, Change.CANCEL)
+        return self.customers.confirmation(
+            reference, Change.CANCEL, actor, "cancelling an onboarding"
+        )
 
     def cancel(self, reference: str, actor: Actor) -> CustomerCard:
         w = self.wiring
-        w.guard.require(actor, Role.ADMIN, "cancelling an onboarding")
+        w.access.require(actor, Role.ADMIN, "cancelling an onboarding")
         now = w.clock.now()
         with w.store.transaction() as uow:
             ob = resolve(uow, reference, for_update=True)

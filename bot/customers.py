@@ -8,14 +8,22 @@ from datetime import datetime
 
 from bot import presenters
 from bot.activity import Activity, Actor
-from bot.domain import Onboarding, OverallStatus
+from bot.domain import Change, Onboarding, OverallStatus
 from bot.errors import Ambiguous, NotAllowed, NotFound, ValidationError
 from bot.notices import tone_of_all
 from bot.ports import MailOutbox, UnitOfWork
 from bot.records import Role
 from bot.text import has_control_characters, shorten
 from bot.tone import Tone
-from bot.views import ActivityLog, Counts, CustomerCard, ListPage, MailView, OutboxView
+from bot.views import (
+    ActivityLog,
+    Confirmation,
+    Counts,
+    CustomerCard,
+    ListPage,
+    MailView,
+    OutboxView,
+)
 from bot.wiring import Wiring
 
 REFERENCE_MAX = 256  # the longest customer name; domains and ids are shorter
@@ -112,7 +120,7 @@ class Customers:
     def _role(self, actor: Actor | None) -> Role:
         """Whose buttons a card shows: the actor's role; without one, every button (a card
         posted to a channel is seen by many; each use case checks the clicker again)."""
-        return self.wiring.guard.role_of(actor) if actor else Role.ADMIN
+        return self.wiring.access.role_of(actor) if actor else Role.ADMIN
 
     def card(self, reference: str, headline: str = "", actor: Actor | None = None) -> CustomerCard:
         role = self._role(actor)
@@ -160,6 +168,18 @@ class Customers:
         card = self.card_by_id(onboarding_id, headline, feel, actor)
         assert card is not None
         return card
+
+    def confirmation(
+        self, reference: str, change: Change, actor: Actor | None, doing: str
+    ) -> Confirmation:
+        """What a destructive or final change asks first, once the actor may make it
+        (`doing` names it in a refusal) and the domain says it applies now."""
+        if actor:
+            self.wiring.access.require(actor, Role.ADMIN, doing)
+        with self.wiring.store.transaction() as uow:
+            ob = resolve(uow, reference)
+        ob.require(change)
+        return presenters.confirmation(ob, change)
 
     def activity_log(self, reference: str) -> ActivityLog:
         now = self.wiring.clock.now()

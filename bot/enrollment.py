@@ -24,7 +24,7 @@ class Enrollment:
 
     def form(self, actor: Actor | None = None) -> Form:
         if actor:
-            self.wiring.guard.require(actor, Role.OPERATOR, "enrolling customers")
+            self.wiring.access.require(actor, Role.OPERATOR, "enrolling customers")
         return enroll_form()
 
     def enroll(self, values: dict[str, str], actor: Actor) -> CustomerCard:
@@ -35,7 +35,7 @@ class Enrollment:
             values.get("country", ""),
         )
         w = self.wiring
-        w.guard.require(actor, Role.OPERATOR, "enrolling customers")
+        w.access.require(actor, Role.OPERATOR, "enrolling customers")
         now = w.clock.now()
         link = w.invitation_url()
         with w.store.transaction() as uow:

@@ -27,7 +27,7 @@ class GdapRequests:
 
     def form(self, reference: str, actor: Actor | None = None) -> Form:
         if actor:
-            self.wiring.guard.require(actor, Role.OPERATOR, "GDAP requests")
+            self.wiring.access.require(actor, Role.OPERATOR, "GDAP requests")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
             ob.require(Change.REQUEST_GDAP)
@@ -41,7 +41,7 @@ class GdapRequests:
     def request(
         self, reference: str, values: dict[str, str | list[str]], actor: Actor
     ) -> CustomerCard:
-        self.wiring.guard.require(actor, Role.OPERATOR, "GDAP requests")
+        self.wiring.access.require(actor, Role.OPERATOR, "GDAP requests")
         roles = values.get("roles") or []
         if isinstance(roles, str):
             roles = roles.replace(";", ",").split(",")
@@ -56,7 +56,7 @@ class GdapRequests:
         role_ids = cast(list[str], checked["roles"])
         w = self.wiring
         if GLOBAL_ADMINISTRATOR_ID in role_ids:
-            w.guard.require(actor, Role.ADMIN, "a GDAP request with Global Administrator")
+            w.access.require(actor, Role.ADMIN, "a GDAP request with Global Administrator")
         now = w.clock.now()
         with w.store.transaction() as uow:
             if uow.gdap_names.taken(name):

@@ -30,7 +30,7 @@ class HubAccess:
 
     def form(self, reference: str, actor: Actor | None = None) -> Form:
         if actor:
-            self.wiring.guard.require(actor, Role.OPERATOR, "MSP Hub access")
+            self.wiring.access.require(actor, Role.OPERATOR, "MSP Hub access")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
         ob.require(Change.START_HUB)
@@ -40,7 +40,7 @@ class HubAccess:
         return hub_form(ob, profile)
 
     def start(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:
-        self.wiring.guard.require(actor, Role.OPERATOR, "MSP Hub access")
+        self.wiring.access.require(actor, Role.OPERATOR, "MSP Hub access")
         v = collect(
             {
                 "company_name": (clean_name, values.get("company_name", ""), "Company name"),

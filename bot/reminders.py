@@ -42,7 +42,7 @@ class Reminders:
         """Sends the reminder mail now; the automatic 24 h / 48 h / 7 day reminders keep their
         schedule. A second click within a minute is refused, not sent twice."""
         w = self.wiring
-        w.guard.require(actor, Role.OPERATOR, "sending reminders")
+        w.access.require(actor, Role.OPERATOR, "sending reminders")
         now = w.clock.now()
         sent_to: list[str] = []
         changes = []

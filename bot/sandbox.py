@@ -37,7 +37,7 @@ class SandboxDriver:
 
     def play(self, action: str, reference: str, actor: Actor | None = None) -> CustomerCard:
         if actor:
-            self.wiring.guard.require(actor, Role.OPERATOR, "playing the customer in the sandbox")
+            self.wiring.access.require(actor, Role.OPERATOR, "playing the customer in the sandbox")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
         sim = self.simulator

@@ -65,7 +65,7 @@ class OnboardingService:
         self.page_size = page_size
         self.access = AccessControl(store, clock, bootstrap_admins, dict(organisations or {}))
         self.wiring = Wiring(
-            store, clock, microsoft, hub, partner_name, transfer_link, sync_after, self.access
+            store, clock, microsoft, hub, self.access, partner_name, transfer_link, sync_after
         )
         self.customers = Customers(self.wiring, page_size, outbox)
         self.enrollment = Enrollment(self.wiring, self.customers)

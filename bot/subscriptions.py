@@ -21,7 +21,7 @@ class Subscriptions:
 
     def notify(self, place: Place | None, level: str | None, actor: Actor) -> str:
         """`notify here [all|failures|off]` for the channel or chat it is typed in."""
-        self.wiring.guard.require(actor, Role.OPERATOR, "channel notices")
+        self.wiring.access.require(actor, Role.OPERATOR, "channel notices")
         if place is None:
             raise NotAllowed(
                 "notify here works in a Slack channel or a Teams chat or channel: "
@@ -64,9 +64,9 @@ class Subscriptions:
         was typed: a person's direct message or a channel."""
         word = words[0].lower() if words else ""
         if words and place is not None and not place.direct:
-            self.wiring.guard.require(actor, Role.ADMIN, "a channel's digest")
+            self.wiring.access.require(actor, Role.ADMIN, "a channel's digest")
         else:
-            self.wiring.guard.require(actor, Role.VIEWER, "digests")
+            self.wiring.access.require(actor, Role.VIEWER, "digests")
         if word == "now" and len(words) == 1:
             return self.digest_now(place)
         if place is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import keys, mails, presenters
+from bot import keys, mails
 from bot.activity import Actor
 from bot.customers import Customers, resolve
 from bot.domain import Change, P2PStatus, P2PTransfer
@@ -25,7 +25,7 @@ class Transfers:
 
     def form(self, reference: str, actor: Actor | None = None) -> Form:
         if actor:
-            self.wiring.guard.require(actor, Role.OPERATOR, "P2P transfers")
+            self.wiring.access.require(actor, Role.OPERATOR, "P2P transfers")
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
             partners = uow.partners.known()
@@ -34,7 +34,7 @@ class Transfers:
 
     def initiate(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:
         w = self.wiring
-        w.guard.require(actor, Role.OPERATOR, "P2P transfers")
+        w.access.require(actor, Role.OPERATOR, "P2P transfers")
         with w.store.transaction() as uow:
             known = {p.tenant_id: p for p in uow.partners.known()}
         choice = (values.get("partner") or OTHER_PARTNER).strip()
@@ -96,7 +96,7 @@ class Transfers:
 
     def cancel(self, reference: str, actor: Actor) -> CustomerCard:
         w = self.wiring
-        w.guard.require(actor, Role.ADMIN, "cancelling a P2P transfer")
+        w.access.require(actor, Role.ADMIN, "cancelling a P2P transfer")
         now = w.clock.now()
         with w.store.transaction() as uow:
             ob = resolve(uow, reference, for_update=True)
@@ -110,9 +110,6 @@ class Transfers:
         return self.customers.after_change(ob.id, headline, [cancelled], actor=actor)
 
     def cancel_confirmation(self, reference: str, actor: Actor | None = None) -> Confirmation:
-        if actor:
-            self.wiring.guard.require(actor, Role.ADMIN, "cancelling a P2P transfer")
-        with self.wiring.store.transaction() as uow:
-            ob = resolve(uow, reference)
-        ob.require(Change.CANCEL_P2P)
-        return presenters.confirmation(ob, Change.CANCEL_P2P)
+        return self.customers.confirmation(
+            reference, Change.CANCEL_P2P, actor, "cancelling a P2P transfer"
+        )

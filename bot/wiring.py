@@ -19,20 +19,11 @@ class Wiring:
     clock: Clock
     microsoft: MicrosoftPartner
     hub: Hub
+    access: AccessControl
     partner_name: str = "Your Microsoft partner"
     transfer_link: str = "https://partner.microsoft.com/dashboard/v2/customers/list"
     sync_after: timedelta | None = SYNC_FIRST  # first fallback poll of a waiting step; None: off
-    access: AccessControl | None = None  # who may do what; None: everyone may do everything
     _invitation_url: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.access is None:
-            self.access = AccessControl(self.store, self.clock)
-
-    @property
-    def guard(self) -> AccessControl:
-        assert self.access is not None
-        return self.access
 
     def invitation_url(self) -> str:
         """The reseller-relationship link; asked of Microsoft once, it does not change."""

@@ -179,15 +179,15 @@ class SqlOnboardings(SqlRepository):
             )
             | ((o.p2p_status == P2PStatus.PENDING.value) & (o.p2p_started_at < started_before))
         )
-        rows = (
-            self._conn()
-            .execute(
-                select(o)
-                .where(IS_OPEN, condition)
-                .order_by(o.enrolled_at, o.id)
-                .limit(max(limit, 0))
-            )
-            .all()
+        return self._open_where(condition, limit)
+
+    def _open_where(self, condition: Any, limit: int) -> list[Onboarding]:
+        """Open onboardings meeting `condition`, in enrollment order, at most `limit`."""
+        rows = self._conn().execute(
+            select(OnboardingRow)
+            .where(IS_OPEN, condition)
+            .order_by(OnboardingRow.enrolled_at, OnboardingRow.id)
+            .limit(max(limit, 0))
         )
         return [to_onboarding(row) for row in rows]
 
@@ -198,17 +198,7 @@ class SqlOnboardings(SqlRepository):
         condition = (
             (o.p2p_status == P2PStatus.PENDING.value) & (o.p2p_sent_at < p2p_sent_before)
         ) | ((o.gdap_status == GdapStatus.ESTABLISHED.value) & (o.gdap_ends_at < gdap_ends_before))
-        rows = (
-            self._conn()
-            .execute(
-                select(o)
-                .where(IS_OPEN, condition)
-                .order_by(o.enrolled_at, o.id)
-                .limit(max(limit, 0))
-            )
-            .all()
-        )
-        return [to_onboarding(row) for row in rows]
+        return self._open_where(condition, limit)
 
 
 class SqlActivities(SqlRepository):
