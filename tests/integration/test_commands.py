@@ -7,16 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.clock import FixedClock
-from adapters.hub.directory import LocalHubDirectory
-from adapters.mail.outbox import OutboxMailer
-from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor
 from bot.records import Place
-from bot.service import OnboardingService
 from bot.views import CustomerCard, HelpView, ListPage, Notice, Pick, Tone
-from storage.adapter_state import AdapterState
-from storage.unit_of_work import SqlStore
+from tests.services import sandboxed_service
 
 ALICE = Actor("U1", "alice", "console")
 
@@ -24,16 +19,9 @@ ALICE = Actor("U1", "alice", "console")
 @pytest.fixture
 def dispatcher(engine):
     clock = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, "11111111-2222-4333-8444-555555555555")
-    outbox = OutboxMailer(engine, clock)
-    service = OnboardingService(
-        SqlStore(engine),
-        sandbox,
-        outbox,
-        LocalHubDirectory(engine),
+    service = sandboxed_service(
+        engine,
         clock,
-        simulator=sandbox,
-        outbox=outbox,
         page_size=2,
     )
     return Dispatcher(service)

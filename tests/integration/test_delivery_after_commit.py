@@ -9,17 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.clock import FixedClock
-from adapters.hub.directory import LocalHubDirectory
-from adapters.mail.outbox import OutboxMailer
-from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot.domain import Actor
 from bot.gdap_roles import RECOMMENDED_ROLE_IDS
 from bot.notices import NoticePayload
 from bot.records import Place
-from bot.service import OnboardingService
 from bot.tone import Tone
-from storage.adapter_state import AdapterState
-from storage.unit_of_work import SqlStore
+from tests.services import sandboxed_service
 
 ALICE = Actor("U1", "alice", "console")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -52,17 +47,10 @@ def notifier():
 
 @pytest.fixture
 def service(engine, clock, notifier):
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, "11111111-2222-4333-8444-555555555555")
-    outbox = OutboxMailer(engine, clock)
-    service = OnboardingService(
-        SqlStore(engine),
-        sandbox,
-        outbox,
-        LocalHubDirectory(engine),
+    service = sandboxed_service(
+        engine,
         clock,
         partner_name="Fabrikam Cloud",
-        simulator=sandbox,
-        outbox=outbox,
         notifiers=[notifier],
         notice_every=0,
     )
@@ -153,16 +141,9 @@ def test_a_notice_that_fails_after_commit_keeps_the_change_and_is_retried(servic
 
 
 def test_paced_notices_come_due_on_the_same_clock_that_deferred_them(engine, clock, notifier):
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, "11111111-2222-4333-8444-555555555555")
-    outbox = OutboxMailer(engine, clock)
-    service = OnboardingService(
-        SqlStore(engine),
-        sandbox,
-        outbox,
-        LocalHubDirectory(engine),
+    service = sandboxed_service(
+        engine,
         clock,
-        simulator=sandbox,
-        outbox=outbox,
         notifiers=[notifier],
         notice_burst=1,
         notice_every=60,

@@ -8,16 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.clock import FixedClock
-from adapters.hub.directory import LocalHubDirectory
-from adapters.mail.outbox import OutboxMailer
-from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
 from bot.errors import Conflict, NotAllowed, NotFound, OnboardingError, ValidationError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
-from bot.service import OnboardingService
 from storage.adapter_state import AdapterState
-from storage.unit_of_work import SqlStore
+from tests.services import sandboxed_service
 
 ALICE = Actor("U1", "alice", "console")
 BOB = Actor("U2", "bob", "slack", "T0ACME")
@@ -32,18 +28,11 @@ def clock():
 
 @pytest.fixture
 def service(engine, clock):
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, PARTNER_ID)
-    outbox = OutboxMailer(engine, clock)
-    return OnboardingService(
-        SqlStore(engine),
-        sandbox,
-        outbox,
-        LocalHubDirectory(engine),
+    return sandboxed_service(
+        engine,
         clock,
         bootstrap_admins=frozenset({BOB.identity}),
         partner_name="Fabrikam Cloud",
-        simulator=sandbox,
-        outbox=outbox,
     )
 
 
@@ -359,15 +348,7 @@ def test_ten_simultaneous_requests_for_one_name_across_two_replicas_give_it_once
         enroll(service, f"Customer {domain}", domain)
         service.sandbox.play("accept-reseller", domain)
     second_engine = create_engine_for(db_url)  # another replica: its own pool, same database
-    sandbox = SandboxMicrosoft(AdapterState(second_engine), clock, PARTNER_ID)
-    replica = OnboardingService(
-        SqlStore(second_engine),
-        sandbox,
-        OutboxMailer(second_engine, clock),
-        LocalHubDirectory(second_engine),
-        clock,
-        simulator=sandbox,
-    )
+    replica = sandboxed_service(second_engine, clock)
     barrier = threading.Barrier(len(domains))
     outcomes: list[str] = []
 

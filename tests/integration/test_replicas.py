@@ -16,16 +16,13 @@ import pytest
 from sqlalchemy import event, text
 
 from adapters.clock import FixedClock
-from adapters.hub.directory import LocalHubDirectory
-from adapters.mail.outbox import OutboxMailer
-from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot.domain import Actor
 from bot.service import OnboardingService
-from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
 from storage.unit_of_work import SqlStore
 from tests.dbs import PostgresUnavailable, postgres_schema
+from tests.services import sandboxed_service
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests" / "replicas" / "runner.py"
@@ -49,16 +46,10 @@ def pg_url():
 
 
 def service_on(engine, clock) -> OnboardingService:
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, "00000000-0000-4000-8000-00000000c0de")
-    outbox = OutboxMailer(engine, clock)
-    return OnboardingService(
-        SqlStore(engine),
-        sandbox,
-        outbox,
-        LocalHubDirectory(engine),
+    return sandboxed_service(
+        engine,
         clock,
-        simulator=sandbox,
-        outbox=outbox,
+        partner_id="00000000-0000-4000-8000-00000000c0de",
         sync_after=None,
     )
 

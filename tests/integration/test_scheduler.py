@@ -8,9 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.clock import FixedClock
-from adapters.hub.directory import LocalHubDirectory
-from adapters.mail.outbox import OutboxMailer
-from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot import rules
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor, Step
@@ -19,10 +16,9 @@ from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
 from bot.jobs import run_due
 from bot.notices import NoticePayload
 from bot.records import Place, TimerKind
-from bot.service import OnboardingService
 from bot.views import Digest, Notice
-from storage.adapter_state import AdapterState
 from storage.unit_of_work import SqlStore
+from tests.services import sandboxed_service
 
 ALICE = Actor("U1", "alice", "slack", "T0ACME")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -60,18 +56,11 @@ def notifier():
 
 @pytest.fixture
 def service(engine, clock, notifier):
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, "11111111-2222-4333-8444-555555555555")
-    outbox = OutboxMailer(engine, clock)
-    return OnboardingService(
-        SqlStore(engine),
-        sandbox,
-        outbox,
-        LocalHubDirectory(engine),
+    return sandboxed_service(
+        engine,
         clock,
         bootstrap_admins=frozenset({ALICE.identity}),
         partner_name="Fabrikam Cloud",
-        simulator=sandbox,
-        outbox=outbox,
         notifiers=[notifier],
         notice_every=0,
     )

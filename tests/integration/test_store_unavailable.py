@@ -10,18 +10,14 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from adapters.clock import FixedClock
-from adapters.hub.directory import LocalHubDirectory
-from adapters.mail.outbox import OutboxMailer
-from adapters.microsoft.sandbox import SandboxMicrosoft
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor
-from bot.service import OnboardingService
 from bot.tone import Tone
 from bot.views import ListPage, Notice
-from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
-from storage.unit_of_work import SqlStore, store_unavailable
+from storage.unit_of_work import store_unavailable
+from tests.services import sandboxed_service
 
 ALICE = Actor("U1", "alice", "console")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -29,17 +25,7 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def dispatcher_on(engine) -> Dispatcher:
     clock = FixedClock(T0)
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, "11111111-2222-4333-8444-555555555555")
-    outbox = OutboxMailer(engine, clock)
-    service = OnboardingService(
-        SqlStore(engine),
-        sandbox,
-        outbox,
-        LocalHubDirectory(engine),
-        clock,
-        simulator=sandbox,
-        outbox=outbox,
-    )
+    service = sandboxed_service(engine, clock)
     return Dispatcher(service)
 
 

@@ -1,0 +1,36 @@
+"""The service on the embedded parts (sandbox Microsoft, outbox mail, local MSP Hub) over a
+real engine, as the integration tests and benchmarks build it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from adapters.hub.directory import LocalHubDirectory
+from adapters.mail.outbox import OutboxMailer
+from adapters.microsoft.sandbox import SandboxMicrosoft
+from bot.ports import Clock
+from bot.service import OnboardingService
+from storage.adapter_state import AdapterState
+from storage.unit_of_work import SqlStore
+
+PARTNER_ID = "11111111-2222-4333-8444-555555555555"
+
+
+def sandboxed_service(
+    engine: Engine, clock: Clock, *, partner_id: str = PARTNER_ID, **options: Any
+) -> OnboardingService:
+    """`options` are `OnboardingService`'s own (partner_name, notifiers, bootstrap_admins, …)."""
+    sandbox = SandboxMicrosoft(AdapterState(engine), clock, partner_id)
+    outbox = OutboxMailer(engine, clock)
+    return OnboardingService(
+        SqlStore(engine),
+        sandbox,
+        outbox,
+        LocalHubDirectory(engine),
+        clock,
+        simulator=sandbox,
+        outbox=outbox,
+        **options,
+    )
