@@ -7,6 +7,7 @@ answer feels (its `Tone`) all come from the view models. Buttons are placed by t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import singledispatch
 from typing import Any
 
@@ -125,12 +126,22 @@ def _count(label: str, value: int, color: str) -> dict:
     }
 
 
+# Row buttons a list shows: opening the customer. Cancel and Finish stay on the customer
+# card, where the whole customer is in view and each asks for confirmation first.
+ROW_BUTTONS = frozenset({ActionRole.OPEN})
+
+
 def _list_row(row: CustomerRow, with_buttons: bool) -> dict:
-    """Tapping the row opens the customer (its OPEN action); its other actions are buttons.
-    Without buttons (a long page) the row is kept short, so 50 rows fit in one card."""
+    """Tapping the row opens the customer (its OPEN action), and so does its one visible
+    button, the row's primary action. Without buttons (a long page) the row is kept short,
+    so 50 rows fit in one card."""
     steps = f"Reseller {row.reseller} · GDAP {row.gdap} · MSP Hub {row.hub} · P2P {row.p2p}"
     opens = next((a for a in row.actions if a.role is ActionRole.OPEN), None)
-    buttons = [a for a in row.actions if a is not opens]
+    buttons = [
+        replace(a, style="primary") if a.role is ActionRole.OPEN else a
+        for a in row.actions
+        if a.role in ROW_BUTTONS
+    ]
     if with_buttons:
         items = [
             text(f"**{md(row.name)}** ({md(row.domain)})", markdown=True),
