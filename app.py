@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from adapters.clock import FixedClock, SystemClock
-from adapters.console.repl import Console
+from adapters.console.places import user_folder, user_path
+from adapters.console.repl import Console, OutputClosed, end_as_reader_left
 from adapters.hub.directory import LocalHubDirectory
 from adapters.mail import build_mailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
@@ -236,8 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     package.add_argument(
         "--output",
         type=Path,
-        default=Path("dist/teams-app.zip"),
-        help="where to write it (default: dist/teams-app.zip)",
+        default=None,
+        help="where to write it, from the folder you are in (default: dist/teams-app.zip "
+        "in the repository)",
     )
     tick_parser = sub.add_parser("tick", help="run the work due now (or --at) and exit")
     tick_parser.add_argument(
@@ -258,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "console":
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     if args.command == "teams-package":
-        return teams_package(settings, args.output)
+        output = user_path(str(args.output), user_folder()) if args.output else None
+        return teams_package(settings, output or Path("dist/teams-app.zip"))
     try:
         clock = FixedClock(args.at) if args.command == "tick" and args.at else None
         bot = build(settings, clock)
@@ -272,14 +275,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         print("Database schema is up to date.")
         return 0
-    if args.command == "console":
-        return Console(bot.dispatcher, json_mode=args.json).run()
-    if args.command == "tick":
-        return tick(bot)
     try:
+        if args.command == "console":
+            return Console(bot.dispatcher, json_mode=args.json).run()
+        if args.command == "tick":
+            return tick(bot)
         return asyncio.run(serve(bot))
     except KeyboardInterrupt:
         return 0
+    except OutputClosed:
+        bot.engine.dispose()
+        end_as_reader_left()
 
 
 if __name__ == "__main__":

@@ -302,6 +302,11 @@ class Dispatcher:
 
     def _template(self, args: list[str], ctx: Context) -> Reply:
         """The CSV format file for bulk enrollment."""
+        if len(args) > 1:  # only the console has paths; a chat front end ignores one
+            raise ValidationError(
+                'Give one path: template PATH (in "quotes" if it has spaces), or template - '
+                "for standard output."
+            )
         return FileReply(
             "customer-onboarding-template.csv",
             template_csv(),
@@ -309,6 +314,7 @@ class Dispatcher:
             "Fill one customer per row (Country Code is ISO 3166-1 alpha-2, like "
             "US), save as CSV and upload it with bulk. The example row must be "
             "replaced.",
+            destination=args[0] if args else None,
         )
 
     def _gdap(self, args: list[str], ctx: Context) -> Reply:

@@ -305,6 +305,9 @@ class FileReply:
     content: bytes
     mime_type: str
     text: str
+    # Where the user asked for it (`template PATH`): a path, or "-" for standard output.
+    # Only the console has paths; chat front ends send the file as they always do.
+    destination: str | None = None
 
     @property
     def summary(self) -> str:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
+from adapters.console.places import OLD_HISTORY_FILE, history_file, user_folder, user_path
 from adapters.console.render import printable, render_json, render_text, wrap
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor
@@ -33,18 +36,40 @@ from bot.views import (
 
 CANCEL_WORD = "/cancel"
 FILE_HINT = "Give the path of the CSV file: bulk FILE"
-HISTORY_FILE = Path.home() / ".onboarding_history"
+TO_STANDARD_OUTPUT = "-"
 
 
 class EndOfInput(Exception):
     """Standard input ended in the middle of a form or a confirmation."""
 
 
-def read_local_file(path: str) -> tuple[bytes, str]:
-    file = Path(path).expanduser()
+class OutputClosed(Exception):
+    """Whoever read standard output went away (`| head` has its lines)."""
+
+
+def end_as_reader_left() -> NoReturn:
+    """Ends as Unix tools do when the reader of their output left: quietly, killed by
+    SIGPIPE (the shell says status 141; `set -o pipefail` sees it), nothing on stderr."""
+    with contextlib.suppress(OSError, ValueError):  # nothing more reaches the closed pipe
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(1)  # where there is no SIGPIPE (Windows)
+
+
+def read_local_file(path: str, folder: Path | None = None) -> tuple[bytes, str]:
+    """The file `path` names, relative to `folder` (the user's, by default)."""
+    file = user_path(path, folder or user_folder())
+    if file.is_dir():
+        raise ValidationError(f"{path} is a folder. {FILE_HINT}")
     if not file.is_file():
-        raise ValidationError(f"No file {path}. {FILE_HINT}")
-    return file.read_bytes(), file.name
+        raise ValidationError(f"No file {path} in {file.parent}. {FILE_HINT}")
+    try:
+        return file.read_bytes(), file.name
+    except OSError as err:
+        raise ValidationError(f"Cannot read {path}: {err.strerror}.") from None
 
 
 class Console:
@@ -56,7 +81,7 @@ class Console:
         stdout: TextIO = sys.stdout,
         json_mode: bool = False,
         actor: Actor | None = None,
-        save_dir: Path | None = None,
+        folder: Path | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.stdin = stdin
@@ -64,9 +89,11 @@ class Console:
         self.json_mode = json_mode
         self.interactive = stdin.isatty()
         self.actor = actor or Actor(f"console:{getpass.getuser()}", getpass.getuser(), "console")
-        self.save_dir = save_dir or Path.cwd()
+        # Paths the user types are found from here: the folder they typed the command in.
+        self.folder = folder or user_folder()
         # Prompts must never mix into the JSON lines a script reads.
         self.prompt_out: TextIO = sys.stderr if json_mode else stdout
+        self.output_closed = False
 
     # -- I/O ---------------------------------------------------------------------------------
 
@@ -77,34 +104,47 @@ class Console:
             except EOFError:
                 raise EndOfInput from None
         if prompt and (self.interactive or not self.json_mode):
-            self.prompt_out.write(prompt)
-            self.prompt_out.flush()
+            self._write(self.prompt_out, prompt)
         line = self.stdin.readline()
         if not line:
             raise EndOfInput
         line = line.rstrip("\r\n")
         if not self.interactive and not self.json_mode and prompt:
-            self.stdout.write(line + "\n")  # echo piped answers so a transcript reads well
+            self._write(self.stdout, line + "\n")  # echo piped answers: a transcript reads well
         return line
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        """Writes and flushes; once the reader is gone (`| head`), writes nothing more and
+        lets the command under way finish (a bulk import is not cut half-way by it)."""
+        if self.output_closed:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except BrokenPipeError:
+            self.output_closed = True
 
     def show(self, reply: Reply) -> None:
         text = render_json(reply) if self.json_mode else printable(render_text(reply))
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        self._write(self.stdout, text + "\n")
 
     def _info(self, text: str) -> None:
         indent = text[: len(text) - len(text.lstrip())]
-        (self.prompt_out if self.json_mode else self.stdout).write(
-            wrap(text.strip(), indent) + "\n"
+        self._write(
+            self.prompt_out if self.json_mode else self.stdout, wrap(text.strip(), indent) + "\n"
         )
 
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Reads commands until the input ends; raises `OutputClosed` (after the command
+        under way) when nobody reads the answers any more."""
         if self.interactive and not self.json_mode:
             self._enable_line_editing()
             self._info("Onboarding bot console. Type help for the commands, Ctrl-D to quit.")
         while True:
+            if self.output_closed:
+                raise OutputClosed
             try:
                 line = self._read("onboard> " if self.interactive else "")
             except EndOfInput:
@@ -130,7 +170,10 @@ class Console:
 
     def _context(self) -> Context:
         return Context(
-            self.actor, read_file=read_local_file, progress=self._progress, file_hint=FILE_HINT
+            self.actor,
+            read_file=lambda path: read_local_file(path, self.folder),
+            progress=self._progress,
+            file_hint=FILE_HINT,
         )
 
     def _progress(self, progress: BulkProgress) -> None:
@@ -150,9 +193,7 @@ class Console:
                 self.show(reply.confirmation)
                 self.confirm(reply.confirmation)
         elif isinstance(reply, FileReply):
-            path = self._save(reply)
-            self.show(reply)
-            self._info(f"Saved {path}")
+            self._deliver(reply)
         else:
             self.show(reply)
 
@@ -165,11 +206,34 @@ class Console:
         else:
             self.show(Notice("Not confirmed; nothing was changed."))
 
+    def _deliver(self, reply: FileReply) -> None:
+        """A file answer: to the path the user gave (`-`: standard output), else into their
+        folder under its own name, never over a file that is there."""
+        if reply.destination == TO_STANDARD_OUTPUT and not self.json_mode:
+            self._write(self.stdout, reply.content.decode("utf-8-sig"))
+            return
+        wanted = reply.destination
+        if wanted and wanted.endswith(("/", os.sep)) and not user_path(wanted, self.folder).is_dir():
+            self.show(Notice(f"No folder {wanted} in {self.folder}.", Tone.FAILURE))
+            return
+        try:
+            path = self._save(reply)
+        except OSError as err:
+            where = wanted or str(self.folder)
+            self.show(Notice(f"Cannot write {where}: {err.strerror}.", Tone.FAILURE))
+            return
+        self.show(reply)
+        self._info(f"Saved {path}")
+
     def _save(self, reply: FileReply) -> Path:
-        path = self.save_dir / reply.filename
+        target = user_path(reply.destination, self.folder) if reply.destination else self.folder
+        if not target.is_dir():
+            target.write_bytes(reply.content)  # the file the user named: theirs to overwrite
+            return target
+        path = target / reply.filename
         stem, suffix, n = path.stem, path.suffix, 1
         while path.exists():
-            path = self.save_dir / f"{stem}-{n}{suffix}"
+            path = target / f"{stem}-{n}{suffix}"
             n += 1
         path.write_bytes(reply.content)
         return path
@@ -254,16 +318,18 @@ class Console:
             import readline
         except ImportError:  # not on every platform; the console still works without it
             return
+        history = history_file()
         with contextlib.suppress(OSError):
-            readline.read_history_file(HISTORY_FILE)
+            readline.read_history_file(history if history.exists() else OLD_HISTORY_FILE)
         import atexit
 
-        atexit.register(_save_history, readline.write_history_file)
+        atexit.register(_save_history, readline.write_history_file, history)
 
 
-def _save_history(write: Callable[[Path], None]) -> None:
+def _save_history(write: Callable[[Path], None], history: Path) -> None:
     with contextlib.suppress(OSError):
-        write(HISTORY_FILE)
+        history.parent.mkdir(parents=True, exist_ok=True)
+        write(history)
 
 
 def _apply_selection(answer: str, field: FormField, chosen: list[str]) -> list[str]:
