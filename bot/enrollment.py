@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import keys, mails
+from bot import keys, labels, mails
 from bot.activity import Actor
 from bot.customers import Customers, already_enrolled
 from bot.domain import new_onboarding
@@ -41,7 +41,9 @@ class Enrollment:
         with w.store.transaction() as uow:
             existing = uow.onboardings.open_by_domains([details.domain]).get(details.domain)
             if existing:
-                raise ValidationError.for_fields({"domain": already_enrolled(existing, now)})
+                raise ValidationError.for_fields(
+                    {"domain": already_enrolled(existing, now)}, labels.ENROLL
+                )
             ob, activity = new_onboarding(details, now, actor)
             uow.onboardings.add(ob)
             record(uow, ob, activity, w.sync_after)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from bot.labels import label_of
+
 
 class OnboardingError(Exception):
     """Base of every error a user can be told about; `str(err)` is the message to show."""
@@ -18,9 +22,21 @@ class ValidationError(OnboardingError):
         self.field_errors: dict[str, str] = dict(field_errors or {})
 
     @classmethod
-    def for_fields(cls, field_errors: dict[str, str]) -> ValidationError:
-        lines = [f"{name}: {reason}" for name, reason in field_errors.items()]
-        return cls("Please fix: " + "; ".join(lines), field_errors)
+    def for_fields(
+        cls, field_errors: dict[str, str], labels: Mapping[str, str] | None = None
+    ) -> ValidationError:
+        """The message names each field by the label its form shows (`labels`, from
+        `bot.labels`): one problem on one line, several one per line under a heading."""
+        lines = [_named(label_of(name, labels), reason) for name, reason in field_errors.items()]
+        if len(lines) == 1:
+            return cls(lines[0], field_errors)
+        heading = f"Please fix these {len(lines)} fields:"
+        return cls("\n".join([heading, *(f"• {line}" for line in lines)]), field_errors)
+
+
+def _named(label: str, reason: str) -> str:
+    """ "Country: ..." unless the reason starts with the label already."""
+    return reason if reason.casefold().startswith(label.casefold()) else f"{label}: {reason}"
 
 
 class NotAllowed(OnboardingError):

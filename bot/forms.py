@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from bot import labels
 from bot.domain import (
     DOMAIN_MAX,
     GDAP_AUTO_EXTEND_DAYS,
@@ -42,28 +43,28 @@ def enroll_form(values: dict[str, str] | None = None) -> Form:
         (
             FormField(
                 "name",
-                "Customer Name",
+                labels.ENROLL["name"],
                 default=v.get("name", ""),
                 max_length=NAME_MAX,
                 help="Full name of the customer organisation, e.g. ABC Technologies Inc.",
             ),
             FormField(
                 "email",
-                "Email Address",
+                labels.ENROLL["email"],
                 FieldKind.EMAIL,
                 default=v.get("email", ""),
                 help="The customer representative who receives the invitation.",
             ),
             FormField(
                 "domain",
-                "Domain Name",
+                labels.ENROLL["domain"],
                 default=v.get("domain", ""),
                 max_length=DOMAIN_MAX,
                 help="e.g. abctech.com or abctech.onmicrosoft.com",
             ),
             FormField(
                 "country",
-                "Country",
+                labels.ENROLL["country"],
                 FieldKind.CHOICE,
                 default=v.get("country", ""),
                 choices=country_choices(),
@@ -94,14 +95,14 @@ def gdap_form(ob: Onboarding, name: str | None = None) -> Form:
         (
             FormField(
                 "name",
-                "Admin Relationship Name",
+                labels.GDAP["name"],
                 default=name or default_gdap_name(ob),
                 max_length=GDAP_NAME_MAX,
                 help="Unique across your relationships; letters, digits, spaces, . _ -",
             ),
             FormField(
                 "duration",
-                "Duration (days)",
+                labels.GDAP["duration"],
                 FieldKind.NUMBER,
                 default=str(GDAP_DEFAULT_DAYS),
                 min_value=GDAP_MIN_DAYS,
@@ -110,7 +111,7 @@ def gdap_form(ob: Onboarding, name: str | None = None) -> Form:
             ),
             FormField(
                 "roles",
-                "Roles",
+                labels.GDAP["roles"],
                 FieldKind.MULTI_CHOICE,
                 default=RECOMMENDED_ROLE_IDS,
                 choices=roles,
@@ -138,33 +139,31 @@ def hub_form(ob: Onboarding, profile: CustomerProfile | None) -> Form:
     )
 
     def text(
-        name: str, label: str, default: str, required: bool = True, kind: FieldKind = FieldKind.TEXT
+        name: str, default: str, required: bool = True, kind: FieldKind = FieldKind.TEXT
     ) -> FormField:
-        return FormField(name, label, kind, required=required, default=default)
+        return FormField(name, labels.HUB[name], kind, required=required, default=default)
 
     return Form(
         "hub",
         f"Create {ob.name} in the MSP Hub",
         (
-            text("company_name", "Company Name", p.company_name if p else ob.name),
-            text("domain", "Primary Domain", p.domain if p else ob.domain),
-            text(
-                "email", "Email Address", (p.email if p else "") or ob.email, kind=FieldKind.EMAIL
-            ),
+            text("company_name", p.company_name if p else ob.name),
+            text("domain", p.domain if p else ob.domain),
+            text("email", (p.email if p else "") or ob.email, kind=FieldKind.EMAIL),
             FormField(
                 "country",
-                "Country",
+                labels.HUB["country"],
                 FieldKind.CHOICE,
                 default=(p.country if p else "") or ob.country,
                 choices=country_choices(),
             ),
-            text("first_name", "Contact First Name", p.first_name if p else ""),
-            text("last_name", "Contact Last Name", p.last_name if p else ""),
-            text("phone", "Phone", p.phone if p else "", required=False),
-            text("address_line1", "Address", p.address_line1 if p else "", required=False),
-            text("city", "City", p.city if p else "", required=False),
-            text("state", "State / Region", p.state if p else "", required=False),
-            text("postal_code", "Postal Code", p.postal_code if p else "", required=False),
+            text("first_name", p.first_name if p else ""),
+            text("last_name", p.last_name if p else ""),
+            text("phone", p.phone if p else "", required=False),
+            text("address_line1", p.address_line1 if p else "", required=False),
+            text("city", p.city if p else "", required=False),
+            text("state", p.state if p else "", required=False),
+            text("postal_code", p.postal_code if p else "", required=False),
         ),
         context={"onboarding": ob.id},
         notes=(source,),
@@ -192,24 +191,26 @@ def p2p_form(ob: Onboarding, partners: list[KnownPartner]) -> Form:
         (
             FormField(
                 "partner",
-                "Select Current Partner",
+                labels.P2P["partner"],
                 FieldKind.CHOICE,
                 default=partners[0].tenant_id if partners else OTHER_PARTNER,
                 choices=choices,
                 fills=fills,
             ),
             FormField(
-                "partner_name", "Current Partner Name", default=partners[0].name if partners else ""
+                "partner_name",
+                labels.P2P["partner_name"],
+                default=partners[0].name if partners else "",
             ),
             FormField(
                 "partner_tenant_id",
-                "Current Partner Microsoft ID",
+                labels.P2P["partner_tenant_id"],
                 default=partners[0].tenant_id if partners else "",
                 help=TENANT_ID_HELP,
             ),
             FormField(
                 "partner_email",
-                "Current Partner Email Address",
+                labels.P2P["partner_email"],
                 FieldKind.EMAIL,
                 default=partners[0].email if partners else "",
             ),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from bot import keys, mails
+from bot import keys, labels, mails
 from bot.activity import SYSTEM_ACTOR, Actor
 from bot.customers import Customers, resolve
 from bot.domain import GDAP_DEFAULT_DAYS, Change, GdapRequest
@@ -50,7 +50,8 @@ class GdapRequests:
                 "name": (clean_gdap_name, str(values.get("name", ""))),
                 "duration": (clean_duration, str(values.get("duration", GDAP_DEFAULT_DAYS))),
                 "roles": (clean_roles, list(roles)),
-            }
+            },
+            labels.GDAP,
         )
         name, days = str(checked["name"]), cast(int, checked["duration"])
         role_ids = cast(list[str], checked["roles"])
@@ -106,5 +107,6 @@ def _name_taken(name: str) -> ValidationError:
                 f'An admin relationship named "{name}" already exists; Microsoft needs a name '
                 "that is unique across all your relationships (any case)."
             )
-        }
+        },
+        labels.GDAP,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import labels
 from bot.activity import SYSTEM_ACTOR, Actor
 from bot.customers import Customers, resolve
 from bot.domain import Change, ResellerStatus
@@ -41,20 +42,31 @@ class HubAccess:
 
     def start(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:
         self.wiring.access.require(actor, Role.OPERATOR, "MSP Hub access")
+        label = labels.HUB
         v = collect(
             {
-                "company_name": (clean_name, values.get("company_name", ""), "Company name"),
-                "domain": (clean_domain, values.get("domain", "")),
-                "email": (clean_email, values.get("email", "")),
+                "company_name": (clean_name, values.get("company_name", ""), label["company_name"]),
+                "domain": (clean_domain, values.get("domain", ""), label["domain"]),
+                "email": (clean_email, values.get("email", ""), label["email"]),
                 "country": (clean_country, values.get("country", "")),
-                "first_name": (clean_name, values.get("first_name", ""), "First name", 64),
-                "last_name": (clean_name, values.get("last_name", ""), "Last name", 64),
-                "phone": (clean_optional, values.get("phone", ""), "Phone", 32),
-                "address_line1": (clean_optional, values.get("address_line1", ""), "Address"),
-                "city": (clean_optional, values.get("city", ""), "City", 64),
-                "state": (clean_optional, values.get("state", ""), "State", 64),
-                "postal_code": (clean_optional, values.get("postal_code", ""), "Postal code", 16),
-            }
+                "first_name": (clean_name, values.get("first_name", ""), label["first_name"], 64),
+                "last_name": (clean_name, values.get("last_name", ""), label["last_name"], 64),
+                "phone": (clean_optional, values.get("phone", ""), label["phone"], 32),
+                "address_line1": (
+                    clean_optional,
+                    values.get("address_line1", ""),
+                    label["address_line1"],
+                ),
+                "city": (clean_optional, values.get("city", ""), label["city"], 64),
+                "state": (clean_optional, values.get("state", ""), label["state"], 64),
+                "postal_code": (
+                    clean_optional,
+                    values.get("postal_code", ""),
+                    label["postal_code"],
+                    16,
+                ),
+            },
+            label,
         )
         w = self.wiring
         now = w.clock.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import keys, mails
+from bot import keys, labels, mails
 from bot.activity import Actor
 from bot.customers import Customers, resolve
 from bot.domain import Change, P2PStatus, P2PTransfer
@@ -39,14 +39,16 @@ class Transfers:
             known = {p.tenant_id: p for p in uow.partners.known()}
         choice = (values.get("partner") or OTHER_PARTNER).strip()
         if choice != OTHER_PARTNER and choice not in known:
-            raise ValidationError.for_fields({"partner": "Pick a partner from the list or Other."})
+            raise ValidationError.for_fields(
+                {"partner": "Pick a partner from the list or Other."}, labels.P2P
+            )
         chosen = known.get(choice)
         v = collect(
             {
                 "partner_name": (
                     clean_name,
                     values.get("partner_name") or (chosen.name if chosen else ""),
-                    "Current partner name",
+                    labels.P2P["partner_name"],
                 ),
                 "partner_tenant_id": (
                     clean_tenant_id,
@@ -55,8 +57,10 @@ class Transfers:
                 "partner_email": (
                     clean_email,
                     values.get("partner_email") or (chosen.email if chosen else ""),
+                    labels.P2P["partner_email"],
                 ),
-            }
+            },
+            labels.P2P,
         )
         now = w.clock.now()
         with w.store.transaction() as uow:

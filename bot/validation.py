@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import idna
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from bot import labels
 from bot.domain import GDAP_MAX_DAYS, GDAP_MIN_DAYS, GDAP_NAME_MAX, NAME_MAX, CustomerDetails
 from bot.errors import ValidationError
 from bot.gdap_roles import find_role
@@ -52,7 +54,7 @@ def refuse_invisible(text: str, label: str) -> None:
         )
 
 
-def clean_name(text: str, label: str = "Customer name", max_length: int = NAME_MAX) -> str:
+def clean_name(text: str, label: str = labels.ENROLL["name"], max_length: int = NAME_MAX) -> str:
     refuse_invisible(text or "", label)
     name = " ".join((text or "").split())
     if not name:
@@ -64,24 +66,24 @@ def clean_name(text: str, label: str = "Customer name", max_length: int = NAME_M
     return name
 
 
-def clean_email(text: str) -> str:
+def clean_email(text: str, label: str = labels.ENROLL["email"]) -> str:
     text = (text or "").strip()
     if not text:
-        raise ValueError("Email address is required.")
-    refuse_invisible(text, "Email address")
+        raise ValueError(f"{label} is required.")
+    refuse_invisible(text, label)
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as err:
         raise ValueError(f'"{shorten(text)}" is not a valid email address: {err}') from None
 
 
-def clean_domain(text: str) -> str:
+def clean_domain(text: str, label: str = labels.ENROLL["domain"]) -> str:
     """A host name in its ASCII (IDNA) form, lower case, without a trailing dot."""
     raw = (text or "").strip()
     shown = shorten(raw)
     if not raw:
-        raise ValueError("Domain name is required.")
-    refuse_invisible(raw, "Domain name")
+        raise ValueError(f"{label} is required.")
+    refuse_invisible(raw, label)
     if "://" in raw or "/" in raw or "@" in raw or " " in raw:
         raise ValueError(
             f'"{shown}" is not a domain name: give just the host name, '
@@ -91,9 +93,9 @@ def clean_domain(text: str) -> str:
         mapped = idna.uts46_remap(raw.rstrip("."), std3_rules=False)
     except idna.IDNAError as err:
         raise ValueError(f'"{shown}" is not a valid domain name: {err}.') from None
-    labels = [_ascii_label(label, raw) for label in mapped.split(".")]
-    ascii_name = ".".join(labels)
-    if len(labels) < 2:
+    parts = [_ascii_label(part, raw) for part in mapped.split(".")]
+    ascii_name = ".".join(parts)
+    if len(parts) < 2:
         raise ValueError(
             f'"{shown}" needs a top-level domain, like abctech.com or abctech.onmicrosoft.com.'
         )
@@ -101,7 +103,7 @@ def clean_domain(text: str) -> str:
         raise ValueError(
             f'"{shown}" is {len(ascii_name)} characters long; a domain name can have at most 253.'
         )
-    if labels[-1].isdigit():
+    if parts[-1].isdigit():
         raise ValueError(f'"{shown}" looks like an IP address, not a domain name.')
     if any(ascii_name == s or ascii_name.endswith("." + s) for s in _RESERVED_SUFFIXES):
         raise ValueError(
@@ -169,8 +171,9 @@ def all_countries() -> list[tuple[str, str]]:
     return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
 
 
-def collect(checks: dict[str, tuple[Any, ...]]) -> dict[str, object]:
-    """Run every check, so a form shows all its bad fields at once, not one per submit."""
+def collect(checks: dict[str, tuple[Any, ...]], form: Mapping[str, str]) -> dict[str, object]:
+    """Run every check, so a form shows all its bad fields at once, not one per submit;
+    the error names them by the labels of the `form` (its table in `bot.labels`)."""
     values: dict[str, object] = {}
     errors: dict[str, str] = {}
     for name, (check, *args) in checks.items():
@@ -179,7 +182,7 @@ def collect(checks: dict[str, tuple[Any, ...]]) -> dict[str, object]:
         except ValueError as err:
             errors[name] = str(err)
     if errors:
-        raise ValidationError.for_fields(errors)
+        raise ValidationError.for_fields(errors, form)
     return values
 
 
@@ -190,24 +193,24 @@ def validate_enrollment(name: str, email: str, domain: str, country: str) -> Cus
             "email": (clean_email, email),
             "domain": (clean_domain, domain),
             "country": (clean_country, country),
-        }
+        },
+        labels.ENROLL,
     )
     return CustomerDetails(**values)  # type: ignore[arg-type]
 
 
 def clean_gdap_name(text: str) -> str:
+    label = labels.GDAP["name"]
     name = " ".join((text or "").split())
     if not name:
-        raise ValueError("Admin relationship name is required.")
+        raise ValueError(f"{label} is required.")
     if len(name) > GDAP_NAME_MAX:
         raise ValueError(
-            f"Admin relationship name is {len(name)} characters long; Microsoft "
-            f"allows at most {GDAP_NAME_MAX}."
+            f"{label} is {len(name)} characters long; Microsoft allows at most {GDAP_NAME_MAX}."
         )
     if not _GDAP_NAME_CHARS.match(name):
         raise ValueError(
-            "Admin relationship name may use only letters A-Z, digits, spaces, "
-            "dots, hyphens and underscores."
+            f"{label} may use only letters A-Z, digits, spaces, dots, hyphens and underscores."
         )
     return name
 
@@ -217,13 +220,11 @@ def clean_duration(text: str | int) -> int:
         days = int(str(text).strip().lower().removesuffix("days").removesuffix("d").strip())
     except ValueError:
         raise ValueError(
-            f'Duration "{shorten(str(text))}" is not a whole number of days '
+            f'"{shorten(str(text))}" is not a whole number of days '
             f"({GDAP_MIN_DAYS} to {GDAP_MAX_DAYS})."
         ) from None
     if not GDAP_MIN_DAYS <= days <= GDAP_MAX_DAYS:
-        raise ValueError(
-            f"Duration must be between {GDAP_MIN_DAYS} and {GDAP_MAX_DAYS} days; got {days}."
-        )
+        raise ValueError(f"must be between {GDAP_MIN_DAYS} and {GDAP_MAX_DAYS} days; got {days}.")
     return days
 
 
@@ -251,7 +252,7 @@ def clean_tenant_id(text: str) -> str:
     shown = shorten(raw)
     if not raw:
         raise ValueError(
-            "Current partner Microsoft ID is required: the partner finds it in "
+            f"{labels.P2P['partner_tenant_id']} is required: the partner finds it in "
             "Partner Center under Account settings > Entra ID profile."
         )
     try:

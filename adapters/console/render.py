@@ -41,13 +41,14 @@ _PAGING = {ActionRole.PREVIOUS, ActionRole.NEXT}
 
 
 def wrap(text: str, indent: str = "") -> str:
-    """Fills to 80 columns; a link is never split, so it stays clickable."""
+    """Fills to 80 columns; a link is never split, so it stays clickable. A line of a list
+    ("• Country: ...") continues under its text, not under the bullet."""
     return "\n".join(
         textwrap.fill(
             p,
             WIDTH,
             initial_indent=indent,
-            subsequent_indent=indent,
+            subsequent_indent=indent + " " * _hanging(p),
             break_long_words=False,
             break_on_hyphens=False,
         )
@@ -55,6 +56,12 @@ def wrap(text: str, indent: str = "") -> str:
         else ""
         for p in text.split("\n")
     )
+
+
+def _hanging(line: str) -> int:
+    """How far a line's continuation is indented: past its own indent and bullet."""
+    body = line.lstrip(" ")
+    return len(line) - len(body) + (2 if body.startswith("• ") else 0)
 
 
 def _cut(text: str, width: int) -> str:

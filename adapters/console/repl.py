@@ -213,7 +213,11 @@ class Console:
             self._write(self.stdout, reply.content.decode("utf-8-sig"))
             return
         wanted = reply.destination
-        if wanted and wanted.endswith(("/", os.sep)) and not user_path(wanted, self.folder).is_dir():
+        if (
+            wanted
+            and wanted.endswith(("/", os.sep))
+            and not user_path(wanted, self.folder).is_dir()
+        ):
             self.show(Notice(f"No folder {wanted} in {self.folder}.", Tone.FAILURE))
             return
         try:

@@ -45,6 +45,7 @@ from bot.views import (
     Pick,
     Reply,
     RowProblem,
+    Tone,
 )
 
 LIST_LIMIT = 25  # rows of a long list (bulk problems, events, mails) shown in one card
@@ -92,8 +93,17 @@ def render(reply: Reply) -> dict:
 @render.register
 def _(reply: Notice) -> dict:
     return card(
-        [toned(reply.text, reply.tone)], [run(a, "notice") for a in reply.actions], reply.text
+        _lines(reply.text, reply.tone), [run(a, "notice") for a in reply.actions], reply.text
     )
+
+
+def _lines(value: str, tone: Tone) -> list[dict]:
+    """A text of several lines (the problems of a form, one per line) as one TextBlock per
+    line: Teams clients do not all keep a single line break inside a TextBlock."""
+    first, *rest = value.split("\n")
+    return [toned(first, tone)] + [
+        text(line, color=COLOR[tone], spacing="None") for line in rest if line.strip()
+    ]
 
 
 @render.register

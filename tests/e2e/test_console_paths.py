@@ -43,8 +43,10 @@ def test_run_sh_reads_and_writes_in_the_folder_the_user_is_in(tmp_path):
     out = " ".join(result.stdout.split())
     assert "Review of customers.csv: 1 rows, 1 ready to enroll" in out
     assert "Bulk enrollment done: 1 enrolled" in out
-    assert (work / "customer-onboarding-template.csv").read_bytes().startswith(
-        b"\xef\xbb\xbfCustomer Name,Email Address,Domain Name,Country Code"
+    assert (
+        (work / "customer-onboarding-template.csv")
+        .read_bytes()
+        .startswith(b"\xef\xbb\xbfCustomer Name,Email Address,Domain Name,Country Code")
     )
     assert f"Saved {work / 'customer-onboarding-template.csv'}" in out
     # a folder (the trailing slash says it) that is not there is not made up
