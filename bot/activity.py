@@ -44,12 +44,18 @@ class ActivityKind(StrEnum):
 
     ENROLLED = "enrolled"
     RESELLER_ESTABLISHED = "reseller.established"
+    TENANT_MISSING = "reseller.no_tenant"  # no Microsoft tenant owns the domain (yet)
+    TENANT_FOUND = "reseller.tenant_found"  # a tenant owns it now
     GDAP_REQUESTED = "gdap.requested"
     GDAP_ESTABLISHED = "gdap.established"
     GDAP_EXTENDED = "gdap.extended"
     GDAP_ENDING = "gdap.ending"
     GDAP_EXPIRED = "gdap.expired"
     GDAP_FAILED = "gdap.failed"
+    GDAP_WAITING = "gdap.waiting"  # Microsoft did not answer the request; tried again later
+    GDAP_SENT = "gdap.sent"  # a request that waited on Microsoft was created at last
+    ACCESS_ACTIVE = "gdap.access_active"  # a partner group holds its roles in the tenant
+    ACCESS_FAILED = "gdap.access_failed"  # Microsoft refused or dropped a group's roles
     HUB_STARTED = "hub.started"
     HUB_COMPLETED = "hub.completed"
     P2P_PENDING = "p2p.pending"
@@ -58,6 +64,8 @@ class ActivityKind(StrEnum):
     P2P_CANCEL_FAILED = "p2p.cancel_failed"
     P2P_EXPIRED = "p2p.expired"
     P2P_FAILED = "p2p.failed"
+    P2P_WAITING = "p2p.waiting"  # Microsoft did not answer the request; tried again later
+    P2P_SENT = "p2p.sent"  # a transfer that waited on Microsoft was created at last
     REMINDER_SENT = "reminder.sent"
     MAIL_BOUNCED = "mail.bounced"  # the mail server refused a mail for good (5xx)
     MAIL_UNDELIVERED = "mail.undelivered"  # temporary failures until the ledger gave up

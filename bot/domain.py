@@ -25,12 +25,15 @@ from bot.rules import (
     GDAP_MAX_DAYS,
     GDAP_MIN_DAYS,
     GDAP_NAME_MAX,
+    GDAP_UNAPPROVED_LIFETIME,
     NAME_MAX,
     P2P_LIFETIME,
     REMINDER_DELAYS,
+    AccessState,
     Change,
     CustomerDetails,
     GdapRequest,
+    GroupAccess,
     P2PTransfer,
     gdap_ending_warnings,
     ordinal,
@@ -56,12 +59,14 @@ __all__ = [
     "GDAP_MAX_DAYS",
     "GDAP_MIN_DAYS",
     "GDAP_NAME_MAX",
+    "GDAP_UNAPPROVED_LIFETIME",
     "NAME_MAX",
     "P2P_LIFETIME",
     "REMINDER_DELAYS",
     "STEP_TITLES",
     "SYSTEM",
     "SYSTEM_ACTOR",
+    "AccessState",
     "Activity",
     "ActivityKind",
     "Actor",
@@ -69,6 +74,7 @@ __all__ = [
     "CustomerDetails",
     "GdapRequest",
     "GdapStatus",
+    "GroupAccess",
     "HubStatus",
     "Lifecycle",
     "OverallStatus",
@@ -94,6 +100,9 @@ class Onboarding:
     reseller_status: ResellerStatus = ResellerStatus.IN_PROGRESS
     reseller_started_at: datetime | None = None
     customer_tenant_id: str | None = None
+    # When Microsoft last said which tenant owns the domain (None: not asked successfully
+    # yet); with no `customer_tenant_id`, it said no tenant has the domain.
+    tenant_checked_at: datetime | None = None
     gdap_status: GdapStatus = GdapStatus.NOT_STARTED
     gdap_started_at: datetime | None = None
     gdap: GdapRequest | None = None

@@ -37,7 +37,7 @@ class HubAccess:
         ob.require(Change.START_HUB)
         profile = None
         if ob.reseller_status is ResellerStatus.ESTABLISHED:
-            profile = self.wiring.microsoft.find_customer(ob.domain)
+            profile = self.wiring.microsoft.find_customer(ob.domain, ob.customer_tenant_id)
         return hub_form(ob, profile)
 
     def start(self, reference: str, values: dict[str, str], actor: Actor) -> CustomerCard:

@@ -26,15 +26,24 @@ FAILURE_KINDS = frozenset(
         ActivityKind.P2P_CANCEL_FAILED,
         ActivityKind.MAIL_BOUNCED,
         ActivityKind.MAIL_UNDELIVERED,
+        ActivityKind.ACCESS_FAILED,
     }
 )
-ATTENTION_KINDS = frozenset({ActivityKind.GDAP_ENDING})
+ATTENTION_KINDS = frozenset(
+    {
+        ActivityKind.GDAP_ENDING,
+        ActivityKind.TENANT_MISSING,
+        ActivityKind.GDAP_WAITING,
+        ActivityKind.P2P_WAITING,
+    }
+)
 # A step reached its goal; progress (enrolled, requested, reminded) is neutral information.
 SUCCESS_KINDS = frozenset(
     {
         ActivityKind.RESELLER_ESTABLISHED,
         ActivityKind.GDAP_ESTABLISHED,
         ActivityKind.GDAP_EXTENDED,
+        ActivityKind.ACCESS_ACTIVE,
         ActivityKind.HUB_COMPLETED,
         ActivityKind.P2P_COMPLETED,
         ActivityKind.FINISHED,

@@ -16,6 +16,7 @@ from typing import Protocol
 from bot.domain import Activity, Onboarding, OverallStatus
 from bot.notices import NoticePayload
 from bot.records import (
+    AccessAssignment,
     AccessEntry,
     BulkImport,
     CustomerProfile,
@@ -65,12 +66,23 @@ class MailOutbox(Protocol):
 
 
 class MicrosoftPartner(Protocol):
-    """Partner Center and Graph as the bot needs them; raise `ProviderError` on refusal."""
+    """Partner Center and Graph as the bot needs them. Every method raises `ProviderError`
+    when Microsoft refuses or fails: `permanent=True` for a refusal retrying cannot help (its
+    message says why and what fixes it), `permanent=False` for throttling, 5xx and timeouts
+    (the bot keeps the request and tries again later)."""
 
     def reseller_invitation_url(self) -> str: ...
 
-    def find_customer(self, domain: str) -> CustomerProfile | None:
-        """The customer once it accepted the reseller relationship, else None."""
+    def find_tenant(self, domain: str) -> str | None:
+        """The id of the Entra tenant that owns `domain` (Graph
+        findTenantInformationByDomainName); None when no tenant has it. Called at enrollment;
+        the result is kept on the onboarding."""
+        ...
+
+    def find_customer(self, domain: str, tenant_id: str | None = None) -> CustomerProfile | None:
+        """The customer once it accepted the reseller relationship, else None. Live matches
+        on `tenant_id` (resolving it from `domain` when None), never on the Partner Center
+        company domain, which is usually the *.onmicrosoft.com one."""
         ...
 
     def create_gdap_relationship(
@@ -85,6 +97,18 @@ class MicrosoftPartner(Protocol):
     ) -> GdapRelationship: ...
 
     def get_gdap_relationship(self, relationship_id: str) -> GdapRelationship: ...
+
+    def assign_access(
+        self, relationship_id: str, group_id: str, role_ids: list[str]
+    ) -> AccessAssignment:
+        """Give a partner security group these roles in the customer's tenant (one call per
+        group); idempotent: asking again for a group that has an assignment on the
+        relationship returns the existing one."""
+        ...
+
+    def get_access_assignment(
+        self, relationship_id: str, assignment_id: str
+    ) -> AccessAssignment: ...
 
     def create_transfer(
         self,
@@ -155,6 +179,18 @@ class OnboardingRepository(Protocol):
 
     def open_by_domains(self, domains: list[str]) -> dict[str, Onboarding]:
         """Open onboardings keyed by domain, for the given domains."""
+        ...
+
+    def open_by_microsoft_ids(
+        self,
+        *,
+        tenant_id: str | None = None,
+        relationship_id: str | None = None,
+        transfer_id: str | None = None,
+    ) -> list[Onboarding]:
+        """Open onboardings whose customer tenant, GDAP relationship or P2P transfer has one
+        of the given ids (ids compare case-insensitively, as Microsoft's GUIDs do), in
+        enrollment order: what a Partner Center webhook concerns."""
         ...
 
     def add(self, onboarding: Onboarding) -> None: ...

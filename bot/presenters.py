@@ -27,6 +27,7 @@ from bot.domain import (
 )
 from bot.gdap_roles import role_names
 from bot.records import Role
+from bot.tenants import no_tenant_line
 from bot.text import scripts_of
 from bot.tone import Tone
 from bot.views import (
@@ -272,11 +273,14 @@ def _step_details(
     if ob.is_open:
         for step in ob.waiting_steps():
             details[step] = waiting_line(ob, step, activities or [], now)
-    if ob.customer_tenant_id:
-        details[Step.RESELLER] = f"tenant {ob.customer_tenant_id}"
 
     def add(step: Step, text: str) -> None:
         details[step] = f"{details[step]}; {text}" if details.get(step) else text
+
+    if ob.customer_tenant_id:
+        add(Step.RESELLER, f"tenant {ob.customer_tenant_id}")
+    elif ob.tenant_checked_at is not None and ob.reseller_status is ResellerStatus.IN_PROGRESS:
+        add(Step.RESELLER, no_tenant_line(ob.domain))
 
     if ob.gdap:
         parts = [

@@ -71,6 +71,29 @@ class GdapRelationship:
     approval_url: str
     ends_at: datetime | None = None
     detail: str = ""
+    # Microsoft ends a request nobody approved 90 days after it was created; while PENDING,
+    # when that happens (live: createdDateTime + 90 days), if the backend knows.
+    ends_unapproved_at: datetime | None = None
+
+
+class AssignmentState(StrEnum):
+    """Graph's delegatedAdminAccessAssignment status, reduced to what the bot acts on."""
+
+    PENDING = "pending"  # pending
+    ACTIVE = "active"  # active
+    FAILED = "failed"  # error, deleting, deleted
+
+
+@dataclass(frozen=True)
+class AccessAssignment:
+    """One partner security group given roles in the customer's tenant through a GDAP
+    relationship: nobody in the partner tenant can use the relationship without one."""
+
+    id: str
+    group_id: str
+    role_ids: tuple[str, ...]
+    state: AssignmentState
+    detail: str = ""
 
 
 class TransferState(StrEnum):
@@ -85,6 +108,25 @@ class Transfer:
     id: str
     state: TransferState
     detail: str = ""
+    expires_at: datetime | None = None  # Partner Center's expirationTime, when it gives one
+
+
+class MicrosoftEventKind(StrEnum):
+    CUSTOMER = "customer"  # a reseller relationship was accepted
+    GDAP = "gdap"  # an admin relationship changed
+    ACCESS = "access"  # an access assignment changed
+    TRANSFER = "transfer"  # a transfer was created, completed or failed
+
+
+@dataclass(frozen=True)
+class MicrosoftEvent:
+    """What a verified Partner Center webhook tells the bot to re-read (never what it claims):
+    the ids say which onboardings to refresh, Microsoft is then asked where they stand."""
+
+    kind: MicrosoftEventKind
+    tenant_id: str | None = None
+    relationship_id: str | None = None
+    transfer_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ builds the state machine on them and re-exports them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -18,6 +18,7 @@ REMINDER_DELAYS: tuple[timedelta, ...] = (
     timedelta(hours=168),
 )
 P2P_LIFETIME = timedelta(days=30)  # a transfer request expires after this without action
+GDAP_UNAPPROVED_LIFETIME = timedelta(days=90)  # Microsoft ends a request nobody approved
 GDAP_AUTO_EXTEND_DAYS = 180  # Microsoft extends a relationship by this much when it ends
 GDAP_AUTO_EXTEND = timedelta(days=GDAP_AUTO_EXTEND_DAYS)
 GDAP_MIN_DAYS = 1
@@ -51,6 +52,30 @@ class CustomerDetails:
     country: str
 
 
+class AccessState(StrEnum):
+    """Where one group's access assignment stands, as the card says it."""
+
+    WAITING = "waiting"  # not created yet: Microsoft did not answer, tried again later
+    PENDING = "pending"  # created, Microsoft is provisioning it
+    ACTIVE = "active"
+    FAILED = "failed"
+
+
+@dataclass
+class GroupAccess:
+    """The roles one partner security group is given through the GDAP relationship."""
+
+    group_id: str
+    role_ids: list[str]
+    state: AccessState = AccessState.WAITING
+    assignment_id: str | None = None
+    detail: str = ""  # Microsoft's reason, for a failed (or still waiting) assignment
+
+    @property
+    def settled(self) -> bool:
+        return self.state in (AccessState.ACTIVE, AccessState.FAILED)
+
+
 @dataclass
 class GdapRequest:
     relationship_name: str
@@ -59,6 +84,10 @@ class GdapRequest:
     relationship_id: str | None = None
     approval_url: str | None = None
     ends_at: datetime | None = None
+    # Not created at Microsoft yet: why (its transient failure); the scheduler tries again.
+    waiting: str | None = None
+    ends_unapproved_at: datetime | None = None  # when Microsoft ends it if nobody approves
+    assignments: list[GroupAccess] = field(default_factory=list)
 
     @property
     def auto_extend(self) -> bool:
@@ -73,9 +102,15 @@ class P2PTransfer:
     partner_email: str
     transfer_id: str | None = None
     sent_at: datetime | None = None
+    microsoft_expires_at: datetime | None = None  # Partner Center's expirationTime, if given
+    # Not created at Microsoft yet: why (its transient failure); the scheduler tries again.
+    waiting: str | None = None
 
     @property
     def expires_at(self) -> datetime | None:
+        """Partner Center's own expiry when it gives one, else the product's 30 days."""
+        if self.microsoft_expires_at is not None:
+            return self.microsoft_expires_at
         return self.sent_at + P2P_LIFETIME if self.sent_at else None
 
 

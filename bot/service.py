@@ -8,6 +8,7 @@ its unit of work, and the store runs `delivery.deliver_pending` after the outerm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.access import AccessControl
@@ -59,13 +60,22 @@ class OnboardingService:
         deliver_after_commit: bool = True,
         bootstrap_admins: frozenset[str] = frozenset(),
         organisations: dict[str, frozenset[str]] | None = None,
+        role_groups: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.page_size = page_size
         self.access = AccessControl(store, clock, bootstrap_admins, dict(organisations or {}))
         self.wiring = Wiring(
-            store, clock, microsoft, hub, self.access, partner_name, transfer_link, sync_after
+            store,
+            clock,
+            microsoft,
+            hub,
+            self.access,
+            partner_name,
+            transfer_link,
+            sync_after,
+            dict(role_groups or {}),
         )
         self.customers = Customers(self.wiring, page_size, outbox)
         self.enrollment = Enrollment(self.wiring, self.customers)

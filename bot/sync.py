@@ -7,21 +7,27 @@ Microsoft said so.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.activity import SYSTEM_ACTOR, Activity
 from bot.domain import GdapStatus, Onboarding, P2PStatus, ResellerStatus
+from bot.errors import ProviderError
 from bot.history import record
 from bot.records import (
     CustomerProfile,
     GdapRelationship,
     GdapState,
+    MicrosoftEvent,
     Transfer,
     TransferState,
 )
+from bot.tenants import resolve_tenant
 from bot.wiring import Wiring
+
+log = logging.getLogger(__name__)
 
 
 def microsoft_transitions(
@@ -88,9 +94,12 @@ class MicrosoftSync:
             return []
         now = w.clock.now()
         ms = w.microsoft
+        tenant = resolve_tenant(w, ob.domain) if ob.customer_tenant_id is None else None
+        tenant_id = ob.customer_tenant_id or (tenant.tenant_id if tenant else None)
+        no_tenant = tenant is not None and tenant.tenant_id is None  # none can have accepted
         profile = (
-            ms.find_customer(ob.domain)
-            if ob.reseller_status is ResellerStatus.IN_PROGRESS
+            ms.find_customer(ob.domain, tenant_id)
+            if ob.reseller_status is ResellerStatus.IN_PROGRESS and not no_tenant
             else None
         )
         rel = (
@@ -113,9 +122,41 @@ class MicrosoftSync:
             ob = uow.onboardings.get(onboarding_id, for_update=True)
             if ob is None or not ob.is_open:
                 return []
+            changed = False
+            if tenant is not None:
+                changed, found = tenant.apply(ob)
+                if found is not None:
+                    record(uow, ob, found, w.sync_after)
+                    written.append(found)
             for activity in microsoft_transitions(ob, now, profile, rel, transfer):
                 record(uow, ob, activity, w.sync_after)
                 written.append(activity)
-            if written:
+            if written or changed:
                 uow.onboardings.save(ob)
+        return written
+
+    def on_event(self, event: MicrosoftEvent) -> list[Activity]:
+        """A verified webhook: refreshes every open onboarding it concerns, found by the ids
+        it names, and returns what changed. Microsoft is asked, never the event believed, so
+        an unknown id changes nothing and the same event twice changes nothing the second
+        time. One onboarding Microsoft cannot answer for now is left to the fallback sync;
+        the others are still refreshed."""
+        with self.wiring.store.transaction() as uow:
+            concerned = uow.onboardings.open_by_microsoft_ids(
+                tenant_id=event.tenant_id,
+                relationship_id=event.relationship_id,
+                transfer_id=event.transfer_id,
+            )
+        written: list[Activity] = []
+        for ob in concerned:
+            try:
+                written += self.refresh(ob.id)
+            except ProviderError as err:
+                log.warning(
+                    "%s event for onboarding %s: Microsoft did not answer (%s); "
+                    "the fallback sync asks again",
+                    event.kind,
+                    ob.id,
+                    err,
+                )
         return written

@@ -1,8 +1,10 @@
 """What every use case is given: the store, the clock, the Microsoft side, the hub, who we
-are to customers, how soon to poll Microsoft, and who may do what. Built once by `app.py`."""
+are to customers, how soon to poll Microsoft, which partner groups get GDAP roles, and who
+may do what. Built once by `app.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,6 +25,9 @@ class Wiring:
     partner_name: str = "Your Microsoft partner"
     transfer_link: str = "https://partner.microsoft.com/dashboard/v2/customers/list"
     sync_after: timedelta | None = SYNC_FIRST  # first fallback poll of a waiting step; None: off
+    # GDAP_ROLE_GROUPS: role template id -> partner security group object id. Once a
+    # relationship is Established, each group is given the approved roles mapped to it.
+    role_groups: Mapping[str, str] = field(default_factory=dict)
     _invitation_url: str | None = field(default=None, repr=False)
 
     def invitation_url(self) -> str:

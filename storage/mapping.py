@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import Row
 
 from bot.domain import (
+    AccessState,
     Activity,
     ActivityKind,
     Actor,
     GdapRequest,
     GdapStatus,
+    GroupAccess,
     HubStatus,
     Lifecycle,
     Onboarding,
@@ -52,6 +54,7 @@ def onboarding_values(ob: Onboarding) -> dict[str, Any]:
         "reseller_status": ob.reseller_status.value,
         "reseller_started_at": ob.reseller_started_at,
         "customer_tenant_id": ob.customer_tenant_id,
+        "tenant_checked_at": ob.tenant_checked_at,
         "gdap_status": ob.gdap_status.value,
         "gdap_started_at": ob.gdap_started_at,
         "gdap_relationship_name": gdap.relationship_name if gdap else None,
@@ -60,6 +63,9 @@ def onboarding_values(ob: Onboarding) -> dict[str, Any]:
         "gdap_relationship_id": gdap.relationship_id if gdap else None,
         "gdap_approval_url": gdap.approval_url if gdap else None,
         "gdap_ends_at": gdap.ends_at if gdap else None,
+        "gdap_waiting": gdap.waiting if gdap else None,
+        "gdap_ends_unapproved_at": gdap.ends_unapproved_at if gdap else None,
+        "gdap_assignments": [_group_access_values(a) for a in gdap.assignments] if gdap else None,
         "hub_status": ob.hub_status.value,
         "hub_started_at": ob.hub_started_at,
         "hub_customer_id": ob.hub_customer_id,
@@ -70,6 +76,8 @@ def onboarding_values(ob: Onboarding) -> dict[str, Any]:
         "p2p_partner_email": p2p.partner_email if p2p else None,
         "p2p_transfer_id": p2p.transfer_id if p2p else None,
         "p2p_sent_at": p2p.sent_at if p2p else None,
+        "p2p_expires_at": p2p.microsoft_expires_at if p2p else None,
+        "p2p_waiting": p2p.waiting if p2p else None,
         "failure_reason": ob.failure_reason,
         "overall_status": ob.overall_status.value,
         "lifecycle": ob.lifecycle.value,
@@ -88,6 +96,9 @@ def to_onboarding(row: Row[Any]) -> Onboarding:
             row.gdap_relationship_id,
             row.gdap_approval_url,
             row.gdap_ends_at,
+            row.gdap_waiting,
+            row.gdap_ends_unapproved_at,
+            [_group_access(a) for a in row.gdap_assignments or []],
         )
     p2p = None
     if row.p2p_partner_name is not None:
@@ -97,6 +108,8 @@ def to_onboarding(row: Row[Any]) -> Onboarding:
             row.p2p_partner_email,
             row.p2p_transfer_id,
             row.p2p_sent_at,
+            row.p2p_expires_at,
+            row.p2p_waiting,
         )
     return Onboarding(
         id=row.id,
@@ -109,6 +122,7 @@ def to_onboarding(row: Row[Any]) -> Onboarding:
         reseller_status=ResellerStatus(row.reseller_status),
         reseller_started_at=row.reseller_started_at,
         customer_tenant_id=row.customer_tenant_id,
+        tenant_checked_at=row.tenant_checked_at,
         gdap_status=GdapStatus(row.gdap_status),
         gdap_started_at=row.gdap_started_at,
         gdap=gdap,
@@ -123,6 +137,26 @@ def to_onboarding(row: Row[Any]) -> Onboarding:
         closed_at=row.closed_at,
         bulk_import_id=row.bulk_import_id,
         version=row.version,
+    )
+
+
+def _group_access_values(access: GroupAccess) -> dict[str, Any]:
+    return {
+        "group_id": access.group_id,
+        "role_ids": list(access.role_ids),
+        "state": access.state.value,
+        "assignment_id": access.assignment_id,
+        "detail": access.detail,
+    }
+
+
+def _group_access(data: dict[str, Any]) -> GroupAccess:
+    return GroupAccess(
+        data["group_id"],
+        list(data.get("role_ids") or []),
+        AccessState(data.get("state") or AccessState.WAITING.value),
+        data.get("assignment_id"),
+        data.get("detail") or "",
     )
 
 

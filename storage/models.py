@@ -95,14 +95,18 @@ class OnboardingRow(Base):
     reseller_status: Mapped[str] = mapped_column(String(32))
     reseller_started_at: Mapped[datetime | None]
     customer_tenant_id: Mapped[str | None] = mapped_column(String(64))
+    tenant_checked_at: Mapped[datetime | None]
     gdap_status: Mapped[str] = mapped_column(String(32))
     gdap_started_at: Mapped[datetime | None]
     gdap_relationship_name: Mapped[str | None] = mapped_column()  # NULL: no GDAP request
     gdap_duration_days: Mapped[int | None]
     gdap_role_ids: Mapped[list[str] | None] = mapped_column(JSON_DOCUMENT)
-    gdap_relationship_id: Mapped[str | None]
+    gdap_relationship_id: Mapped[str | None] = mapped_column()
     gdap_approval_url: Mapped[str | None]
     gdap_ends_at: Mapped[datetime | None]
+    gdap_waiting: Mapped[str | None]  # Microsoft's transient failure while not created yet
+    gdap_ends_unapproved_at: Mapped[datetime | None]
+    gdap_assignments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON_DOCUMENT)
     hub_status: Mapped[str] = mapped_column(String(32))
     hub_started_at: Mapped[datetime | None]
     hub_customer_id: Mapped[str | None]
@@ -111,8 +115,10 @@ class OnboardingRow(Base):
     p2p_partner_name: Mapped[str | None]  # NULL when no transfer was ever started
     p2p_partner_tenant_id: Mapped[str | None] = mapped_column(String(64))
     p2p_partner_email: Mapped[str | None]
-    p2p_transfer_id: Mapped[str | None]
+    p2p_transfer_id: Mapped[str | None] = mapped_column()
     p2p_sent_at: Mapped[datetime | None]
+    p2p_expires_at: Mapped[datetime | None]  # Partner Center's expirationTime, when given
+    p2p_waiting: Mapped[str | None]  # Microsoft's transient failure while not created yet
     failure_reason: Mapped[str | None]
     overall_status: Mapped[str] = mapped_column(String(16))  # Onboarding.overall_status
     lifecycle: Mapped[str] = mapped_column(String(16))
@@ -151,6 +157,25 @@ class OnboardingRow(Base):
         Index(
             "ix_onboardings_open_p2p_started_at",
             "p2p_started_at",
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        # What a Partner Center webhook names: the customer tenant, relationship or transfer.
+        Index(
+            "ix_onboardings_open_tenant",
+            func.lower(customer_tenant_id),
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        Index(
+            "ix_onboardings_open_gdap_relationship",
+            func.lower(gdap_relationship_id),
+            sqlite_where=OPEN,
+            postgresql_where=OPEN,
+        ),
+        Index(
+            "ix_onboardings_open_p2p_transfer",
+            func.lower(p2p_transfer_id),
             sqlite_where=OPEN,
             postgresql_where=OPEN,
         ),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -24,6 +24,7 @@ from storage.models import ActivityRow, OnboardingRow
 from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks
 
 LIKE_ESCAPE = "/"
+OPEN_BY_ID_LIMIT = 100  # one tenant is onboarded once; a relationship or transfer belongs to one
 
 
 def like_pattern(text: str) -> str:
@@ -81,6 +82,27 @@ class SqlOnboardings(SqlRepository):
                 for given in wanted.get(ob.domain.lower(), []):
                     found[given] = ob
         return found
+
+    def open_by_microsoft_ids(
+        self,
+        *,
+        tenant_id: str | None = None,
+        relationship_id: str | None = None,
+        transfer_id: str | None = None,
+    ) -> list[Onboarding]:
+        o = OnboardingRow
+        conditions = [
+            func.lower(column) == value.strip().lower()
+            for column, value in (
+                (o.customer_tenant_id, tenant_id),
+                (o.gdap_relationship_id, relationship_id),
+                (o.p2p_transfer_id, transfer_id),
+            )
+            if value and value.strip()
+        ]
+        if not conditions:
+            return []
+        return self._open_where(or_(*conditions), OPEN_BY_ID_LIMIT)
 
     def add(self, onboarding: Onboarding) -> None:
         """Raises `Conflict` naming the customer that already holds the domain, if any."""

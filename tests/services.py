@@ -14,6 +14,7 @@ from bot.ports import Clock
 from bot.service import OnboardingService
 from storage.adapter_state import AdapterState
 from storage.unit_of_work import SqlStore
+from tests.refusing_microsoft import RefusingMicrosoft
 
 PARTNER_ID = "11111111-2222-4333-8444-555555555555"
 
@@ -34,3 +35,24 @@ def sandboxed_service(
         outbox=outbox,
         **options,
     )
+
+
+def refusing_service(
+    engine: Engine, clock: Clock, *, partner_id: str = PARTNER_ID, **options: Any
+) -> tuple[OnboardingService, RefusingMicrosoft]:
+    """The sandboxed service, its Microsoft side wrapped in a double that refuses on demand
+    (see `tests.refusing_microsoft`); `sandbox ...` still plays the customer."""
+    sandbox = SandboxMicrosoft(AdapterState(engine), clock, partner_id)
+    microsoft = RefusingMicrosoft(sandbox)
+    outbox = OutboxMailer(engine, clock)
+    service = OnboardingService(
+        SqlStore(engine),
+        microsoft,
+        outbox,
+        LocalHubDirectory(engine),
+        clock,
+        simulator=sandbox,
+        outbox=outbox,
+        **options,
+    )
+    return service, microsoft

@@ -17,12 +17,22 @@ from bot.domain import GDAP_AUTO_EXTEND
 from bot.errors import ProviderError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID
 from bot.ports import Clock
-from bot.records import CustomerProfile, GdapRelationship, GdapState, Transfer, TransferState
+from bot.records import (
+    AccessAssignment,
+    AssignmentState,
+    CustomerProfile,
+    GdapRelationship,
+    GdapState,
+    Transfer,
+    TransferState,
+)
 
 APPROVAL_URL = (
     "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/"
     "granularAdminRelationships/{id}"
 )
+UNAPPROVED_LIFETIME = timedelta(days=90)  # Microsoft ends a request nobody approved after this
+TENANTS = uuid.UUID("5a1d0b0c-7e1e-4a47-9d55-2f0c5e3a7b11")  # namespace of sandbox tenant ids
 INVITATION_URL = (
     "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"
     "&partnerId={partner}&msppId=0&DAP=false#/BillingAccounts/partner-invitation"
@@ -54,9 +64,21 @@ class SandboxMicrosoft:
     def reseller_invitation_url(self) -> str:
         return INVITATION_URL.format(partner=self.partner_id)
 
-    def find_customer(self, domain: str) -> CustomerProfile | None:
+    def find_tenant(self, domain: str) -> str | None:
+        """Every sandbox domain has a tenant, with the same id however often it is asked (the
+        one its customer got on accepting, for customers the sandbox made before tenants)."""
         data = self.state.get("customer", domain.lower())
-        return CustomerProfile(**data) if data else None
+        if data:
+            return str(data["tenant_id"])
+        return str(uuid.uuid5(TENANTS, domain.lower()))
+
+    def find_customer(self, domain: str, tenant_id: str | None = None) -> CustomerProfile | None:
+        data = self.state.get("customer", domain.lower())
+        if not data:
+            return None
+        if tenant_id and str(data["tenant_id"]).lower() != tenant_id.lower():
+            return None  # as live: the tenant id decides, not the domain
+        return CustomerProfile(**data)
 
     def create_gdap_relationship(
         self,
@@ -68,30 +90,52 @@ class SandboxMicrosoft:
         customer_tenant_id: str | None,
         customer_name: str,
     ) -> GdapRelationship:
-        if any(r["name"].casefold() == name.casefold() for r in self.state.all("gdap")):
-            raise ProviderError(f'409 Conflict: a relationship named "{name}" already exists.')
+        request = {
+            "name": name,
+            "duration_days": duration_days,
+            "role_ids": sorted(role_ids),
+            "customer_tenant_id": customer_tenant_id,
+            "auto_extend": auto_extend,
+        }
+        for existing in self.state.all("gdap"):
+            if existing["name"].casefold() != name.casefold():
+                continue
+            if all(existing.get(k) == v for k, v in request.items()):
+                # The same request again (a retry after a timeout): the one created, as live
+                # finds it by its unique name.
+                return self.get_gdap_relationship(existing["id"])
+            raise ProviderError(
+                f'A GDAP relationship named "{name}" already exists in Partner Center: '
+                "choose another name.",
+                permanent=True,
+            )
         if auto_extend and GLOBAL_ADMINISTRATOR_ID in role_ids:
             raise ProviderError(
-                "400 Bad Request: auto-extend is not allowed with the Global Administrator role."
+                "Microsoft does not auto-extend a relationship with the Global Administrator "
+                "role: request it without auto-extend.",
+                permanent=True,
             )
         rel_id = f"{uuid.uuid4()}-{uuid.uuid4()}"
         self.state.put(
             "gdap",
             rel_id,
             {
+                **request,
                 "id": rel_id,
-                "name": name,
                 "state": "pending",
-                "duration_days": duration_days,
                 "ends_at": None,
-                "customer_tenant_id": customer_tenant_id,
-                "auto_extend": auto_extend,
+                "created_at": self.clock.now().isoformat(),
             },
         )
         return self.get_gdap_relationship(rel_id)
 
     def get_gdap_relationship(self, relationship_id: str) -> GdapRelationship:
         data = self._get("gdap", relationship_id)
+        created = _ts(data.get("created_at"))
+        lapses = created + UNAPPROVED_LIFETIME if created else None
+        if data["state"] == "pending" and lapses is not None and lapses <= self.clock.now():
+            data = {**data, "state": "expired", "ends_at": lapses.isoformat(), "unapproved": True}
+            self.state.put("gdap", relationship_id, data)
         ends = _ts(data["ends_at"])
         if data["state"] == "active" and ends is not None and ends <= self.clock.now():
             # As Microsoft does at the end: extend it (GDAP_AUTO_EXTEND), or end it (Global Admin).
@@ -102,12 +146,64 @@ class SandboxMicrosoft:
             else:
                 data = {**data, "state": "expired"}
             self.state.put("gdap", relationship_id, data)
+        state = GdapState(data["state"])
+        unapproved = state is GdapState.EXPIRED and data.get("unapproved")
         return GdapRelationship(
             data["id"],
-            GdapState(data["state"]),
+            state,
             APPROVAL_URL.format(id=data["id"]),
             _ts(data["ends_at"]),
+            detail=(
+                f"the customer did not approve it within {UNAPPROVED_LIFETIME.days} days, "
+                "so Microsoft ended the request"
+                if unapproved
+                else ""
+            ),
+            ends_unapproved_at=lapses if state is GdapState.PENDING else None,
         )
+
+    def assign_access(
+        self, relationship_id: str, group_id: str, role_ids: list[str]
+    ) -> AccessAssignment:
+        rel = self.get_gdap_relationship(relationship_id)
+        if rel.state is not GdapState.ACTIVE:
+            raise ProviderError(
+                f"The GDAP relationship is {rel.state}, not active: Microsoft assigns roles "
+                "to groups only once the customer has approved it.",
+                permanent=True,
+            )
+        approved = self._get("gdap", relationship_id).get("role_ids")
+        outside = sorted(set(role_ids) - set(approved)) if approved is not None else []
+        if outside:
+            raise ProviderError(
+                "These roles are not in the approved relationship: " + ", ".join(outside),
+                permanent=True,
+            )
+        for existing in self.state.all("assignment"):
+            if existing["relationship_id"] == relationship_id and existing["group_id"] == group_id:
+                return _assignment(existing)  # as Graph's 409 for the group, read back
+        assignment_id = str(uuid.uuid4())
+        data = {
+            "id": assignment_id,
+            "relationship_id": relationship_id,
+            "group_id": group_id,
+            "role_ids": list(role_ids),
+            "state": "pending",
+        }
+        self.state.put("assignment", assignment_id, data)
+        return _assignment(data)
+
+    def get_access_assignment(self, relationship_id: str, assignment_id: str) -> AccessAssignment:
+        data = self._get("assignment", assignment_id)
+        if data["relationship_id"] != relationship_id:
+            raise ProviderError(
+                f"404 Not Found: no assignment {assignment_id} on {relationship_id}.",
+                permanent=True,
+            )
+        if data["state"] == "pending":  # Microsoft provisions it by the time it is asked again
+            data = {**data, "state": "active"}
+            self.state.put("assignment", assignment_id, data)
+        return _assignment(data)
 
     def create_transfer(
         self,
@@ -140,7 +236,8 @@ class SandboxMicrosoft:
         if data["state"] != "pending":
             raise ProviderError(
                 f"400 Bad Request: transfer {transfer_id} is {data['state']}; "
-                "only a pending transfer can be cancelled."
+                "only a pending transfer can be cancelled.",
+                permanent=True,
             )
         self.state.put("transfer", transfer_id, {**data, "state": "cancelled"})
 
@@ -152,7 +249,7 @@ class SandboxMicrosoft:
             "customer",
             domain.lower(),
             {
-                "tenant_id": str(uuid.uuid4()),
+                "tenant_id": self.find_tenant(domain),
                 "company_name": company_name,
                 "domain": domain,
                 "email": email,
@@ -164,9 +261,17 @@ class SandboxMicrosoft:
 
     def approve_gdap(self, relationship_id: str) -> None:
         data = self._get("gdap", relationship_id)
-        ends = self.clock.now() + timedelta(days=data["duration_days"])
+        now = self.clock.now()
+        ends = now + timedelta(days=data["duration_days"])
         self.state.put(
-            "gdap", relationship_id, {**data, "state": "active", "ends_at": ends.isoformat()}
+            "gdap",
+            relationship_id,
+            {
+                **data,
+                "state": "active",
+                "ends_at": ends.isoformat(),
+                "activated_at": now.isoformat(),
+            },
         )
 
     def expire_gdap(self, relationship_id: str) -> None:
@@ -192,5 +297,15 @@ class SandboxMicrosoft:
     def _get(self, kind: str, key: str) -> dict[str, Any]:
         data = self.state.get(kind, key)
         if data is None:
-            raise ProviderError(f"404 Not Found: no {kind} {key} in the sandbox.")
+            raise ProviderError(f"404 Not Found: no {kind} {key} in the sandbox.", permanent=True)
         return data
+
+
+def _assignment(data: dict[str, Any]) -> AccessAssignment:
+    return AccessAssignment(
+        data["id"],
+        data["group_id"],
+        tuple(data["role_ids"]),
+        AssignmentState(data["state"]),
+        data.get("detail", ""),
+    )

@@ -219,7 +219,7 @@ def test_a_gdap_request_microsoft_refuses_is_marked_as_a_failure(tmp_path):
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
     assert "✓ Enrolled ABC Technologies Inc." in out
-    assert "✗ Microsoft refused the GDAP request: 409 Conflict" in out
+    assert "✗ Microsoft refused the GDAP request: A GDAP relationship named" in out
     assert "✓ Microsoft refused" not in out
     assert "GDAP Access Failed" in out
 

@@ -39,7 +39,7 @@ async def test_a_gdap_request_microsoft_refuses_is_answered_as_a_failure(slack: 
     card = (await slack.api.answer_to(sent.response_url)).args
 
     refused = headline(card, "Microsoft refused the GDAP request")
-    assert refused.startswith(FAILURE) and "409 Conflict" in refused
+    assert refused.startswith(FAILURE) and "already exists in Partner Center" in refused
     assert SUCCESS not in text_of(card["blocks"]) and SUCCESS not in card["text"]
     assert "GDAP Access*\n:x: Failed" in text_of(card["blocks"])
 

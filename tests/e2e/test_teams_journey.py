@@ -598,7 +598,7 @@ async def test_a_gdap_request_microsoft_refuses_is_shown_as_a_failure(world: Wor
         b for b in answer.card["body"] if "Microsoft refused the GDAP request" in b.get("text", "")
     )
     assert headline["color"] == "attention" and headline["text"].startswith("✗ ")
-    assert "409" in headline["text"]
+    assert "already exists in Partner Center" in headline["text"]
     gdap = next(
         b
         for b in _blocks(answer.card)

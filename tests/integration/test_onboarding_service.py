@@ -328,7 +328,10 @@ def test_a_request_microsoft_refuses_is_answered_as_a_failure_not_a_success(serv
         customer_name="someone else",
     )
     card = service.gdap.request("abctech.com", gdap_values(), ALICE)
-    assert card.headline.startswith("Microsoft refused the GDAP request: 409 Conflict")
+    assert card.headline == (
+        'Microsoft refused the GDAP request: A GDAP relationship named "ABC GDAP" already '
+        "exists in Partner Center: choose another name."
+    )
     assert card.tone is Tone.FAILURE and card.row.gdap == "Failed"
     assert enroll(service, "Fourth Coffee", "fourthcoffee.com").tone is Tone.SUCCESS
     assert service.sandbox.play("accept-reseller", "fourthcoffee.com").tone is Tone.SUCCESS

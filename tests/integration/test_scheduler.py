@@ -369,17 +369,18 @@ def test_a_rate_limit_holds_back_that_channels_notices(service, clock, notifier)
 
 def test_a_waiting_step_says_who_must_act_and_what_comes_next(service, clock):
     enroll(service)
+    tenant = f"; tenant {service.sandbox.simulator.find_tenant('abctech.com')}"
     waiting = service.customers.card("abctech.com").steps[0].detail
     assert waiting == (
-        "Waiting for the customer to accept since now · next reminder in a day (03 Nov)"
+        "Waiting for the customer to accept since now · next reminder in a day (03 Nov)" + tenant
     )
     tick(service, clock, T0 + timedelta(hours=48, minutes=1))
     assert service.customers.card("abctech.com").steps[0].detail == (
         "Waiting for the customer to accept since 2 days ago · 2nd of 3 reminders sent · "
-        "next reminder in 4 days (09 Nov)"
+        "next reminder in 4 days (09 Nov)" + tenant
     )
     tick(service, clock, T0 + timedelta(days=8))
     assert service.customers.card("abctech.com").steps[0].detail == (
         "Waiting for the customer to accept since 8 days ago · 3rd of 3 reminders sent · "
-        "all 3 reminders sent: contact the customer"
+        "all 3 reminders sent: contact the customer" + tenant
     )

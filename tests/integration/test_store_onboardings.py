@@ -13,11 +13,13 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
     SYSTEM_ACTOR,
+    AccessState,
     Activity,
     ActivityKind,
     Actor,
     GdapRequest,
     GdapStatus,
+    GroupAccess,
     HubStatus,
     Lifecycle,
     OverallStatus,
@@ -53,6 +55,7 @@ def test_a_full_onboarding_comes_back_exactly_as_saved(store, make_onboarding):
         customer_tenant_id="tenant-1",
         gdap_status=GdapStatus.ESTABLISHED,
         gdap_started_at=T0 + timedelta(hours=1),
+        tenant_checked_at=T0,
         gdap=GdapRequest(
             "ABC GDAP",
             365,
@@ -60,6 +63,13 @@ def test_a_full_onboarding_comes_back_exactly_as_saved(store, make_onboarding):
             "rel-1",
             "https://admin.example/approve",
             T0 + timedelta(days=365),
+            waiting=None,
+            ends_unapproved_at=T0 + timedelta(days=90),
+            assignments=[
+                GroupAccess("group-1", ["role-a"], AccessState.ACTIVE, "as-1"),
+                GroupAccess("group-2", ["role-b"], AccessState.FAILED, "as-2", "no such group"),
+                GroupAccess("group-3", ["role-c"], AccessState.WAITING, None, "Graph 503"),
+            ],
         ),
         hub_status=HubStatus.COMPLETED,
         hub_started_at=T0 + timedelta(hours=2),
@@ -67,7 +77,13 @@ def test_a_full_onboarding_comes_back_exactly_as_saved(store, make_onboarding):
         p2p_status=P2PStatus.FAILED,
         p2p_started_at=T0 + timedelta(hours=3),
         p2p=P2PTransfer(
-            "Old Partner", "tenant-old", "x@old.example", "tr-1", T0 + timedelta(hours=3)
+            "Old Partner",
+            "tenant-old",
+            "x@old.example",
+            "tr-1",
+            T0 + timedelta(hours=3),
+            microsoft_expires_at=T0 + timedelta(days=14),
+            waiting="Partner Center answered 503",
         ),
         failure_reason="the current partner declined",
         bulk_import_id="bulk-1",
@@ -84,6 +100,36 @@ def test_a_full_onboarding_comes_back_exactly_as_saved(store, make_onboarding):
         OverallStatus.FAILED
     )
     assert loaded.gdap.role_ids == ["role-a", "role-b", "role-c"]
+
+
+def test_open_onboardings_are_found_by_the_microsoft_ids_a_webhook_names(store, make_onboarding):
+    by_tenant = make_onboarding(customer_tenant_id="AAAA-tenant")
+    by_relationship = make_onboarding(
+        gdap=GdapRequest("R1", 30, ["role-a"], relationship_id="rel-1"),
+        gdap_status=GdapStatus.IN_PROGRESS,
+    )
+    by_transfer = make_onboarding(
+        customer_tenant_id="other-tenant",
+        p2p=P2PTransfer("Old", "t-old", "x@old.example", "tr-1", T0),
+        p2p_status=P2PStatus.PENDING,
+    )
+    closed = make_onboarding(customer_tenant_id="aaaa-tenant", lifecycle=Lifecycle.CANCELLED)
+    with store.transaction() as uow:
+        for ob in (by_tenant, by_relationship, by_transfer, closed):
+            uow.onboardings.add(ob)
+    with store.transaction() as uow:
+        found = uow.onboardings.open_by_microsoft_ids
+        assert [o.id for o in found(tenant_id="aaaa-TENANT")] == [by_tenant.id]
+        assert [o.id for o in found(relationship_id="REL-1")] == [by_relationship.id]
+        assert [o.id for o in found(transfer_id="tr-1")] == [by_transfer.id]
+        assert [o.id for o in found(tenant_id="other-tenant", transfer_id="tr-1")] == [
+            by_transfer.id
+        ]
+        assert [o.id for o in found(tenant_id="aaaa-tenant", relationship_id="rel-1")] == [
+            by_tenant.id,
+            by_relationship.id,
+        ]
+        assert found(tenant_id="nobody") == [] and found() == [] and found(tenant_id=" ") == []
 
 
 def test_an_onboarding_without_gdap_or_p2p_has_none(store, make_onboarding):
