@@ -15,13 +15,14 @@ from bot.csvio import COLUMN_TITLES, read_customer_csv
 from bot.customers import Customers, already_enrolled
 from bot.domain import new_onboarding
 from bot.errors import Conflict, NotAllowed, NotFound, ValidationError
+from bot.exports import review_file
 from bot.history import enqueue_mail
 from bot.notices import notice_payload
 from bot.ports import UnitOfWork
 from bot.records import BulkImport, BulkRow, BulkState, Delivery, NoticeLevel, Role, RowError, Timer
 from bot.schedule import timers_for
 from bot.validation import validate_enrollment
-from bot.views import BulkProgress, BulkResult, BulkReview, Confirmation, RowProblem
+from bot.views import BulkProgress, BulkResult, BulkReview, Confirmation, ReviewRow, RowProblem
 from bot.wiring import Wiring
 
 BULK_CHUNK = 200  # rows enrolled per transaction: progress to show, and little to redo
@@ -106,9 +107,13 @@ class BulkEnrollment:
             bulk.id,
             bulk.filename,
             bulk.total_rows,
-            tuple((r.row, r.name, presenters.domain_shown(r.domain)) for r in bulk.valid_rows),
+            tuple(
+                ReviewRow(r.row, r.name, r.email, presenters.domain_shown(r.domain), r.country)
+                for r in bulk.valid_rows
+            ),
             tuple(RowProblem(e.row, e.column, e.reason) for e in bulk.errors),
             confirmation,
+            review_file(bulk.id, bulk.filename, list(bulk.valid_rows)) if n else None,
         )
 
     def discard(self, import_id: str, actor: Actor) -> str:

@@ -18,6 +18,7 @@ from bot.access import OTHER_ORGANISATION
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
 from bot.errors import Ambiguous, NotAllowed, OnboardingError, ValidationError
+from bot.exports import EXPORT_STATUSES, STATUS_WORDS, looks_like_a_file
 from bot.records import Place
 from bot.sandbox import SANDBOX_ACTIONS
 from bot.service import OnboardingService
@@ -317,6 +318,21 @@ class Dispatcher:
             destination=args[0] if args else None,
         )
 
+    def _export(self, args: list[str], ctx: Context) -> Reply:
+        """The customers as a CSV file for Excel (every customer, or one STATUS): each step's
+        status and dates, reminders sent, who enrolled; at the console FILE says where."""
+        words = list(args)
+        status = words.pop(0).lower() if words and words[0].lower() in EXPORT_STATUSES else None
+        if len(words) > 1:
+            raise usage_of("export").misuse("export failed")
+        path = words[0] if words else ""
+        if path and not looks_like_a_file(path):
+            raise ValidationError(
+                f'Unknown status "{shorten(path)}": use one of {STATUS_WORDS}, or nothing for '
+                "every customer (a file to write ends in .csv)."
+            )
+        return self.service.exports.customers(status, ctx.actor, path=path)
+
     def _gdap(self, args: list[str], ctx: Context) -> Reply:
         """Create a GDAP request (admin relationship) for the customer."""
         ctx.retarget = lambda oid: f"gdap {oid}"
@@ -471,6 +487,11 @@ COMMANDS: tuple[Command, ...] = (
         answers=_bulk_answers,
     ),
     Command("template", "template", Dispatcher._template),
+    Command(
+        "export",
+        "export [active|failed|completed|finished|cancelled] [FILE]",
+        Dispatcher._export,
+    ),
     Command("gdap", "gdap CUSTOMER", Dispatcher._gdap, answers=_form_for_customer),
     Command("hub", "hub CUSTOMER", Dispatcher._hub, answers=_form_for_customer),
     Command("p2p", "p2p CUSTOMER | p2p cancel CUSTOMER", Dispatcher._p2p, answers=_p2p_answers),

@@ -10,7 +10,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -395,8 +395,31 @@ def safe_cell(value: object) -> str:
 def export_csv(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
     """Any CSV the bot hands out (problems of a review, exports): every cell made safe, UTF-8
     with a BOM so Excel reads accents right, CRLF line ends as Excel writes them."""
+    return b"".join(data for data, _ in csv_pieces(header, rows))
+
+
+CSV_PIECE_ROWS = 500  # rows per piece of a streamed CSV: small pieces, few writes
+
+
+def csv_pieces(
+    header: Sequence[str], rows: Iterable[Iterable[object]], per_piece: int = CSV_PIECE_ROWS
+) -> Iterator[tuple[bytes, int]]:
+    """`export_csv` in pieces, for files too big to hold at once: the BOM and the header
+    first, then every `per_piece` rows; each piece comes with how many rows it holds."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([safe_cell(h) for h in header])
-    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
-    return out.getvalue().encode("utf-8-sig")
+    yield _UTF8_BOM + out.getvalue().encode("utf-8"), 0
+    count = 0
+    out.seek(0)
+    out.truncate()
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+        count += 1
+        if count == per_piece:
+            yield out.getvalue().encode("utf-8"), count
+            out.seek(0)
+            out.truncate()
+            count = 0
+    if count:
+        yield out.getvalue().encode("utf-8"), count

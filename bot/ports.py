@@ -13,11 +13,12 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain import Activity, Onboarding, OverallStatus
+from bot.domain import Activity, ActivityKind, Lifecycle, Onboarding, OverallStatus
 from bot.notices import NoticePayload
 from bot.records import (
     AccessAssignment,
     AccessEntry,
+    ActivityTally,
     BulkImport,
     CustomerProfile,
     Delivery,
@@ -207,6 +208,23 @@ class OnboardingRepository(Protocol):
 
     def counts(self) -> dict[OverallStatus, int]: ...
 
+    def batch_after(
+        self,
+        lifecycle: Lifecycle | None,
+        status: OverallStatus | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Onboarding]:
+        """Onboardings open or closed (`lifecycle` None: all; `status` narrows to an overall
+        status), newest enrollment first, from just after the (enrolled_at, id) of the last
+        one of the previous batch: an export pages through 100,000 customers this way, each
+        batch costing what it returns."""
+        ...
+
+    def count_where(self, lifecycle: Lifecycle | None, status: OverallStatus | None) -> int:
+        """How many `batch_after` would give in all."""
+        ...
+
     def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
         """Open onboardings enrolled at or after `since`, oldest first, and how many."""
         ...
@@ -228,6 +246,17 @@ class ActivityRepository(Protocol):
 
     def of(self, onboarding_id: str, limit: int | None = None) -> list[Activity]:
         """Oldest first; with `limit`, the newest `limit` ones (still oldest first)."""
+        ...
+
+    def tallies(self, onboarding_ids: list[str], kinds: list[ActivityKind]) -> list[ActivityTally]:
+        """For each of these onboardings, kind and step: how many such activities there are
+        and when the latest was (none listed where there are none)."""
+        ...
+
+    def latest_of(
+        self, onboarding_ids: list[str], kinds: list[ActivityKind]
+    ) -> dict[str, Activity]:
+        """Each onboarding's newest activity of one of these kinds, by onboarding id."""
         ...
 
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.activity import Actor
+from bot.activity import ActivityKind, Actor
+from bot.steps import Step
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,18 @@ class SentMail:
 
     at: datetime
     mail: Mail
+
+
+@dataclass(frozen=True)
+class ActivityTally:
+    """How many activities of one kind (and step) an onboarding has, and the latest's time:
+    what an export says of each step without reading every line of every log."""
+
+    onboarding_id: str
+    kind: ActivityKind
+    step: Step | None
+    count: int
+    last_at: datetime
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bot.closing import Closing
 from bot.customers import Customers
 from bot.delivery import LedgerSender
 from bot.enrollment import Enrollment
+from bot.exports import Exports
 from bot.gdap import GdapRequests
 from bot.hub_access import HubAccess
 from bot.ports import (
@@ -85,6 +86,7 @@ class OnboardingService:
         self.transfers = Transfers(self.wiring, self.customers)
         self.reminders = Reminders(self.wiring, self.customers)
         self.closing = Closing(self.wiring, self.customers)
+        self.exports = Exports(self.wiring)
         self.sync = MicrosoftSync(self.wiring)
         self.subscriptions = Subscriptions(self.wiring)
         self.delivery = LedgerSender(

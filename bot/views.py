@@ -6,9 +6,11 @@ means, which fields a form has and their defaults) is made here or in the servic
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import BinaryIO
 
 from bot.tone import Tone as Tone  # re-exported: the front ends render it with the views
 
@@ -212,13 +214,60 @@ class RowProblem:
 
 
 @dataclass(frozen=True)
+class CsvFile:
+    """A CSV file the bot makes for the user (an export, a review's customers), made piece by
+    piece from the store so that 100,000 customers are never in memory at once.
+
+    `write` streams it into a binary file and says how many rows it wrote; `pieces` is the
+    same stream for front ends that pass it on as it comes. `rows` is how many it held when
+    it was asked for. `source` makes it again (`Exports.again`), for a link opened later.
+    """
+
+    filename: str
+    title: str  # what it lists: "Failed customers"
+    rows: int
+    text: str  # what the bot says with it
+    source: tuple[str, ...]
+    make: Callable[[], Iterator[tuple[bytes, int]]] = field(repr=False, compare=False)
+    path: str = ""  # where the user asked for it to be written (the console), as typed
+    mime_type: str = "text/csv"
+
+    @property
+    def summary(self) -> str:
+        return self.text
+
+    def pieces(self) -> Iterator[bytes]:
+        return (data for data, _ in self.make())
+
+    def write(self, out: BinaryIO) -> int:
+        """Writes the whole file into `out`; returns the rows written (the header aside)."""
+        rows = 0
+        for data, count in self.make():
+            out.write(data)
+            rows += count
+        return rows
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """A customer a bulk review will enroll, as it will be enrolled."""
+
+    row: int
+    name: str
+    email: str
+    domain: str  # as people read it (`presenters.domain_shown`)
+    country: str
+
+
+@dataclass(frozen=True)
 class BulkReview:
     import_id: str
     filename: str
     total_rows: int
-    valid: tuple[tuple[int, str, str], ...]  # (row, name, domain) of rows ready to enroll
+    valid: tuple[ReviewRow, ...]  # the rows ready to enroll, in the file's order
     problems: tuple[RowProblem, ...]
     confirmation: Confirmation | None  # None when no row can be enrolled
+    customers_file: CsvFile | None = None  # every row ready to enroll, for the whole list
 
     @property
     def summary(self) -> str:
@@ -373,6 +422,7 @@ Reply = (
     | OutboxView
     | HelpView
     | FileReply
+    | CsvFile
     | Pick
     | Digest
 )

@@ -142,6 +142,8 @@ class OnboardingRow(Base):
         Index("ix_onboardings_gdap_name", func.lower(gdap_relationship_name)),
         Index("ix_onboardings_dashboard", "lifecycle", "overall_status", "enrolled_at"),
         Index("ix_onboardings_lifecycle_enrolled_at", "lifecycle", "enrolled_at"),
+        # An export of every customer pages newest first by (enrolled_at, id), open or closed.
+        Index("ix_onboardings_enrolled_at_id", "enrolled_at", "id"),
         Index(
             "ix_onboardings_open_reseller_started_at",
             "reseller_started_at",

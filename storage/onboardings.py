@@ -6,18 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
     Activity,
+    ActivityKind,
     GdapStatus,
+    Lifecycle,
     Onboarding,
     OverallStatus,
     P2PStatus,
     ResellerStatus,
 )
 from bot.errors import Conflict, NotFound
+from bot.records import ActivityTally
+from bot.steps import Step
 from storage.database import fold_case
 from storage.mapping import activity_values, onboarding_values, to_activity, to_onboarding
 from storage.models import ActivityRow, OnboardingRow
@@ -174,6 +178,45 @@ class SqlOnboardings(SqlRepository):
             counts[OverallStatus(status)] = count
         return counts
 
+    @staticmethod
+    def _export_conditions(lifecycle: Lifecycle | None, status: OverallStatus | None) -> list[Any]:
+        conditions: list[Any] = []
+        if lifecycle is Lifecycle.OPEN:
+            conditions.append(IS_OPEN)
+        elif lifecycle is not None:
+            conditions.append(OnboardingRow.lifecycle == lifecycle.value)
+        if status is not None:
+            conditions.append(OnboardingRow.overall_status == status.value)
+        return conditions
+
+    def batch_after(
+        self,
+        lifecycle: Lifecycle | None,
+        status: OverallStatus | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Onboarding]:
+        o = OnboardingRow
+        conditions = self._export_conditions(lifecycle, status)
+        if after is not None:
+            at, last_id = after
+            conditions.append(or_(o.enrolled_at < at, and_(o.enrolled_at == at, o.id < last_id)))
+        rows = self._conn().execute(
+            select(o)
+            .where(*conditions)
+            .order_by(o.enrolled_at.desc(), o.id.desc())
+            .limit(max(limit, 0))
+        )
+        return [to_onboarding(row) for row in rows]
+
+    def count_where(self, lifecycle: Lifecycle | None, status: OverallStatus | None) -> int:
+        stmt = select(func.count()).select_from(OnboardingRow)
+        return int(
+            self._conn()
+            .execute(stmt.where(*self._export_conditions(lifecycle, status)))
+            .scalar_one()
+        )
+
     def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
         condition = (IS_OPEN, OnboardingRow.enrolled_at >= since)
         conn = self._conn()
@@ -245,3 +288,41 @@ class SqlActivities(SqlRepository):
             )
             rows = rows[::-1]
         return [to_activity(row) for row in rows]
+
+    def tallies(self, onboarding_ids: list[str], kinds: list[ActivityKind]) -> list[ActivityTally]:
+        a = ActivityRow
+        found: list[ActivityTally] = []
+        conn = self._conn()
+        for chunk in chunks(onboarding_ids, IN_CHUNK):
+            stmt = (
+                select(a.onboarding_id, a.kind, a.step, func.count(), func.max(a.at))
+                .where(a.onboarding_id.in_(chunk), a.kind.in_([k.value for k in kinds]))
+                .group_by(a.onboarding_id, a.kind, a.step)
+            )
+            for onboarding_id, kind, step, count, last_at in conn.execute(stmt):
+                found.append(
+                    ActivityTally(
+                        onboarding_id,
+                        ActivityKind(kind),
+                        Step(step) if step else None,
+                        int(count),
+                        last_at,  # max() keeps the column's type: aware UTC
+                    )
+                )
+        return found
+
+    def latest_of(
+        self, onboarding_ids: list[str], kinds: list[ActivityKind]
+    ) -> dict[str, Activity]:
+        a = ActivityRow
+        found: dict[str, Activity] = {}
+        conn = self._conn()
+        for chunk in chunks(onboarding_ids, IN_CHUNK):
+            newest = (
+                select(func.max(a.seq))
+                .where(a.onboarding_id.in_(chunk), a.kind.in_([k.value for k in kinds]))
+                .group_by(a.onboarding_id)
+            )
+            for row in conn.execute(select(a).where(a.seq.in_(newest))):
+                found[row.onboarding_id] = to_activity(row)
+        return found

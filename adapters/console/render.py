@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 import textwrap
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from functools import singledispatch
@@ -19,6 +20,7 @@ from bot.views import (
     BulkResult,
     BulkReview,
     Confirmation,
+    CsvFile,
     CustomerCard,
     Digest,
     FileReply,
@@ -29,6 +31,7 @@ from bot.views import (
     OutboxView,
     Pick,
     Reply,
+    ReviewRow,
     RowProblem,
     Tone,
 )
@@ -210,12 +213,55 @@ def _problems(problems: tuple[RowProblem, ...]) -> list[str]:
     return [wrap(f"Row {p.row}, {p.column}: {p.reason}", "  ") for p in problems]
 
 
+REVIEW_SHOWN = 20  # customers a review lists before "and N more"
+
+
+def review_table(rows: Sequence[ReviewRow], more: int = 0, width: int = WIDTH) -> list[str]:
+    """The customers a review will enroll, as a table within `width` columns: the row number
+    and country whole, name, email and domain sharing the rest by how long they are; a cut
+    cell ends in "…" and the table says so; `more` rows not shown are counted below it."""
+    header = ("Row", "Customer Name", "Email Address", "Domain Name", "Country")
+    cells = [(str(r.row), r.name, r.email, r.domain, r.country) for r in rows]
+    widths = [max(len(header[i]), *(len(c[i]) for c in cells)) for i in range(5)]
+    room = width - 2 - widths[0] - widths[4] - 4 * 2
+    wanted = widths[1:4]
+    if sum(wanted) > room:
+        share = [max(len(header[i + 1]), room * w // sum(wanted)) for i, w in enumerate(wanted)]
+        spare = room - sum(share)
+        for i in sorted(range(3), key=lambda i: wanted[i] - share[i], reverse=True):
+            grow = min(spare, wanted[i] - share[i])
+            if grow > 0:
+                share[i] += grow
+                spare -= grow
+        widths[1:4] = share
+    cut = False
+
+    def line(values: Sequence[str]) -> str:
+        nonlocal cut
+        shown = []
+        for value, w in zip(values, widths, strict=True):
+            cut = cut or len(value) > w
+            shown.append(_cut(value, w).ljust(w))
+        return ("  " + "  ".join(shown)).rstrip()
+
+    lines = [line(header), *(line(c) for c in cells)]
+    if more:
+        lines.append(f"  … and {more:,} more")
+    if cut:
+        lines.append("  (a cell ending in … is cut to fit; bulk confirm enrolls it whole)")
+    return lines
+
+
 @render_text.register
 def _(reply: BulkReview) -> str:
     lines = [
         f"Review of {reply.filename}: {reply.total_rows} rows, {len(reply.valid)} ready to "
         f"enroll, {len(reply.problems)} problem{'s' if len(reply.problems) != 1 else ''}."
     ]
+    if reply.valid:
+        lines.append("Ready to enroll (check them before you confirm):")
+        more = max(len(reply.valid) - REVIEW_SHOWN, 0)
+        lines += review_table(reply.valid[:REVIEW_SHOWN], more)
     if reply.problems:
         lines.append("Not enrolled (fix and upload again):")
         lines += _problems(reply.problems)
@@ -269,6 +315,11 @@ def _(reply: FileReply) -> str:
 
 
 @render_text.register
+def _(reply: CsvFile) -> str:
+    return wrap(reply.text)
+
+
+@render_text.register
 def _(reply: Pick) -> str:
     lines = [wrap(reply.text)]
     lines += [f"  {a.label}: {a.line}" for a in reply.options]
@@ -285,8 +336,8 @@ def _plain(value: Any) -> Any:
             return value.decode("utf-8-sig")
         except UnicodeDecodeError:
             return base64.b64encode(value).decode()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, dict):  # a file's maker is not data
+        return {k: _plain(v) for k, v in value.items() if not callable(v)}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import json
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from bot.views import (
     BulkProgress,
     BulkReview,
     Confirmation,
+    CsvFile,
     FieldKind,
     FileReply,
     Form,
@@ -57,6 +59,31 @@ def end_as_reader_left() -> NoReturn:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGPIPE)
     os._exit(1)  # where there is no SIGPIPE (Windows)
+
+
+def export_target(folder: Path, export: CsvFile) -> Path:
+    """Where an export goes: the file the user named (refused if it exists, or its folder
+    does not), a folder they named, or `folder` (the user's), with the export's own name (a
+    new number when that is taken). Relative paths start at `folder`."""
+    typed = export.path
+    target = user_path(typed, folder) if typed else folder
+    if not typed or target.is_dir() or typed.endswith(("/", os.sep)):
+        if not target.is_dir():
+            raise ValidationError(f"No folder {typed} in {folder}: create it, or give another.")
+        path = target / export.filename
+        stem, suffix, n = path.stem, path.suffix, 1
+        while path.exists():
+            path = target / f"{stem}-{n}{suffix}"
+            n += 1
+        return path
+    if target.exists():
+        raise ValidationError(
+            f"{typed} exists already and was left as it is; nothing was written. Give another "
+            "file name, or move that file away first."
+        )
+    if not target.parent.is_dir():
+        raise ValidationError(f"No folder {target.parent}: create it, or give another.")
+    return target
 
 
 def read_local_file(path: str, folder: Path | None = None) -> tuple[bytes, str]:
@@ -194,6 +221,8 @@ class Console:
                 self.confirm(reply.confirmation)
         elif isinstance(reply, FileReply):
             self._deliver(reply)
+        elif isinstance(reply, CsvFile):
+            self._export(reply)
         else:
             self.show(reply)
 
@@ -241,6 +270,36 @@ class Console:
             n += 1
         path.write_bytes(reply.content)
         return path
+
+    def _export(self, export: CsvFile) -> None:
+        """Writes an export where the user said (a file, or a folder for its default name),
+        else under its default name in the current folder; a file the user named is never
+        overwritten, a default name that is taken gets a number."""
+        if export.path == TO_STANDARD_OUTPUT and not self.json_mode:
+            for piece in export.pieces():
+                self._write(self.stdout, piece.decode("utf-8-sig"))
+            return
+        try:
+            path = export_target(self.folder, export)
+        except ValidationError as err:
+            self.show(Notice(str(err), Tone.FAILURE))
+            return
+        try:
+            with path.open("xb") as out:
+                rows = export.write(out)
+        except OSError as err:
+            path.unlink(missing_ok=True)
+            self.show(Notice(f"Could not write {path}: {err.strerror or err}.", Tone.FAILURE))
+            return
+        except BaseException:
+            path.unlink(missing_ok=True)  # no half-written file left behind
+            raise
+        text = f"Wrote {export.title.lower()} to {path}: {rows:,} row{'s' if rows != 1 else ''}."
+        if self.json_mode:
+            answer = {"type": "Export", "tone": "success", "path": str(path), "rows": rows}
+            self._write(self.stdout, json.dumps({**answer, "summary": text}) + "\n")
+        else:
+            self.show(Notice(text, Tone.SUCCESS))
 
     # -- forms -------------------------------------------------------------------------------
 

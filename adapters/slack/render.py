@@ -46,6 +46,7 @@ from bot.views import (
     OutboxView,
     Pick,
     Reply,
+    ReviewRow,
     RowProblem,
     Tone,
 )
@@ -313,6 +314,23 @@ def _enrolled_lines(rows: Sequence[tuple[int, str, str]], show: int = 20) -> lis
     return lines
 
 
+REVIEW_SHOWN = 20  # customers a review lists in its message; the review CSV has them all
+
+
+def _review_lines(rows: Sequence[ReviewRow]) -> list[str]:
+    lines = [
+        f"Row {r.row}: *{mrkdwn(r.name)}* · {mrkdwn(r.email)} · {mrkdwn(r.domain)} · "
+        f"{mrkdwn(r.country)}"
+        for r in rows[:REVIEW_SHOWN]
+    ]
+    if len(rows) > REVIEW_SHOWN:
+        lines.append(
+            f"… and {len(rows) - REVIEW_SHOWN:,} more: every one is in the review CSV posted "
+            "with this review."
+        )
+    return lines
+
+
 @render.register
 def _(reply: BulkReview, share: str | None = None) -> Message:
     n_problems = len(reply.problems)
@@ -325,7 +343,7 @@ def _(reply: BulkReview, share: str | None = None) -> Message:
         ),
     ]
     if reply.valid:
-        blocks += sections(["*Ready to enroll:*", *_enrolled_lines(reply.valid)], 4)
+        blocks += sections(["*Ready to enroll:*", *_review_lines(reply.valid)], 4)
     if reply.problems:
         lines = [
             "*Not enrolled (fix and upload again):*",

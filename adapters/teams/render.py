@@ -44,6 +44,7 @@ from bot.views import (
     OutboxView,
     Pick,
     Reply,
+    ReviewRow,
     RowProblem,
     Tone,
 )
@@ -72,6 +73,18 @@ def _problems(problems: tuple[RowProblem, ...]) -> list[dict]:
         text(f"Row {p.row}, {p.column}: {p.reason}", spacing="Small", color="attention")
         for p in shown
     ] + _more(len(shown), len(problems), "problems")
+
+
+def _review_rows(rows: tuple[ReviewRow, ...]) -> list[dict]:
+    shown = rows[:LIST_LIMIT]
+    return [
+        text(
+            f"Row {r.row}: **{md(r.name)}** · {md(r.email)} · {md(r.domain)} · {md(r.country)}",
+            spacing="Small",
+            markdown=True,
+        )
+        for r in shown
+    ] + _more(len(shown), len(rows), "rows: the review CSV has them all")
 
 
 def _rows(rows: tuple[tuple[int, str, str], ...]) -> list[dict]:
@@ -306,7 +319,7 @@ def _(reply: BulkReview) -> dict:
     ]
     if reply.valid:
         body.append(text("Ready to enroll", weight="Bolder"))
-        body += _rows(reply.valid)
+        body += _review_rows(reply.valid)
     if reply.problems:
         body.append(text("Not enrolled (fix and upload again)", weight="Bolder"))
         body += _problems(reply.problems)

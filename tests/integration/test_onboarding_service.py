@@ -231,7 +231,7 @@ def test_bulk_review_then_confirm_and_the_same_file_twice(service):
         "Gamma SA,ops@gamma.fr,gamma.fr,fr",
     )
     review = service.bulk.review(data, "customers.csv", ALICE)
-    assert [r[2] for r in review.valid] == ["alpha.com", "gamma.fr"]
+    assert [r.domain for r in review.valid] == ["alpha.com", "gamma.fr"]
     assert [(p.row, p.column) for p in review.problems] == [
         (3, "Country Code"),
         (4, "Domain Name"),

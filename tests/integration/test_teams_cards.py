@@ -33,6 +33,7 @@ from bot.views import (
     MailView,
     Notice,
     OutboxView,
+    ReviewRow,
     RowProblem,
     StepView,
     Tone,
@@ -112,7 +113,10 @@ LARGEST = {
         "imp",
         "customers.csv",
         10000,
-        tuple((i, f"Customer {i} {LONG[:40]}", f"c{i}.example.com") for i in range(5000)),
+        tuple(
+            ReviewRow(i, f"Customer {i} {LONG[:40]}", f"it@c{i}.com", f"c{i}.example.com", "US")
+            for i in range(5000)
+        ),
         tuple(RowProblem(i, "Email Address", LONG) for i in range(5000)),
         Confirmation("Enroll 5000?", "bulk confirm imp", "Enroll 5000", "bulk discard imp"),
     ),

@@ -27,6 +27,7 @@ from bot.views import (
     HelpView,
     ListPage,
     Notice,
+    ReviewRow,
     RowProblem,
     Tone,
 )
@@ -85,7 +86,7 @@ def test_a_card_with_a_long_name_and_every_kind_of_message_fits():
     problems = tuple(
         RowProblem(i, "Email Address", "not an email address " * 3) for i in range(2, 10_002)
     )
-    valid = tuple((i, LONG, f"c{i}.com") for i in range(2, 5000))
+    valid = tuple(ReviewRow(i, LONG, f"it@c{i}.com", f"c{i}.com", "US") for i in range(2, 5000))
     replies = [
         card,
         Notice("x" * 5000, Tone.FAILURE, (Action("Retry", "help"),)),
@@ -101,7 +102,7 @@ def test_a_card_with_a_long_name_and_every_kind_of_message_fits():
                 "Enroll?", "bulk confirm imp1", "Enroll 4998", "bulk discard imp1", danger=False
             ),
         ),
-        BulkResult("imp1", valid, problems),
+        BulkResult("imp1", tuple((r.row, r.name, r.domain) for r in valid), problems),
     ]
     for reply in replies:
         message = render(reply)
