@@ -65,6 +65,17 @@ def test_export_writes_where_asked_says_how_many_and_never_overwrites(tmp_path: 
     assert "Error: No folder" in out and not (tmp_path / "nowhere").exists()
 
 
+def test_export_to_standard_output_for_a_pipe(tmp_path: Path):
+    result = run_console(
+        tmp_path, 'enroll "Café Ünïcode" it@cafe-unicode.com cafe-unicode.com FR\nexport -\n'
+    )
+    assert result.returncode == 0, result.stderr
+    text = result.stdout[result.stdout.index("Customer ID,") :]
+    rows = list(csv.DictReader(text.splitlines()))
+    assert [(r["Customer Name"], r["Country Code"]) for r in rows] == [("Café Ünïcode", "FR")]
+    assert list(tmp_path.glob("*.csv")) == []
+
+
 def test_export_in_json_mode_says_the_path_and_rows(tmp_path: Path):
     result = run_console(
         tmp_path,
