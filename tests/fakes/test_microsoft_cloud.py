@@ -858,3 +858,142 @@ def test_negative_signatures_fail_microsofts_checks(cloud: MicrosoftCloud) -> No
     with pytest.raises(InvalidSignature):
         verify(cloud, tampered, body + b" ")
     assert "x-ms-signature" in cloud.sign(body, in_ms_signature=True)
+
+
+def test_the_registration_is_single_read_replaced_and_deleted(pc: Api) -> None:
+    url = "/webhooks/v1/registration"
+    first = {"WebhookUrl": "https://cipp.example/hook", "WebhookEvents": ["test-created"]}
+    ours = {
+        "WebhookUrl": "https://bot.example/webhooks/partner-center",
+        "WebhookEvents": ["test-created", "create-transfer"],
+    }
+
+    none = pc("GET", url)
+    created = pc("POST", url, json=first)
+    twice = pc("POST", url, json=ours)
+    unknown = pc("PUT", url, json={**ours, "WebhookEvents": ["customer-created"]})
+    replaced = pc("PUT", url, json=ours)
+    read = pc("GET", url)
+    deleted = pc("DELETE", url)
+
+    assert none.status_code == 404
+    assert created.status_code == 200
+    assert twice.status_code == 409
+    assert unknown.status_code == 400
+    assert replaced.json()["WebhookEvents"] == ["test-created", "create-transfer"]
+    assert read.json()["SubscriberId"] == created.json()["SubscriberId"]
+    assert deleted.status_code == 204
+    assert pc("GET", url).status_code == 404
+    assert "create-transfer" in pc("GET", f"{url}/events").json()
+
+
+def test_a_validation_event_is_delivered_in_x_ms_signature_and_its_result_kept(
+    cloud: MicrosoftCloud, pc: Api
+) -> None:
+    receiver = Receiver(cloud)
+    pc(
+        "POST",
+        "/webhooks/v1/registration",
+        json={
+            "WebhookUrl": "https://bot.example/webhooks/partner-center",
+            "WebhookEvents": ["test-created"],
+            "SignatureTokenToMsSignatureHeader": True,
+        },
+    )
+    correlation_id = pc("POST", "/webhooks/v1/registration/validationEvents").json()[
+        "correlationId"
+    ]
+
+    assert cloud.deliver_webhooks(to=receiver.url) == [200]
+
+    headers, body = receiver.got[0]
+    assert "Authorization" not in headers
+    assert headers["x-ms-signature"].startswith("Signature ")
+    verify(cloud, headers, body)
+    assert json.loads(body)["ResourceUri"].endswith(correlation_id)
+    result = pc("GET", f"/webhooks/v1/registration/validationEvents/{correlation_id}").json()
+    assert result["status"] == "completed"
+    assert result["results"][0]["responseCode"] == "200"
+
+
+def test_an_unreachable_receiver_keeps_the_events_queued(cloud: MicrosoftCloud, pc: Api) -> None:
+    cloud.registration = {
+        "SubscriberId": "x",
+        "WebhookUrl": "https://127.0.0.1:9/webhooks/partner-center",
+        "WebhookEvents": ["reseller-relationship-accepted-by-customer"],
+    }
+    cloud.add_tenant("abctech.com", "ABC Technologies")
+    cloud.accept_reseller("abctech.com", email="it@abctech.com")
+
+    assert cloud.deliver_webhooks(timeout=2) == [0]
+    assert [e["EventName"] for e in cloud.queued_events] == [
+        "reseller-relationship-accepted-by-customer"
+    ]
+
+
+def test_openid_metadata_answers_for_a_tenant_by_domain_and_refuses_an_unknown_one(
+    cloud: MicrosoftCloud, http: httpx.Client
+) -> None:
+    tenant_id = cloud.add_tenant("abctech.com", "ABC Technologies", also=["abc.example"])
+    metadata = "{}/{}/v2.0/.well-known/openid-configuration"
+
+    by_domain = http.get(metadata.format(cloud.login_url, "abc.example")).json()
+    unknown = http.get(metadata.format(cloud.login_url, "nobody.example"))
+
+    assert by_domain["issuer"] == f"{cloud.login_url}/{tenant_id}/v2.0"
+    assert unknown.status_code == 400
+    assert unknown.json()["error_description"].startswith("AADSTS90002")
+
+
+def test_a_refresh_token_is_redeemed_once_and_revoked_ones_need_a_new_sign_in(
+    cloud: MicrosoftCloud, http: httpx.Client
+) -> None:
+    app = msal.PublicClientApplication(
+        cloud.client_id,
+        authority=f"{cloud.login_url}/{cloud.partner_tenant_id}",
+        http_client=http,
+        instance_discovery=False,
+    )
+    flow = app.initiate_device_flow([PC])
+    cloud.complete_device_sign_in()
+    signed_in = app.acquire_token_by_device_flow(flow)
+    url = f"{cloud.login_url}/{cloud.partner_tenant_id}/oauth2/v2.0/token"
+    form = {"grant_type": "refresh_token", "client_id": cloud.client_id, "scope": PC}
+
+    renewed = http.post(url, data={**form, "refresh_token": signed_in["refresh_token"]}).json()
+    reused = http.post(url, data={**form, "refresh_token": signed_in["refresh_token"]})
+    cloud.revoke_refresh_tokens()
+    revoked = http.post(url, data={**form, "refresh_token": renewed["refresh_token"]})
+
+    assert claims(renewed["access_token"])["upn"] == "onboarding-service@partner.example"
+    assert claims(renewed["access_token"])["amr"] == ["pwd", "mfa"]
+    assert reused.json()["error"] == "invalid_grant"
+    assert revoked.json()["error_description"].startswith("AADSTS50173")
+
+
+def test_a_declined_device_sign_in_ends_the_flow(cloud: MicrosoftCloud, http: httpx.Client) -> None:
+    app = msal.PublicClientApplication(
+        cloud.client_id,
+        authority=f"{cloud.login_url}/{cloud.partner_tenant_id}",
+        http_client=http,
+        instance_discovery=False,
+    )
+    flow = app.initiate_device_flow([PC])
+    cloud.decline_device_sign_in()
+    assert app.acquire_token_by_device_flow(flow)["error"] == "authorization_declined"
+
+
+def test_the_company_profile_needs_a_user(cloud: MicrosoftCloud, pc: Api) -> None:
+    tenant_id = cloud.add_tenant("abctech.com", "ABC Technologies")
+    cloud.accept_reseller("abctech.com", email="it@abctech.com")
+    assert pc("GET", f"/v1/customers/{tenant_id}/profiles/company").status_code == 403
+
+
+def test_managed_customers_are_those_with_an_active_relationship(
+    cloud: MicrosoftCloud, graph: Api, clock: FixedClock
+) -> None:
+    url = "/v1.0/tenantRelationships/delegatedAdminCustomers"
+    assert graph("GET", url).json()["value"] == []
+    active_relationship(cloud, graph, clock)
+    (customer,) = graph("GET", url).json()["value"]
+    assert customer["displayName"] == "ABC Technologies"

@@ -428,6 +428,9 @@ class MicrosoftCloud:
                         )
 
     def _settle_relationship(self, rel: Relationship, now: datetime) -> None:
+        for request in rel.requests:
+            if request.status == "created" and now >= request.created_at + STEP:
+                request.status, request.modified_at = "succeeded", request.created_at + STEP
         if (
             rel.status in ("created", "approvalPending")
             and now >= rel.created_at + UNAPPROVED_LIFETIME

@@ -584,6 +584,27 @@ def get_assignment(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -
     return _ok(200, entity, {"ETag": assignment.etag})
 
 
+def list_customers(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -> Reply:
+    """Customers with at least one active relationship (a cheap "is it managed" check)."""
+    refused = _gdap_gate(cloud, req, write=False)
+    if refused is not None:
+        return refused
+    managed: dict[str, dict[str, Any]] = {}
+    for rel in cloud.relationships.values():
+        if rel.status in ("active", "expiring") and rel.customer_tenant_id:
+            managed.setdefault(
+                rel.customer_tenant_id,
+                {
+                    "@odata.type": "#microsoft.graph.delegatedAdminCustomer",
+                    "id": rel.customer_tenant_id,
+                    "tenantId": rel.customer_tenant_id,
+                    "displayName": rel.customer_name or "",
+                },
+            )
+    context = f"{cloud.graph_url}/v1.0/$metadata#tenantRelationships/delegatedAdminCustomers"
+    return _ok(200, {"@odata.context": context, "value": list(managed.values())})
+
+
 # -- directory reads the doctor makes --------------------------------------------------------
 
 
@@ -656,6 +677,7 @@ ROUTES: list[Route] = [
     route("POST", REL + "/accessAssignments", create_assignment, "gdap-access-assignment.request"),
     route("GET", REL + "/accessAssignments", list_assignments),
     route("GET", REL + r"/accessAssignments/(?P<assignment>[0-9a-fA-F-]+)", get_assignment),
+    route("GET", r"/v1\.0/tenantRelationships/delegatedAdminCustomers", list_customers),
     route("GET", r"/v1\.0/servicePrincipals", service_principals),
     route("GET", r"/v1\.0/groups/(?P<id>[^/]+)", get_group),
 ]

@@ -179,6 +179,37 @@ def get_billing_profile(cloud: MicrosoftCloud, req: Recorded, match: re.Match[st
     return Reply(200, billing_profile_json(customer))
 
 
+def get_company_profile(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -> Reply:
+    """App+User only (PC-2023 get-a-customer-s-company-profile); with a user it has the
+    address and email that GET /v1/customers/{id} leaves out."""
+    refused = _authorize(cloud, req, app_user_only=True)
+    if refused is not None:
+        return refused
+    customer = _customer(cloud, match["customer"])
+    if isinstance(customer, Reply):
+        return customer
+    tenant = customer.tenant
+    return Reply(
+        200,
+        {
+            "tenantId": tenant.id,
+            "domain": tenant.default_domain,
+            "companyName": tenant.display_name,
+            "address": {
+                "country": customer.country,
+                "region": customer.state.lower(),
+                "city": customer.city,
+                "addressLine1": customer.address_line1,
+                "postalCode": customer.postal_code,
+                "phoneNumber": customer.phone,
+            },
+            "email": customer.email,
+            "links": _links_self(cloud, f"/v1/customers/{tenant.id}/profiles/company"),
+            "attributes": {"objectType": "CustomerCompanyProfile"},
+        },
+    )
+
+
 _SEARCH_FIELDS = {"Domain", "CompanyName", "IndirectReseller", "IndirectCloudSolutionProvider"}
 
 
@@ -448,6 +479,7 @@ ROUTES: list[Route] = [
     route("GET", r"/v1/customers", list_customers),
     route("GET", CUSTOMER, get_customer),
     route("GET", CUSTOMER + r"/profiles/billing", get_billing_profile),
+    route("GET", CUSTOMER + r"/profiles/company", get_company_profile),
     route("POST", CUSTOMER + r"/transfers", create_transfer, "pc-transfer-create.request"),
     route("GET", CUSTOMER + r"/transfers", list_transfers),
     route("GET", TRANSFER, get_transfer),

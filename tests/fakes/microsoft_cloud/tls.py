@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,18 +29,46 @@ class SigningChain:
     root_pem: bytes
 
 
-@dataclass(frozen=True)
 class Materials:
-    tls_ca: trustme.CA
-    server_context: ssl.SSLContext
-    microsoft_chain: SigningChain  # root O=Microsoft Corporation, trusted through ca_bundle
-    wrong_issuer_chain: SigningChain  # trusted, but issued by the TLS CA (no Microsoft in Issuer)
-    untrusted_chain: SigningChain  # says O=Microsoft Corporation, root not in ca_bundle
-    app_certificate_pem: str  # the partner app's credential: private key + certificate
-    token_key: rsa.RSAPrivateKey  # signs the fake's access and id tokens
+    """Made once per test session; the signing leaves (RSA keys, slow to make) on first use."""
+
+    def __init__(self) -> None:
+        self.tls_ca = trustme.CA()
+        self.server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(self.server_context)
+        # roots need no RSA key (only the leaves sign webhooks): ECDSA is quick to make
+        self.microsoft_root = trustme.CA(
+            organization_name="Microsoft Corporation",
+            organization_unit_name="Test Root Certificate Authority",
+        )
+        self.app_certificate_pem = new_app_certificate_pem()  # the partner app's credential
+        self.token_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._chains: dict[str, SigningChain] = {}
+        self._lock = threading.Lock()
 
     def ca_bundle_pem(self) -> bytes:
-        return self.tls_ca.cert_pem.bytes() + self.microsoft_chain.root_pem
+        """The TLS CA and the webhook signing root: what SSL_CERT_FILE trusts."""
+        return self.tls_ca.cert_pem.bytes() + self.microsoft_root.cert_pem.bytes()
+
+    def chain(self, kind: str) -> SigningChain:
+        """`microsoft`: issued by the trusted O=Microsoft Corporation root; `wrong-issuer`:
+        trusted (issued by the TLS CA) but no Microsoft in its Issuer; `untrusted`: claims
+        O=Microsoft Corporation from a root that is not in the bundle."""
+        with self._lock:
+            if kind not in self._chains:
+                if kind == "microsoft":
+                    root = self.microsoft_root
+                elif kind == "wrong-issuer":
+                    root = self.tls_ca
+                elif kind == "untrusted":
+                    root = trustme.CA(
+                        organization_name="Microsoft Corporation",
+                        organization_unit_name="Forged Root Certificate Authority",
+                    )
+                else:
+                    raise ValueError(f"no signing chain {kind!r}")
+                self._chains[kind] = _chain(root)
+            return self._chains[kind]
 
 
 def _chain(root: trustme.CA) -> SigningChain:
@@ -84,30 +113,7 @@ def new_app_certificate_pem() -> str:
 
 @functools.cache
 def materials() -> Materials:
-    tls_ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_context)
-    return Materials(
-        tls_ca=tls_ca,
-        server_context=server_context,
-        microsoft_chain=_chain(
-            trustme.CA(
-                organization_name="Microsoft Corporation",
-                organization_unit_name="Test Root Certificate Authority",
-                key_type=RSA,
-            )
-        ),
-        wrong_issuer_chain=_chain(tls_ca),
-        untrusted_chain=_chain(
-            trustme.CA(
-                organization_name="Microsoft Corporation",
-                organization_unit_name="Forged Root Certificate Authority",
-                key_type=RSA,
-            )
-        ),
-        app_certificate_pem=new_app_certificate_pem(),
-        token_key=rsa.generate_private_key(public_exponent=65537, key_size=2048),
-    )
+    return Materials()
 
 
 def certificate_of(pem: str) -> x509.Certificate:

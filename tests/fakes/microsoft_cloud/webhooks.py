@@ -87,11 +87,7 @@ def validation_event(correlation_id: str, at: datetime) -> dict[str, Any]:
 
 
 def chain_of(materials: Materials, chain: Chain) -> SigningChain:
-    return {
-        "microsoft": materials.microsoft_chain,
-        "wrong-issuer": materials.wrong_issuer_chain,
-        "untrusted": materials.untrusted_chain,
-    }[chain]
+    return materials.chain(chain)
 
 
 def signature_headers(
