@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     @field_validator("partner_client_certificate")
     @classmethod
     def _graph_credential(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        from adapters.mail.graph import certificate_credential
+        from adapters.microsoft.live.tokens import certificate_credential
 
         if value is not None and value.get_secret_value().strip():
             certificate_credential(value.get_secret_value().strip())

@@ -13,18 +13,26 @@ from bot.ports import Clock, Mailer, MailOutbox
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from adapters.microsoft.live.tokens import AppTokens
+
     from settings import Settings
 
 log = logging.getLogger("onboarding.mail")
 
 
 def build_mailer(
-    settings: Settings, engine: Engine, clock: Clock, *, check: bool = True
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    *,
+    check: bool = True,
+    tokens: AppTokens | None = None,
 ) -> tuple[Mailer, MailOutbox | None]:
     """The mailer MAIL_BACKEND names, and the outbox when it is the outbox. With `check`,
     the mail server (or Graph's token endpoint) is tried once in the background: a server
     that cannot be reached is one line in the log, and the bot stays up (mail waits in the
-    delivery ledger and is retried)."""
+    delivery ledger and is retried). `tokens`: the partner app's token provider when the live
+Microsoft backend already built one (one msal client for the app, not two)."""
     if settings.mail_backend == "smtp":
         from adapters.mail.smtp import SmtpMailer, parse_smtp_url
 
@@ -42,24 +50,11 @@ def build_mailer(
     if settings.mail_backend == "graph":
         import httpx
 
-        from adapters.mail.graph import AppToken, GraphMailer, certificate_credential
+        from adapters.mail.graph import GraphMailer
+        from adapters.microsoft.live.tokens import GRAPH_SCOPE, AppToken, app_tokens
 
         http = httpx.Client(timeout=30.0)  # trust_env: SSL_CERT_FILE names a private CA
-        credential: str | dict[str, str]
-        if settings.partner_client_certificate is not None:
-            credential = certificate_credential(
-                settings.partner_client_certificate.get_secret_value()
-            )
-        else:
-            assert settings.partner_client_secret is not None  # settings checked it
-            credential = settings.partner_client_secret.get_secret_value()
-        token = AppToken(
-            tenant_id=settings.partner_tenant_id,
-            client_id=settings.partner_client_id,
-            credential=credential,
-            login_url=settings.microsoft_login_url,
-            http=http,
-        )
+        token = AppToken(tokens or app_tokens(settings, http), GRAPH_SCOPE)
         graph = GraphMailer(
             sender=settings.mail_from,
             token=token,
@@ -77,7 +72,7 @@ def build_mailer(
 
 
 def _token_check(token: object) -> Callable[[], str | None]:
-    from adapters.mail.graph import AppToken
+    from adapters.microsoft.live.tokens import AppToken
     from bot.errors import ProviderError
 
     def check() -> str | None:

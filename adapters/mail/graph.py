@@ -13,102 +13,30 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from collections.abc import Callable
 from email.headerregistry import Address
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
 from adapters.mail.mime import ascii_address, message_id, parse_mailbox
+from adapters.microsoft.live.tokens import (
+    GRAPH_SCOPE,
+    AppToken,
+    TokenRefused,
+    certificate_credential,
+)
 from bot.errors import ProviderError
 from bot.records import Mail
 
 log = logging.getLogger(__name__)
 
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+__all__ = ["GRAPH_SCOPE", "AppToken", "GraphMailer", "certificate_credential"]
+
 TIMEOUT_SECONDS = 30.0
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_RETRY_AFTER = 60.0  # seconds, when a 429/503 names no Retry-After
-
-
-def certificate_credential(value: str) -> dict[str, str]:
-    """msal's certificate credential from PARTNER_CLIENT_CERTIFICATE: the PEM text itself,
-    or the path of a PEM file, holding the private key and the certificate. msal (≥ 1.35)
-    computes the SHA-256 thumbprint from the certificate. ValueError says what is missing."""
-    text = value if "-----BEGIN" in value else ""
-    if not text:
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise ValueError("is neither PEM text nor the path of a readable PEM file")
-        text = path.read_text(encoding="ascii", errors="replace")
-    if "PRIVATE KEY-----" not in text:
-        raise ValueError("holds no private key (PEM with the key and the certificate)")
-    start = text.find("-----BEGIN CERTIFICATE-----")
-    end = text.find("-----END CERTIFICATE-----", start)
-    if start < 0 or end < 0:
-        raise ValueError("holds no certificate (PEM with the key and the certificate)")
-    certificate = text[start : end + len("-----END CERTIFICATE-----")]
-    return {"private_key": text, "public_certificate": certificate}
-
-
-class AppToken:
-    """App-only tokens of one Entra app for one scope: msal's cache, one renewal at a time,
-    never logged. Shared with the live Microsoft backend when it comes (same settings)."""
-
-    def __init__(
-        self,
-        *,
-        tenant_id: str,
-        client_id: str,
-        credential: str | dict[str, str],
-        login_url: str,
-        http: httpx.Client,
-        scope: str = GRAPH_SCOPE,
-    ) -> None:
-        self.authority = f"{login_url.rstrip('/')}/{tenant_id}"
-        self.client_id = client_id
-        self.credential = credential
-        self.http = http
-        self.scope = scope
-        self._app: Any = None
-        self._lock = threading.Lock()
-
-    def _client(self) -> Any:
-        import msal
-
-        if self._app is None:
-            host = urlsplit(self.authority).hostname or ""
-            self._app = msal.ConfidentialClientApplication(
-                self.client_id,
-                authority=self.authority,
-                client_credential=self.credential,
-                http_client=self.http,  # honours SSL_CERT_FILE, like every client here
-                # Microsoft's own login hosts are known to msal; any other (a sovereign
-                # cloud's proxy, a test's loopback server) is trusted as configured.
-                instance_discovery=None if host == "login.microsoftonline.com" else False,
-            )
-        return self._app
-
-    def get(self) -> str:
-        with self._lock:
-            try:
-                result = self._client().acquire_token_for_client(scopes=[self.scope])
-            except (ValueError, RuntimeError, httpx.HTTPError) as err:  # discovery, network
-                self._app = None
-                raise ProviderError(f"cannot get a token from {self.authority}: {err}") from None
-        if "access_token" not in result:
-            code = result.get("error", "error")
-            said = str(result.get("error_description", "")).splitlines()[0:1]
-            raise ProviderError(f"the partner app got no token: {code}: {''.join(said)}")
-        return str(result["access_token"])
-
-    def forget(self) -> None:
-        """After a 401: the next `get` asks Entra again instead of msal's cache."""
-        with self._lock:
-            self._app = None
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -150,7 +78,11 @@ class GraphMailer:
         self._with_message_id = True
 
     def _bearer(self) -> str:
-        return self.token.get() if isinstance(self.token, AppToken) else self.token()
+        try:
+            return self.token.get() if isinstance(self.token, AppToken) else self.token()
+        except TokenRefused as err:
+            # Ours to fix (the app's credentials), not the customer's: the mail waits.
+            raise ProviderError(str(err)) from None
 
     def body(self, mail: Mail) -> dict[str, Any]:
         """The request body, in Microsoft's documented shape for `user: sendMail`."""

@@ -172,7 +172,7 @@ def test_a_certificate_credential_signs_the_token_request(tmp_path, graph):
     leaf = trustme.CA(key_type=rsa).issue_cert("fabrikam-onboarding", key_type=rsa)
     pem = tmp_path / "app.pem"
     pem.write_bytes(leaf.private_key_pem.bytes() + leaf.cert_chain_pems[0].bytes())
-    assert set(certificate_credential(str(pem))) == {"private_key", "public_certificate"}
+    assert set(certificate_credential(str(pem))) == {"private_key", "thumbprint"}
     bot = bot_for(tmp_path, graph, FixedClock(T0), partner_client_certificate=str(pem))
     enroll(bot)
     [token] = graph.state.token_requests
