@@ -6,6 +6,7 @@ the sandbox Microsoft backend and the outbox mail backend.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -13,9 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that may hold a secret are never repeated in an error message.
 _NOT_ECHOED = ("TOKEN", "SECRET", "PASSWORD", "KEY", "DATABASE_URL", "SMTP_URL", "CERTIFICATE")
+_QUOTES_ITS_ENTRIES = ("GDAP_ROLE_GROUPS",)  # its message names the bad entries already
 
 
 _SANDBOX_TENANT = "00000000-0000-4000-8000-00000000c0de"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class SettingsError(Exception):
@@ -30,7 +33,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(3978, ge=1, le=65535)
     database_url: str = "sqlite:///data/onboarding.db"
-    microsoft_backend: Literal["sandbox"] = "sandbox"
+    microsoft_backend: Literal["sandbox", "live"] = "sandbox"
     mail_backend: Literal["outbox", "smtp", "graph"] = "outbox"
     partner_name: str = Field("Contoso Cloud Partner", min_length=1, max_length=100)
     partner_tenant_id: str = "00000000-0000-4000-8000-00000000c0de"
@@ -83,6 +86,42 @@ class Settings(BaseSettings):
     partner_client_certificate: SecretStr | None = Field(None, validate_default=True)
     microsoft_login_url: str = Field("https://login.microsoftonline.com", pattern=r"^https?://")
     graph_url: str = Field("https://graph.microsoft.com", pattern=r"^https?://")
+    # The live Microsoft backend (MICROSOFT_BACKEND=live); see README "Go live".
+    partner_center_url: str = Field(
+        "https://api.partnercenter.microsoft.com", pattern=r"^https?://"
+    )
+    partner_reseller_link: str = Field("", pattern=r"^(https://.*)?$")
+    gdap_role_groups: str = ""  # "Helpdesk Administrator=<group id>;User Administrator=<id>"
+    p2p_transfer_type: int = 5  # 3 or 5: Microsoft's pages disagree (reference §5.2)
+    partner_center_webhook_cert_hosts: str = "3psostorageacct.blob.core.windows.net"
+    microsoft_time_budget_seconds: float = Field(15, ge=1, le=300)
+
+    @field_validator("gdap_role_groups")
+    @classmethod
+    def _role_groups(cls, value: str) -> str:
+        parse_role_groups(value)
+        return value
+
+    @field_validator("p2p_transfer_type")
+    @classmethod
+    def _transfer_type(cls, value: int) -> int:
+        if value not in (3, 5):
+            raise ValueError("use 5 (new commerce, the default) or 3")
+        return value
+
+    @field_validator("partner_center_webhook_cert_hosts")
+    @classmethod
+    def _cert_hosts(cls, value: str) -> str:
+        hosts = [h.strip() for h in value.split(",") if h.strip()]
+        bad = [h for h in hosts if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", h)]
+        if bad:
+            raise ValueError(f"{bad[0][:60]!r} is not a host or host:port")
+        return value
+
+    @property
+    def role_groups(self) -> dict[str, str]:
+        """GDAP_ROLE_GROUPS as the domain takes it: role template id -> group object id."""
+        return parse_role_groups(self.gdap_role_groups)
 
     @field_validator("smtp_url")
     @classmethod
@@ -223,13 +262,103 @@ class Settings(BaseSettings):
         return value
 
 
-def load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as err:
-        first = err.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        shown = (
-            "" if any(word in name for word in _NOT_ECHOED) else (f" (got {first.get('input')!r})")
+def parse_role_groups(value: str) -> dict[str, str]:
+    """`Helpdesk Administrator=<group object id>;User Administrator=<id>`: a role (its name
+    in any case, or its template id) to the partner security group that gets it. Several
+    roles may share a group; a role has one group. ValueError names every bad entry."""
+    from bot.gdap_roles import find_role
+
+    mapping: dict[str, str] = {}
+    problems: list[str] = []
+    for entry in (e.strip() for e in re.split(r"[;\n]", value)):
+        if not entry:
+            continue
+        role_text, equals, group = (part.strip() for part in entry.partition("="))
+        role = find_role(role_text)
+        if not equals:
+            problems.append(f"{entry[:60]!r} is not ROLE=GROUP ID")
+        elif role is None:
+            problems.append(
+                f"{role_text[:60]!r} is not a GDAP role the bot offers "
+                "(a name such as Helpdesk Administrator, or its template id)"
+            )
+        elif not _GUID.match(group):
+            problems.append(f"the group of {role.name} ({group[:60]!r}) is not an object id (GUID)")
+        elif role.id in mapping:
+            problems.append(f"{role.name} is mapped twice")
+        else:
+            mapping[role.id] = group.lower()
+    if problems:
+        raise ValueError("; ".join(problems))
+    return mapping
+
+
+def live_problems(settings: Settings) -> list[str]:
+    """With MICROSOFT_BACKEND=live, each setting that is missing or wrong, one line each,
+    naming it and what it is for. The sandbox needs none of them."""
+    if settings.microsoft_backend != "live":
+        return []
+    lines = []
+    tenant = settings.partner_tenant_id.strip()
+    if not tenant or tenant == _SANDBOX_TENANT:
+        lines.append(
+            "Setting PARTNER_TENANT_ID is missing: your partner tenant's id (Entra admin center "
+            "> Overview > Tenant ID), where the bot's app signs in and GDAP is requested."
         )
-        raise SettingsError(f"Setting {name} is wrong: {first['msg']}{shown}.") from None
+    elif not _GUID.match(tenant):
+        lines.append(
+            f"Setting PARTNER_TENANT_ID is wrong: {tenant[:60]!r} is not a tenant id (GUID)."
+        )
+    client = settings.partner_client_id.strip()
+    if not client:
+        lines.append(
+            "Setting PARTNER_CLIENT_ID is missing: the Application (client) ID of your "
+            "single-tenant Entra app that calls Graph and Partner Center."
+        )
+    elif not _GUID.match(client):
+        lines.append(
+            f"Setting PARTNER_CLIENT_ID is wrong: {client[:60]!r} is not an app id (GUID)."
+        )
+    secret = settings.partner_client_secret
+    if settings.partner_client_certificate is None and not (secret and secret.get_secret_value()):
+        lines.append(
+            "Setting PARTNER_CLIENT_CERTIFICATE is missing: the app's credential, a PEM file "
+            "(or PEM text) with its private key and certificate; or PARTNER_CLIENT_SECRET."
+        )
+    for name, url in (
+        ("MICROSOFT_LOGIN_URL", settings.microsoft_login_url),
+        ("GRAPH_URL", settings.graph_url),
+        ("PARTNER_CENTER_URL", settings.partner_center_url),
+    ):
+        if not url.startswith("https://"):
+            lines.append(
+                f"Setting {name} is wrong: the live backend talks to Microsoft over https only."
+            )
+    if not settings.partner_center_webhook_cert_hosts.strip():
+        lines.append(
+            "Setting PARTNER_CENTER_WEBHOOK_CERT_HOSTS is missing: the hosts Partner Center's "
+            "webhook signing certificates come from (3psostorageacct.blob.core.windows.net)."
+        )
+    return lines
+
+
+def load_settings() -> Settings:
+    """The settings, or SettingsError with one line per setting that is wrong or missing."""
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        lines = []
+        for error in err.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            shown = (
+                ""
+                if any(word in name for word in _NOT_ECHOED) or name in _QUOTES_ITS_ENTRIES
+                else f" (got {error.get('input')!r})"
+            )
+            msg = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"Setting {name} is wrong: {msg}{shown}.")
+        raise SettingsError("\n".join(lines)) from None
+    problems = live_problems(settings)
+    if problems:
+        raise SettingsError("\n".join(problems))
+    return settings

@@ -89,7 +89,7 @@ def load_certificate(value: str) -> ClientCertificate:
     return ClientCertificate(
         private_key_pem=text,
         certificate_pem=certificate_pem,
-        thumbprint=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 (Entra's)
+        thumbprint=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # as Entra shows it
         not_valid_after=certificate.not_valid_after_utc,
         subject=certificate.subject.rfc4514_string(),
     )
