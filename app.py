@@ -5,6 +5,9 @@ python app.py console       the console alone (terminal or pipe); --json for scr
 python app.py migrate       bring the database schema up to date
 python app.py teams-package the Teams app package to upload (--output PATH)
 python app.py tick [--at T] run the work due at T (ISO 8601; default now) and exit
+python app.py doctor        check a live Microsoft configuration, one line per check
+python app.py partner-link  sign a partner user in once and store the reseller link
+python app.py webhooks register URL [--replace-url]   Partner Center's webhooks to the bot
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from adapters.teams import Credentials as TeamsCredentials
 from adapters.teams import TeamsFrontEnd
 from adapters.teams import file_hosts as teams_file_hosts
 from bot.commands import Dispatcher
-from bot.ports import Clock
+from bot.ports import Clock, MicrosoftPartner
 from bot.service import OnboardingService
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, SettingsError, live_problems, load_settings
 from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
 from storage.migrate import upgrade
@@ -43,6 +46,9 @@ from storage.unit_of_work import SqlStore
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from adapters.microsoft.live.wiring import LiveParts
+    from adapters.partner_center_webhook import PartnerCenterWebhook
 
 log = logging.getLogger("onboarding")
 
@@ -55,6 +61,7 @@ class Bot:
     dispatcher: Dispatcher
     teams: TeamsFrontEnd | None = None
     slack: SlackFrontEnd | None = None
+    live: LiveParts | None = None  # MICROSOFT_BACKEND=live
 
 
 def open_engine(settings: Settings) -> Engine:
@@ -69,12 +76,27 @@ def open_engine(settings: Settings) -> Engine:
 def build(settings: Settings, clock: Clock | None = None) -> Bot:
     """Wires the embedded defaults; real services replace them through settings alone."""
     clock = clock or SystemClock()
+    problems = live_problems(settings)
+    if problems:
+        raise SettingsError("\n".join(problems))
     engine = open_engine(settings)
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, settings.partner_tenant_id)
-    mailer, outbox = build_mailer(settings, engine, clock)  # MAIL_BACKEND
+    live: LiveParts | None = None
+    microsoft: MicrosoftPartner
+    sandbox: SandboxMicrosoft | None = None
+    if settings.microsoft_backend == "live":
+        from adapters.microsoft.live.wiring import build_live
+
+        live = build_live(settings, AdapterState(engine))
+        microsoft = live.backend
+    else:
+        sandbox = SandboxMicrosoft(AdapterState(engine), clock, settings.partner_tenant_id)
+        microsoft = sandbox
+    mailer, outbox = build_mailer(  # MAIL_BACKEND; one token provider for the partner app
+        settings, engine, clock, tokens=live.tokens if live else None
+    )
     service = OnboardingService(
         store=SqlStore(engine),
-        microsoft=sandbox,
+        microsoft=microsoft,
         mailer=mailer,
         hub=LocalHubDirectory(engine),
         clock=clock,
@@ -90,6 +112,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
         ),
         bootstrap_admins=settings.admin_identities,
         organisations=settings.organisations,
+        role_groups=settings.role_groups,
     )
     dispatcher = Dispatcher(service)
     teams = TeamsFrontEnd(
@@ -119,13 +142,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
             replays=SqlSeenRequests(engine),
         )
         service.notifiers.append(slack.notifier)
-    return Bot(settings, engine, service, dispatcher, teams, slack)
+    return Bot(settings, engine, service, dispatcher, teams, slack, live)
 
 
 def make_web_app(bot: Bot) -> web.Application:
     from adapters.web import create_web_app
 
     app = create_web_app(bot.engine)
+    if bot.live:
+        partner_center_webhook(bot).mount(app)  # POST /webhooks/partner-center
     if bot.teams:
         bot.teams.mount(app)  # POST /api/messages
     if bot.slack:
@@ -133,6 +158,18 @@ def make_web_app(bot: Bot) -> web.Application:
         if not bot.settings.organisations["slack"]:
             app.on_startup.append(lambda _app: learn_slack_workspace(bot))
     return app
+
+
+def partner_center_webhook(bot: Bot) -> PartnerCenterWebhook:
+    from adapters.microsoft.live.wiring import WEBHOOK_REPLAY_WINDOW, callback_verifier
+    from adapters.partner_center_webhook import PartnerCenterWebhook
+
+    return PartnerCenterWebhook(
+        callback_verifier(bot.settings),
+        SqlSeenRequests(bot.engine, WEBHOOK_REPLAY_WINDOW, scope="partner-center"),
+        bot.service.sync.on_event,
+        bot.service.clock.now,
+    )
 
 
 async def learn_slack_workspace(bot: Bot) -> None:
@@ -169,6 +206,8 @@ async def serve(bot: Bot) -> int:
             bot.settings.slack_app_token.get_secret_value()
         )
         log.info("Slack Socket Mode connected")
+    if bot.live:
+        asyncio.get_running_loop().run_in_executor(None, microsoft_ready, bot.live)
     scheduler = None
     if bot.settings.scheduler_enabled:
         from adapters.scheduler import DueWorkScheduler
@@ -192,6 +231,21 @@ async def serve(bot: Bot) -> int:
     return 0
 
 
+def microsoft_ready(live: LiveParts) -> None:
+    """At start-up, once, in the background: can the app get its tokens? One line either way;
+    the bot keeps running (every call retries), and doctor says what to fix."""
+    from adapters.microsoft.live.tokens import GRAPH_SCOPE, PARTNER_CENTER_SCOPE
+    from bot.errors import ProviderError
+
+    try:
+        live.tokens.get(GRAPH_SCOPE)
+        live.tokens.get(PARTNER_CENTER_SCOPE)
+    except ProviderError as err:
+        log.warning("Microsoft: %s", err)
+        return
+    log.info("Microsoft: the partner app has its Graph and Partner Center tokens")
+
+
 def teams_package(settings: Settings, output: Path) -> int:
     from adapters.teams.package import PackageError, build_package
 
@@ -204,6 +258,79 @@ def teams_package(settings: Settings, output: Path) -> int:
         f"Teams app package written to {path}: upload it in Teams (Apps > Manage your apps "
         "> Upload an app) or in the Teams admin center."
     )
+    return 0
+
+
+def doctor(settings: Settings) -> int:
+    """One line per check, ✓ or ✗ with the fix; 0 only when every check passes."""
+    from adapters.microsoft.live.doctor import Doctor, examine, sandbox_lines
+    from adapters.microsoft.live.wiring import build_live
+
+    engine = open_engine(settings)
+    state = AdapterState(engine)
+    problems = live_problems(settings)
+    live = (
+        build_live(settings, state)
+        if settings.microsoft_backend == "live" and not problems
+        else None
+    )
+    mailer, _ = build_mailer(
+        settings, engine, SystemClock(), check=False, tokens=live.tokens if live else None
+    )
+    mail_check = getattr(mailer, "check", None)
+    if settings.microsoft_backend == "sandbox":
+        lines = sandbox_lines(settings, mail_check() if mail_check else None)
+    else:
+        lines = examine(
+            Doctor(
+                settings,
+                state,
+                problems,
+                live.tokens if live else None,
+                live.graph if live else None,
+                live.partner_center if live else None,
+                mail_check,
+            )
+        )
+    for line in lines:
+        print(line)
+    passed = sum(line.ok for line in lines)
+    print(f"doctor: {passed} of {len(lines)} checks pass")
+    return 0 if passed == len(lines) else 1
+
+
+def partner_link(bot: Bot) -> int:
+    from adapters.microsoft.live.partner_link import partner_link as sign_in_and_store
+
+    assert bot.live is not None
+    return sign_in_and_store(
+        tenant_id=bot.settings.partner_tenant_id,
+        client_id=bot.settings.partner_client_id,
+        login_url=bot.settings.microsoft_login_url,
+        http=bot.live.login_http,
+        partner_center=bot.live.partner_center,
+        state=AdapterState(bot.engine),
+        now=bot.service.clock.now,
+        configured_link=bot.settings.partner_reseller_link,
+    )
+
+
+def register_webhooks(bot: Bot, url: str, *, replace_url: bool) -> int:
+    from adapters.microsoft.live.backend import STATE_KIND
+    from adapters.microsoft.live.registration import STATE_KEY, register
+    from bot.errors import ProviderError
+
+    assert bot.live is not None
+    try:
+        plan = register(bot.live.partner_center, url, replace_url=replace_url)
+    except ProviderError as err:
+        print(f"app.py: {err}", file=sys.stderr)
+        return 1
+    for line in plan.lines():
+        print(line)
+    if plan.refused:
+        return 1
+    AdapterState(bot.engine).put(STATE_KIND, STATE_KEY, {"url": url})
     return 0
 
 
@@ -245,12 +372,27 @@ def main(argv: list[str] | None = None) -> int:
     tick_parser.add_argument(
         "--at", type=instant, default=None, help="the instant to run at, ISO 8601 (default: now)"
     )
+    sub.add_parser("doctor", help="check the live Microsoft configuration, one line per check")
+    sub.add_parser("partner-link", help="sign in once and store the reseller invitation link")
+    webhooks = sub.add_parser("webhooks", help="Partner Center's webhook registration")
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    register_parser = webhooks_sub.add_parser(
+        "register", help="send Partner Center's events to URL (merged into the registration)"
+    )
+    register_parser.add_argument("url", metavar="URL", help="https://HOST/webhooks/partner-center")
+    register_parser.add_argument(
+        "--replace-url",
+        action="store_true",
+        help="take the registration over from the URL another tool registered",
+    )
     args = parser.parse_args(argv)
 
     try:
-        settings = load_settings()
+        # doctor reports incomplete live settings as its own lines instead of refusing
+        settings = load_settings(check_live=args.command != "doctor")
     except SettingsError as err:
-        print(f"app.py: {err}", file=sys.stderr)
+        for line in str(err).splitlines():
+            print(f"app.py: {line}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level,
@@ -262,6 +404,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "teams-package":
         output = user_path(str(args.output), user_folder()) if args.output else None
         return teams_package(settings, output or Path("dist/teams-app.zip"))
+    if args.command == "doctor":
+        return doctor(settings)
+    if args.command in ("partner-link", "webhooks") and settings.microsoft_backend != "live":
+        print(
+            f"app.py: {args.command} is for MICROSOFT_BACKEND=live; the sandbox needs none",
+            file=sys.stderr,
+        )
+        return 2
     try:
         clock = FixedClock(args.at) if args.command == "tick" and args.at else None
         bot = build(settings, clock)
@@ -275,6 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         print("Database schema is up to date.")
         return 0
+    if args.command == "partner-link":
+        return partner_link(bot)
+    if args.command == "webhooks":
+        return register_webhooks(bot, args.url, replace_url=args.replace_url)
     try:
         if args.command == "console":
             return Console(bot.dispatcher, json_mode=args.json).run()

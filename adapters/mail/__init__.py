@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from adapters.microsoft.live.tokens import AppTokens
-
     from settings import Settings
 
 log = logging.getLogger("onboarding.mail")
@@ -29,10 +28,10 @@ def build_mailer(
     tokens: AppTokens | None = None,
 ) -> tuple[Mailer, MailOutbox | None]:
     """The mailer MAIL_BACKEND names, and the outbox when it is the outbox. With `check`,
-    the mail server (or Graph's token endpoint) is tried once in the background: a server
-    that cannot be reached is one line in the log, and the bot stays up (mail waits in the
-    delivery ledger and is retried). `tokens`: the partner app's token provider when the live
-Microsoft backend already built one (one msal client for the app, not two)."""
+        the mail server (or Graph's token endpoint) is tried once in the background: a server
+        that cannot be reached is one line in the log, and the bot stays up (mail waits in the
+        delivery ledger and is retried). `tokens`: the partner app's token provider when the live
+    Microsoft backend already built one (one msal client for the app, not two)."""
     if settings.mail_backend == "smtp":
         from adapters.mail.smtp import SmtpMailer, parse_smtp_url
 

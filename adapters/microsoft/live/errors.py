@@ -12,6 +12,8 @@ import httpx
 from bot.errors import ProviderError
 
 DOCTOR = "run python app.py doctor"
+# "Partner Customer Delegated Administration": GDAP calls need it in the partner tenant.
+PARTNER_DELEGATED_ADMIN_APP_ID = "2832473f-ec63-45fb-976f-5d45a7d4bb91"
 CREDENTIALS = (
     "check PARTNER_TENANT_ID, PARTNER_CLIENT_ID and PARTNER_CLIENT_CERTIFICATE or "
     "PARTNER_CLIENT_SECRET"
@@ -151,14 +153,16 @@ def _forbidden(service: str, path: str, what: Said) -> str:
             "permission CrossTenantInformation.ReadBasic.All (admin consent); " + DOCTOR
         )
     if "delegatedadmin" in path.lower():
-        if "permission" in text or "privilege" in text or "scope" in text:
+        if "service principal" in text or PARTNER_DELEGATED_ADMIN_APP_ID in text:
             return (
-                "The app may not manage GDAP: grant it the Microsoft Graph application "
-                "permission DelegatedAdminRelationship.ReadWrite.All (admin consent); " + DOCTOR
+                "The Partner Customer Delegated Administration service principal is missing "
+                "in your tenant: " + DOCTOR
             )
         return (
-            "The Partner Customer Delegated Administration service principal is missing in "
-            "your tenant (or the app lacks DelegatedAdminRelationship.ReadWrite.All): " + DOCTOR
+            "Microsoft Graph refused GDAP: the app lacks the application permission "
+            "DelegatedAdminRelationship.ReadWrite.All (with admin consent), or the Partner "
+            "Customer Delegated Administration service principal is missing in your tenant: "
+            + DOCTOR
         )
     if "/groups/" in path.lower():
         return "The app may not read groups: grant it GroupMember.Read.All or Group.Read.All"

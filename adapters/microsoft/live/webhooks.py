@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 import os
@@ -340,8 +339,7 @@ class Callback:
     @property
     def replay_key(self) -> str:
         """(EventName, ResourceUri, AuditUri, ResourceChangeUtcDate): one delivery."""
-        joined = "\n".join((self.name, self.resource_uri, self.audit_uri, self.changed))
-        return "pc-webhook:" + hashlib.sha256(joined.encode()).hexdigest()
+        return "\n".join((self.name, self.resource_uri, self.audit_uri, self.changed))
 
 
 _RELATIONSHIP = re.compile(r"granularAdminRelationships/([^/?#]+)", re.IGNORECASE)
