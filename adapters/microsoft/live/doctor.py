@@ -18,6 +18,7 @@ from adapters.microsoft.live.tokens import (
     GRAPH_SCOPE,
     PARTNER_CENTER_SCOPE,
     AppTokens,
+    load_certificate,
     token_claims,
 )
 from adapters.microsoft.live.webhooks import OUR_EVENTS
@@ -84,12 +85,14 @@ def settings_complete(doctor: Doctor) -> list[Line]:
     """Settings"""
     if doctor.problems:
         return [Line(False, p) for p in doctor.problems]
-    how = "a certificate" if doctor.settings.partner_client_certificate else "a client secret"
+    settings = doctor.settings
+    how = "a client secret"
+    if settings.partner_client_certificate is not None:
+        certificate = load_certificate(settings.partner_client_certificate.get_secret_value())
+        until = f"{certificate.not_valid_after:%Y-%m-%d}"
+        how = f"the certificate {certificate.thumbprint} (valid until {until})"
     return [
-        Line(
-            True,
-            f"Settings: MICROSOFT_BACKEND=live, app {doctor.settings.partner_client_id} with {how}",
-        )
+        Line(True, f"Settings: MICROSOFT_BACKEND=live, app {settings.partner_client_id} with {how}")
     ]
 
 
