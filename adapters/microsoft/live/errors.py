@@ -22,6 +22,11 @@ CREDENTIALS = (
 # Partner Center error codes (developer/error-codes), for transfers and customers: the
 # sentence, and whether trying again later can help.
 _PARTNER_CENTER_CODES: dict[str, tuple[str, bool]] = {
+    "20002": (
+        "Partner Center says this customer has no reseller relationship with you yet: the "
+        "customer must accept the reseller invitation first",
+        False,
+    ),
     "900100": ("Partner Center does not know this customer or transfer", False),
     "900101": (
         "another transfer of this customer is already in progress: let it finish, or cancel "
