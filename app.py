@@ -47,6 +47,7 @@ from storage.unit_of_work import SqlStore
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from adapters.microsoft.live.http import RetryPolicy
     from adapters.microsoft.live.wiring import LiveParts
     from adapters.partner_center_webhook import PartnerCenterWebhook
 
@@ -73,8 +74,11 @@ def open_engine(settings: Settings) -> Engine:
     return engine
 
 
-def build(settings: Settings, clock: Clock | None = None) -> Bot:
-    """Wires the embedded defaults; real services replace them through settings alone."""
+def build(
+    settings: Settings, clock: Clock | None = None, *, retry_policy: RetryPolicy | None = None
+) -> Bot:
+    """Wires the embedded defaults; real services replace them through settings alone.
+    `retry_policy`: the live backend's back-off and time budget (tests make them small)."""
     clock = clock or SystemClock()
     problems = live_problems(settings)
     if problems:
@@ -86,7 +90,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Bot:
     if settings.microsoft_backend == "live":
         from adapters.microsoft.live.wiring import build_live
 
-        live = build_live(settings, AdapterState(engine))
+        live = build_live(settings, AdapterState(engine), retry_policy)
         microsoft = live.backend
     else:
         sandbox = SandboxMicrosoft(AdapterState(engine), clock, settings.partner_tenant_id)
