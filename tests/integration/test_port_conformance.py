@@ -10,7 +10,9 @@ import pytest
 
 from adapters.clock import FixedClock, SystemClock
 from adapters.hub.directory import LocalHubDirectory
+from adapters.mail.graph import GraphMailer
 from adapters.mail.outbox import OutboxMailer
+from adapters.microsoft.live.backend import LiveMicrosoft
 from adapters.microsoft.sandbox import SandboxMicrosoft
 from adapters.slack.notifier import SlackNotifier
 from adapters.teams.notifier import TeamsNotifier
@@ -39,6 +41,8 @@ IMPLEMENTATIONS: list[tuple[type, type]] = [
     (ports.MailOutbox, OutboxMailer),
     (ports.Hub, LocalHubDirectory),
     (ports.MicrosoftPartner, SandboxMicrosoft),
+    (ports.MicrosoftPartner, LiveMicrosoft),
+    (ports.Mailer, GraphMailer),
     (ports.CustomerSimulator, SandboxMicrosoft),
     (ports.Notifier, SlackNotifier),
     (ports.Notifier, TeamsNotifier),
