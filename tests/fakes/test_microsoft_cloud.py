@@ -997,3 +997,83 @@ def test_managed_customers_are_those_with_an_active_relationship(
     active_relationship(cloud, graph, clock)
     (customer,) = graph("GET", url).json()["value"]
     assert customer["displayName"] == "ABC Technologies"
+
+
+def test_a_create_that_timed_out_was_done_so_the_retry_finds_it_by_name(
+    cloud: MicrosoftCloud, graph: Api
+) -> None:
+    tenant_id = cloud.add_tenant("abctech.com", "ABC Technologies")
+    cloud.stall("POST", r"/delegatedAdminRelationships$", seconds=2)
+    body = gdap_body("abc-gdap", tenant_id, [HELPDESK])
+
+    with pytest.raises(httpx.ReadTimeout):
+        graph("POST", RELATIONSHIPS, json=body, timeout=0.3)
+    retry = graph("POST", RELATIONSHIPS, json=body)
+    found = graph("GET", RELATIONSHIPS, params={"$filter": "displayName eq 'abc-gdap'"})
+
+    assert retry.status_code == 409
+    assert len(found.json()["value"]) == 1
+
+
+def test_a_stall_before_the_work_leaves_nothing_done_while_it_waits(
+    cloud: MicrosoftCloud, graph: Api
+) -> None:
+    tenant_id = cloud.add_tenant("abctech.com", "ABC Technologies")
+    cloud.stall("POST", r"/delegatedAdminRelationships$", seconds=3, before=True)
+    with pytest.raises(httpx.ReadTimeout):
+        graph("POST", RELATIONSHIPS, json=gdap_body("abc-gdap", tenant_id, [HELPDESK]), timeout=0.3)
+    assert graph("GET", RELATIONSHIPS).json()["value"] == []
+
+
+def test_failing_assignments_end_in_error(
+    cloud: MicrosoftCloud, graph: Api, clock: FixedClock
+) -> None:
+    rel_id = active_relationship(cloud, graph, clock)
+    cloud.failing_assignments = True
+    body = {
+        "accessContainer": {
+            "accessContainerId": next(iter(cloud.groups)),
+            "accessContainerType": "securityGroup",
+        },
+        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": HELPDESK}]},
+    }
+    created = graph("POST", f"{RELATIONSHIPS}/{rel_id}/accessAssignments", json=body).json()
+    clock.advance(minutes=1)
+    read = graph("GET", f"{RELATIONSHIPS}/{rel_id}/accessAssignments/{created['id']}").json()
+    assert read["status"] == "error"
+
+
+def test_mail_over_the_same_graph_needs_mail_send(
+    cloud: MicrosoftCloud, http: httpx.Client
+) -> None:
+    message = {
+        "message": {
+            "subject": "Approve our admin relationship",
+            "body": {"contentType": "HTML", "content": "<p>Hello</p>"},
+            "toRecipients": [{"emailAddress": {"address": "it@abctech.com"}}],
+        },
+        "saveToSentItems": False,
+    }
+    url = "/v1.0/users/onboarding@partner.example/sendMail"
+
+    refused = Api(http, cloud.graph_url, app_token(cloud, http))("POST", url, json=message)
+    cloud.granted_permissions.add("Mail.Send")
+    sent = Api(http, cloud.graph_url, app_token(cloud, http))("POST", url, json=message)
+
+    assert refused.status_code == 403
+    assert sent.status_code == 202
+    assert cloud.sent_mail == [("onboarding@partner.example", message)]
+
+
+def test_partner_center_can_insist_on_request_ids(cloud: MicrosoftCloud, pc: Api) -> None:
+    cloud.require_request_ids = True
+    bare = pc("GET", "/v1/customers")
+    traced = pc(
+        "GET",
+        "/v1/customers",
+        headers={"MS-RequestId": "1f8a4c2e-0000-4000-8000-000000000001", "MS-CorrelationId": "c"},
+    )
+    assert bare.status_code == 400
+    assert "MS-RequestId" in bare.json()["description"]
+    assert traced.status_code == 200
+    assert traced.headers["MS-CorrelationId"] == "c"

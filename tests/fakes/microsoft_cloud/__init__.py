@@ -35,6 +35,7 @@ Customers and current partners
     approve_gdap(id, tenant_id=None)   approved; activating +1 min; active +2 min (clock)
     expire_gdap(id), terminate_gdap(id), gdap_status(id), relationship_named(name)
     stuck_assignments            True: new access assignments stay pending
+    failing_assignments          True: new access assignments end in `error` a minute later
     lock_lag_reads               reads of a relationship still `created` after the lock (1)
     transfer_expiry              expirationTime after creation (30 days; None: not given)
     accept_transfer(id), decline_transfer(id, reason), expire_transfer(id)
@@ -43,8 +44,11 @@ Customers and current partners
     tenants, customers, relationships, transfers   the state, for assertions
 Faults (method, regex searched in the path; `server` narrows to login/graph/partner_center/cert)
     fail(method, path, status, times=1, retry_after=None, body=None, server=None)
-    stall(method, path, seconds=..., times=1, server=None)
+    stall(method, path, seconds=..., times=1, server=None, before=False)
+                                 the work is done, the answer comes late (a POST that timed
+                                 out did create); before=True: the wait comes first
     slow_bodies                  True: every body chunked, in pieces, with pauses
+    require_request_ids          True: PC answers 400 without MS-RequestId / MS-CorrelationId
 What was asked
     requests                     list[Recorded]: .server .method .path .query .headers .body
                                  .json .form .status
@@ -52,6 +56,7 @@ What was asked
     schema_errors                bodies that broke tests/schemas (answered 400; keep empty)
     internal_errors              the fake's own failures (answered 500; keep empty)
     unmatched                    requests no route models (answered 404/405)
+    sent_mail                    (mailbox, body) of Graph sendMail calls (needs "Mail.Send")
 Webhooks
     registration                 the single registration (dict) or None (assignable)
     queued_events                events waiting, as Partner Center would send them

@@ -87,11 +87,14 @@ class MicrosoftCloud:
         self.relationships: dict[str, Relationship] = {}
         self.transfers: dict[str, Transfer] = {}
         self.stuck_assignments = False
+        self.failing_assignments = False  # True: new access assignments end in `error`
         self.lock_lag_reads = 1
         self.transfer_expiry: timedelta | None = timedelta(days=30)
 
         # faults and what was asked
         self.slow_bodies = False
+        self.require_request_ids = False  # True: PC answers 400 without MS-RequestId/-CorrelationId
+        self.sent_mail: list[tuple[str, Any]] = []  # (mailbox, sendMail body) accepted by Graph
         self.requests: list[Recorded] = []
         self.schema_errors: list[str] = []
         self.internal_errors: list[str] = []
@@ -420,11 +423,12 @@ class MicrosoftCloud:
                         and not assignment.stuck
                         and now >= assignment.created_at + STEP
                     ):
-                        assignment.status = "active"
+                        assignment.status = "error" if assignment.fails else "active"
                         assignment.modified_at = assignment.created_at + STEP
                         assignment.version += 1
+                        event = "updated" if assignment.fails else "activated"
                         self.queue_assignment_event(
-                            "granular-admin-access-assignment-activated", rel, assignment
+                            f"granular-admin-access-assignment-{event}", rel, assignment
                         )
 
     def _settle_relationship(self, rel: Relationship, now: datetime) -> None:
@@ -486,11 +490,22 @@ class MicrosoftCloud:
             )
 
     def stall(
-        self, method: str, path: str, *, seconds: float, times: int = 1, server: str | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        seconds: float,
+        times: int = 1,
+        server: str | None = None,
+        before: bool = False,
     ) -> None:
-        """The next `times` matching requests are answered `seconds` late (a client timeout)."""
+        """The next `times` matching requests are answered `seconds` late (a client timeout).
+        The work is done at once and only the answer is late (a POST that timed out did create),
+        unless `before`: then the fake waits first and does the work after."""
         with self.lock:
-            self._faults.append(Stall(method.upper(), re.compile(path), times, server, seconds))
+            self._faults.append(
+                Stall(method.upper(), re.compile(path), times, server, seconds, before)
+            )
 
     def take_faults(
         self, server: str, method: str, path: str

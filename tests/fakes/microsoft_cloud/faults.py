@@ -56,6 +56,7 @@ class Failure(Fault):
 @dataclass
 class Stall(Fault):
     seconds: float
+    before: bool  # wait before doing the work (lost on the way in) or after (answer lost)
 
 
 def matches(fault: Fault, server: str, method: str, path: str) -> bool:

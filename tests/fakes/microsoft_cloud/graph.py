@@ -9,7 +9,7 @@ import re
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, ROLES
 from tests.fakes.microsoft_cloud.faults import graph_error
@@ -29,6 +29,7 @@ PCDA_APP_ID = "2832473f-ec63-45fb-976f-5d45a7d4bb91"  # Partner Customer Delegat
 GDAP_WRITE = "DelegatedAdminRelationship.ReadWrite.All"
 GDAP_READ = "DelegatedAdminRelationship.Read.All"
 TENANT_LOOKUP = "CrossTenantInformation.ReadBasic.All"
+MAIL_SEND = "Mail.Send"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 BUILT_IN_ROLES = frozenset(
     {role.id for role in ROLES}
@@ -533,6 +534,7 @@ def create_assignment(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]
         created_at=now,
         modified_at=now,
         stuck=cloud.stuck_assignments,
+        fails=cloud.failing_assignments,
     )
     rel.assignments[assignment.id] = assignment
     cloud.queue_assignment_event("granular-admin-access-assignment-created", rel, assignment)
@@ -658,6 +660,15 @@ def get_group(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -> Rep
     )
 
 
+def send_mail(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -> Reply:
+    """The Graph mail backend on the same GRAPH_URL: application permission Mail.Send."""
+    refused = _authorize(cloud, req, MAIL_SEND)
+    if refused is not None:
+        return refused
+    cloud.sent_mail.append((unquote(match["mailbox"]), req.json))
+    return _ok(202)
+
+
 REL = BASE + r"/(?P<id>[0-9a-fA-F-]+)"
 ROUTES: list[Route] = [
     route(
@@ -680,4 +691,5 @@ ROUTES: list[Route] = [
     route("GET", r"/v1\.0/tenantRelationships/delegatedAdminCustomers", list_customers),
     route("GET", r"/v1\.0/servicePrincipals", service_principals),
     route("GET", r"/v1\.0/groups/(?P<id>[^/]+)", get_group),
+    route("POST", r"/v1\.0/users/(?P<mailbox>[^/]+)/sendMail", send_mail, "graph-sendmail.request"),
 ]

@@ -50,6 +50,11 @@ WEBHOOK_EVENTS = (
 def _authorize(
     cloud: MicrosoftCloud, req: Recorded, *, app_user_only: bool = False
 ) -> Reply | None:
+    missing = [h for h in ("MS-RequestId", "MS-CorrelationId") if not req.headers.get(h)]
+    if cloud.require_request_ids and missing:
+        return pc_error(
+            400, 400, f"The request must carry the {' and '.join(missing)} header (a GUID)."
+        )
     found = cloud.token_book.check(
         req.headers.get("Authorization", ""), PARTNER_CENTER_AUDIENCE, cloud.clock.now()
     )

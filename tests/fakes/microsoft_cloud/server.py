@@ -92,7 +92,7 @@ class Site:
             cloud.requests.append(record)
             cloud.settle()
             stall, failure = cloud.take_faults(self.name, record.method, record.path)
-        if stall is not None:
+        if stall is not None and stall.before:
             await asyncio.sleep(stall.seconds)
         if failure is not None:
             reply = faults.failure_reply(failure, self.name)
@@ -100,6 +100,8 @@ class Site:
             reply = self.answer(record, not_json)
         _server_headers(self.name, record, reply)
         record.status = reply.status
+        if stall is not None and not stall.before:  # done, but the answer comes too late
+            await asyncio.sleep(stall.seconds)
         return await self.send(request, reply)
 
     def answer(self, record: Recorded, not_json: str | None) -> Reply:

@@ -66,6 +66,7 @@ class Assignment:
     created_at: datetime
     modified_at: datetime
     stuck: bool = False
+    fails: bool = False
     version: int = 0
 
     @property
