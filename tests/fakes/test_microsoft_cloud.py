@@ -1077,3 +1077,9 @@ def test_partner_center_can_insist_on_request_ids(cloud: MicrosoftCloud, pc: Api
     assert "MS-RequestId" in bare.json()["description"]
     assert traced.status_code == 200
     assert traced.headers["MS-CorrelationId"] == "c"
+
+
+def test_the_token_is_checked_before_the_body(cloud: MicrosoftCloud, http: httpx.Client) -> None:
+    no_token = Api(http, cloud.graph_url, "not-a-token")("POST", RELATIONSHIPS, json={"a": 1})
+    assert no_token.status_code == 401
+    assert cloud.schema_errors == []

@@ -20,6 +20,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from tests.fakes.microsoft_cloud import faults, schemas
 from tests.fakes.microsoft_cloud.http import Recorded, Reply, Route, find, path_known
+from tests.fakes.microsoft_cloud.tokens import GRAPH_AUDIENCE, PARTNER_CENTER_AUDIENCE
 
 if TYPE_CHECKING:
     from tests.fakes.microsoft_cloud.cloud import MicrosoftCloud
@@ -112,7 +113,7 @@ class Site:
                 cloud.unmatched.append(record)
             return _unknown(self.name, record, path_known(self.routes, record.path))
         chosen, match = found
-        if chosen.schema is not None:
+        if chosen.schema is not None and self._token_accepted(record):
             broken = [not_json] if not_json else schemas.problems(chosen.schema, record.json)
             if broken:
                 with cloud.lock:
@@ -134,6 +135,19 @@ class Site:
             with cloud.lock:
                 cloud.internal_errors.append(traceback.format_exc())
             return Reply(500, {"error": "the fake failed; see cloud.internal_errors"})
+
+    def _token_accepted(self, record: Recorded) -> bool:
+        """Microsoft checks the token before the body: a bad token is 401 whatever it carries."""
+        audience = {"graph": GRAPH_AUDIENCE, "partner_center": PARTNER_CENTER_AUDIENCE}.get(
+            self.name
+        )
+        if audience is None:
+            return True
+        with self.cloud.lock:
+            found = self.cloud.token_book.check(
+                record.headers.get("Authorization", ""), audience, self.cloud.clock.now()
+            )
+        return not isinstance(found, str)
 
     async def send(self, request: web.Request, reply: Reply) -> web.StreamResponse:
         payload = reply.payload()
