@@ -39,6 +39,7 @@ from adapters.slack.notifier import SlackNotifier, ThreadState, web_client
 from adapters.slack.render import (
     DISMISS_ACTION,
     PROBLEMS_SHOWN,
+    REVIEW_SHOWN,
     SHARE_ACTION,
     Message,
     home_view,
@@ -55,13 +56,14 @@ from adapters.slack.requests import (
 )
 from bot.commands import Answer, Dispatcher
 from bot.customers import Customers
-from bot.errors import OnboardingError, ValidationError
+from bot.errors import OnboardingError, ProviderError, ValidationError
 from bot.views import (
     Action,
     ActionRole,
     BulkProgress,
     BulkReview,
     Confirmation,
+    CsvFile,
     CustomerCard,
     FileReply,
     Form,
@@ -443,22 +445,39 @@ class SlackFrontEnd:
         reply = await self._handle(upload_line(file_id), where, read_file=lambda _ref: (data, name))
         if isinstance(reply, BulkReview):
             channel = str((await self._post(where, render(reply)))["channel"])  # updatable
-            if len(reply.problems) > PROBLEMS_SHOWN:
-                await files.upload(self.client, files.problems_file(reply), channel, where.user_id)
+            await self._review_files(reply, channel, where)
         else:
             await self._send(where, render(reply))
+
+    async def _review_files(self, review: BulkReview, channel: str | None, where: Where) -> None:
+        """Beside a review whose lists the message cuts: the whole list of customers it will
+        enroll (the review CSV) and every problem, as files."""
+        try:
+            if review.customers_file and len(review.valid) > REVIEW_SHOWN:
+                await files.upload_csv(self.client, review.customers_file, channel, where.user_id)
+            if len(review.problems) > PROBLEMS_SHOWN:
+                await files.upload(self.client, files.problems_file(review), channel, where.user_id)
+        except ProviderError as err:
+            await self._send(where, render(Notice(str(err), Tone.FAILURE)))
 
     # -- answering ---------------------------------------------------------------------------
 
     async def _answer(self, reply: Reply, where: Where, line: str) -> None:
-        if isinstance(reply, FileReply):
-            await files.upload(self.client, reply, where.channel_id, where.user_id)
+        if isinstance(reply, FileReply | CsvFile):
+            try:
+                if isinstance(reply, CsvFile):
+                    await files.upload_csv(self.client, reply, where.channel_id, where.user_id)
+                else:
+                    await files.upload(self.client, reply, where.channel_id, where.user_id)
+            except ProviderError as err:
+                await self._send(where, render(Notice(str(err), Tone.FAILURE)))
             return
         if isinstance(reply, Form):  # no trigger to open it with: offer a button that has one
             button = Action("Open the form", line, "primary", role=ActionRole.FORM)
             reply = Notice(reply.title, Tone.INFO, (button,))
         if isinstance(reply, BulkReview) and not _replaces(reply, where):
-            await self._post(where, render(reply))
+            posted = await self._post(where, render(reply))
+            await self._review_files(reply, str(posted["channel"]), where)
             return
         share = _share_line(reply, line) if where.ephemeral else None
         replace = _replaces(reply, where)

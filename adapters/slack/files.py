@@ -1,4 +1,5 @@
-"""Files between Slack and the bot: the uploaded CSV in, the template and problem lists out.
+"""Files between Slack and the bot: the uploaded CSV in; the template, problem lists, exports
+and review CSVs out.
 
 The download policy, all of it enforced in `download` (the one place a file is fetched):
 
@@ -15,24 +16,28 @@ The download policy, all of it enforced in `download` (the one place a file is f
 
 from __future__ import annotations
 
+import asyncio
+import io
 import ipaddress
 from typing import Any
 from urllib.parse import urlparse
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.escape import mrkdwn
 from bot.csvio import MAX_BYTES, export_csv
 from bot.errors import ProviderError, ValidationError
 from bot.text import shorten
-from bot.views import BulkReview, FileReply
+from bot.views import BulkReview, CsvFile, FileReply
 
 SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
 DEFAULT_API_URL = "https://slack.com/api/"
 CHUNK = 64 * 1024  # bytes read from the download at a time
 DOWNLOAD_TIMEOUT = 60.0  # seconds
+# Where the app may not post: the file goes to the user's DM with the app instead.
+NOT_HERE = ("not_in_channel", "channel_not_found", "access_denied")
 
 
 def file_hosts(api_url: str) -> frozenset[str]:
@@ -98,25 +103,60 @@ async def upload(
 ) -> None:
     """Uploads into the conversation the command came from, or the user's DM with the app
     when the app is not in that conversation (or there is none, as in App Home)."""
+    await upload_bytes(client, reply.filename, reply.content, reply.text, channel, user_id)
+
+
+async def upload_csv(
+    client: AsyncWebClient, export: CsvFile, channel: str | None, user_id: str
+) -> None:
+    """An export (or a review's customers) as a file upload. The CSV is written in a worker
+    thread, a batch of customers at a time; Slack's upload takes the file's bytes whole."""
+    data = await asyncio.to_thread(_whole, export)
+    await upload_bytes(client, export.filename, data, export.text, channel, user_id)
+
+
+def _whole(export: CsvFile) -> bytes:
+    out = io.BytesIO()
+    export.write(out)
+    return out.getvalue()
+
+
+async def upload_bytes(
+    client: AsyncWebClient,
+    filename: str,
+    data: bytes,
+    text: str,
+    channel: str | None,
+    user_id: str,
+) -> None:
+    """files_upload_v2 (files.getUploadURLExternal, the bytes to its URL, then
+    files.completeUploadExternal), into `channel` or else the user's DM; raises
+    `ProviderError` saying what Slack refused, for the user."""
     args: dict[str, Any] = {
-        "filename": reply.filename,
-        "content": reply.content,
-        "title": reply.filename,
-        "initial_comment": mrkdwn(reply.text),  # read as mrkdwn: a file name cannot mention
+        "filename": filename,
+        "content": data,
+        "title": filename,
+        "initial_comment": mrkdwn(text),  # read as mrkdwn: a file name cannot mention
     }
-    if channel:
-        try:
-            await client.files_upload_v2(channel=channel, **args)
-            return
-        except SlackApiError as err:
-            if err.response.get("error") not in (
-                "not_in_channel",
-                "channel_not_found",
-                "access_denied",
-            ):
-                raise
-    dm = await client.conversations_open(users=user_id)
-    await client.files_upload_v2(channel=dm["channel"]["id"], **args)
+    try:
+        if channel:
+            try:
+                await client.files_upload_v2(channel=channel, **args)
+                return
+            except SlackApiError as err:
+                if err.response.get("error") not in NOT_HERE:
+                    raise
+        dm = await client.conversations_open(users=user_id)
+        await client.files_upload_v2(channel=dm["channel"]["id"], **args)
+    except SlackApiError as err:
+        raise ProviderError(
+            f"Slack did not take the file {shorten(filename)} "
+            f"({err.response.get('error')}); try again in a minute."
+        ) from None
+    except SlackRequestError:
+        raise ProviderError(
+            f"Slack's file host did not take {shorten(filename)}; try again in a minute."
+        ) from None
 
 
 def problems_file(review: BulkReview) -> FileReply:

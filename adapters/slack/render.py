@@ -37,6 +37,7 @@ from bot.views import (
     BulkResult,
     BulkReview,
     Confirmation,
+    CsvFile,
     CustomerCard,
     CustomerRow,
     FileReply,
@@ -434,6 +435,11 @@ def _(reply: Pick, share: str | None = None) -> Message:
 
 @render.register
 def _(reply: FileReply, share: str | None = None) -> Message:
+    return Message(escape(reply.text), (section(mrkdwn(reply.text)),))
+
+
+@render.register
+def _(reply: CsvFile, share: str | None = None) -> Message:
     return Message(escape(reply.text), (section(mrkdwn(reply.text)),))
 
 

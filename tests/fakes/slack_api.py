@@ -61,6 +61,9 @@ class FakeSlack:
         self.rate_limited: dict[str, float] = {}  # method -> Retry-After, once
         self.violations: list[str] = []  # payloads Slack would have refused (see the end)
         self.response_url_uses: dict[str, int] = {}
+        self.upload_lengths: dict[str, int] = {}  # file id -> the length getUploadURLExternal had
+        self.completed: set[str] = set()  # file ids shared by files.completeUploadExternal
+        self.upload_failures = 0  # answer this many next upload POSTs 500, as a file host can
         self.download_piece = 16 * 1024  # bytes per write of a file download
         self.download_pause = 0.001  # seconds between those writes (raise it: a slow host)
         self._ts = itertools.count(1)
@@ -74,7 +77,7 @@ class FakeSlack:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
-        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
         app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         app.router.add_get("/files-moved/{file_id}/{name}", self._moved)
         self._runner = web.AppRunner(app)
@@ -206,7 +209,7 @@ class FakeSlack:
                 status=429,
                 headers={"Retry-After": str(int(retry_after))},
             )
-        refused = self.refuse.get((method, str(args.get("channel", ""))))
+        refused = self.refuse.get((method, str(args.get("channel", args.get("channel_id", "")))))
         if refused:
             return web.json_response({"ok": False, "error": refused})
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
@@ -220,7 +223,8 @@ class FakeSlack:
                 "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]},
             }
             return web.json_response(call.result)
-        call.result = {"ok": True, **handler(args)}
+        answer = handler(args)
+        call.result = {"ok": "error" not in answer, **answer}
         return web.json_response(call.result)
 
     @staticmethod
@@ -293,16 +297,46 @@ class FakeSlack:
     def m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"file": self._file_object(str(args["file"]))}
 
+    # Files go in three steps (files.getUploadURLExternal, a POST of the bytes to the URL it
+    # gives, files.completeUploadExternal), with Slack's own refusals: a missing filename or
+    # length, a length that is not a positive whole number, completing a file never got,
+    # never uploaded or already completed.
+
     def m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length:
+            missing = "filename" if not filename else "length"
+            return _error("invalid_arguments", f"missing required field: {missing}")
+        if not length.isdigit() or int(length) < 1:
+            return _error("invalid_arguments", "length must be a positive integer")
         file_id = f"F{uuid.uuid4().hex[:10].upper()}"
-        self.files[file_id] = (str(args.get("filename")), b"")
-        return {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+        self.files[file_id] = (filename, b"")
+        self.upload_lengths[file_id] = int(length)
+        return {"upload_url": f"{self.base}/upload/v1/{file_id}", "file_id": file_id}
 
     def m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        wanted = args.get("files")
+        if not isinstance(wanted, list) or not wanted:
+            return _error("invalid_arguments", "missing required field: files")
+        shared = []
+        for f in wanted:
+            file_id = str(f.get("id", "")) if isinstance(f, dict) else ""
+            name, data = self.files.get(file_id, ("", b""))
+            if file_id not in self.upload_lengths or file_id in self.completed or not data:
+                return _error("file_not_found", f"file {file_id!r} was not uploaded")
+            shared.append((file_id, f.get("title") or name, name, data))
+        self.completed.update(file_id for file_id, *_ in shared)
         return {
             "files": [
-                {"id": f["id"], "title": f.get("title"), "name": self.files[f["id"]][0]}
-                for f in args.get("files", [])
+                {
+                    "id": file_id,
+                    "name": name,
+                    "title": title,
+                    "mimetype": "text/csv" if name.lower().endswith(".csv") else "text/plain",
+                    "size": len(data),
+                    "url_private": f"{self.base}/files-pri/{file_id}/{quote(name)}",
+                }
+                for file_id, title, name, data in shared
             ]
         }
 
@@ -323,10 +357,16 @@ class FakeSlack:
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL takes the bytes as the body, or as the `file` field of a form, and
+        answers "OK - LENGTH"; an unknown URL is 404, and `upload_failures` answer 500."""
         file_id = request.match_info["file_id"]
-        data = await request.read()
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            field = form.get("file")
+            data = field.file.read() if isinstance(field, web.FileField) else b""
+        else:
+            data = await request.read()
         name = self.files.get(file_id, ("upload", b""))[0]
-        self.files[file_id] = (name, data)
         self._record(
             Call(
                 "upload",
@@ -335,6 +375,16 @@ class FakeSlack:
                 str(request.url),
             )
         )
+        if file_id not in self.upload_lengths or file_id in self.completed:
+            return web.Response(status=404, text="Not Found")
+        if self.upload_failures:
+            self.upload_failures -= 1
+            return web.Response(status=500, text="Internal Server Error")
+        if len(data) != self.upload_lengths[file_id]:
+            self.check(
+                "upload", [f"{len(data)} bytes sent, {self.upload_lengths[file_id]} announced"]
+            )
+        self.files[file_id] = (name, data)
         return web.Response(text=f"OK - {len(data)}")
 
     async def _moved(self, request: web.Request) -> web.Response:
@@ -362,6 +412,11 @@ class FakeSlack:
             await asyncio.sleep(self.download_pause)
         await answer.write_eof()
         return answer
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    """Slack's answer to arguments it refuses; `_api` turns it into `ok: false`."""
+    return {"error": code, "response_metadata": {"messages": [f"[ERROR] {message}"]}}
 
 
 # -- what Slack refuses -----------------------------------------------------------------------
