@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from adapters.clock import FixedClock
-from adapters.mail.graph import certificate_credential
 from tests.fakes.microsoft_cloud import MicrosoftCloud, schemas
 from tests.fakes.microsoft_cloud.fixtures import microsoft_cloud  # noqa: F401 - the fixture
 
@@ -62,6 +61,16 @@ def confidential_app(
         http_client=http,
         instance_discovery=False,
     )
+
+
+def msal_certificate(pem: str, thumbprint: str = "sha256") -> dict[str, str]:
+    """msal's certificate credential: with the certificate, msal sends x5t#S256 and PS256;
+    with a SHA-1 thumbprint, the legacy x5t and RS256."""
+    certificate = pem[pem.index("-----BEGIN CERTIFICATE-----") :]
+    if thumbprint == "sha256":
+        return {"private_key": pem, "public_certificate": certificate}
+    cert = x509.load_pem_x509_certificate(certificate.encode())
+    return {"private_key": pem, "thumbprint": cert.fingerprint(hashes.SHA1()).hex()}
 
 
 def requests_session(cloud: MicrosoftCloud) -> requests.Session:
@@ -149,13 +158,7 @@ def test_msal_gets_an_app_only_graph_token_with_the_client_secret(
 def test_msal_gets_a_partner_center_token_with_a_certificate_assertion(
     cloud: MicrosoftCloud, http: httpx.Client, thumbprint: str
 ) -> None:
-    credential: dict[str, Any] = certificate_credential(cloud.client_certificate_pem)
-    if thumbprint == "sha1":  # the legacy form: x5t (SHA-1) and RS256
-        cert = x509.load_pem_x509_certificate(credential["public_certificate"].encode())
-        credential = {
-            "private_key": credential["private_key"],
-            "thumbprint": cert.fingerprint(hashes.SHA1()).hex(),
-        }
+    credential = msal_certificate(cloud.client_certificate_pem, thumbprint)
 
     app = msal.ConfidentialClientApplication(  # msal's own HTTP session, trusting the fake
         cloud.client_id,
@@ -177,7 +180,7 @@ def test_an_assertion_stringified_by_httpx_is_malformed_as_entra_says(
     cloud: MicrosoftCloud, http: httpx.Client
 ) -> None:
     """msal hands the assertion over as bytes; httpx's `data=` turns them into "b'...'"."""
-    credential = certificate_credential(cloud.client_certificate_pem)
+    credential = msal_certificate(cloud.client_certificate_pem)
     result = confidential_app(cloud, http, credential).acquire_token_for_client([GRAPH])
     assert result["error"] == "invalid_request"
     assert result["error_description"].startswith("AADSTS50027")
@@ -191,7 +194,7 @@ def test_a_wrong_secret_or_an_unregistered_certificate_is_refused_as_entra_does(
     assert wrong_secret["error"] == "invalid_client"
     assert wrong_secret["error_description"].startswith("AADSTS7000215: Invalid client secret")
 
-    other = certificate_credential(cloud.new_certificate_pem())
+    other = msal_certificate(cloud.new_certificate_pem())
     unregistered = msal.ConfidentialClientApplication(
         cloud.client_id,
         authority=f"{cloud.login_url}/{cloud.partner_tenant_id}",
