@@ -35,6 +35,7 @@ class Enrollment:
             values.get("email", ""),
             values.get("domain", ""),
             values.get("country", ""),
+            country_names=True,
         )
         w = self.wiring
         w.access.require(actor, Role.OPERATOR, "enrolling customers")

@@ -68,7 +68,7 @@ def enroll_form(values: dict[str, str] | None = None) -> Form:
                 FieldKind.CHOICE,
                 default=v.get("country", ""),
                 choices=country_choices(),
-                help="Two-letter code, e.g. US, IN, EG, CA",
+                help="A name or a two-letter code, e.g. United States or US",
             ),
         ),
     )

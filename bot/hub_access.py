@@ -13,7 +13,7 @@ from bot.forms import hub_form
 from bot.history import record
 from bot.records import HubCustomer, Role
 from bot.validation import (
-    clean_country,
+    clean_country_name,
     clean_domain,
     clean_email,
     clean_name,
@@ -48,7 +48,7 @@ class HubAccess:
                 "company_name": (clean_name, values.get("company_name", ""), label["company_name"]),
                 "domain": (clean_domain, values.get("domain", ""), label["domain"]),
                 "email": (clean_email, values.get("email", ""), label["email"]),
-                "country": (clean_country, values.get("country", "")),
+                "country": (clean_country_name, values.get("country", "")),
                 "first_name": (clean_name, values.get("first_name", ""), label["first_name"], 64),
                 "last_name": (clean_name, values.get("last_name", ""), label["last_name"], 64),
                 "phone": (clean_optional, values.get("phone", ""), label["phone"], 32),

@@ -17,6 +17,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from bot import labels
+from bot.countries import CountryNotFound, find_country
 from bot.domain import GDAP_MAX_DAYS, GDAP_MIN_DAYS, GDAP_NAME_MAX, NAME_MAX, CustomerDetails
 from bot.errors import ValidationError
 from bot.gdap_roles import find_role
@@ -161,6 +162,31 @@ def clean_country(text: str) -> str:
     )
 
 
+def clean_country_name(text: str) -> str:
+    """What a form or a one-line enrollment takes: a two-letter code or a country's name
+    (any case, accents optional); the bulk CSV keeps `clean_country`'s two letters."""
+    raw = (text or "").strip()
+    if not raw:
+        raise ValueError("Country is required: a name like United States or a code like US.")
+    try:
+        return find_country(raw)
+    except CountryNotFound as err:
+        shown = shorten(raw)
+        offered = ", ".join(f"{name} ({code})" for code, name in err.suggestions)
+        if err.ambiguous:
+            raise ValueError(
+                f'"{shown}" names more than one country. Did you mean: {offered}?'
+            ) from None
+        if offered:
+            raise ValueError(
+                f'"{shown}" is not a country we know. Did you mean: {offered}?'
+            ) from None
+        raise ValueError(
+            f'"{shown}" is not a country we know: type its name (United States) or its '
+            "two-letter code (US)."
+        ) from None
+
+
 def country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
     return country.name if country else code
@@ -186,13 +212,17 @@ def collect(checks: dict[str, tuple[Any, ...]], form: Mapping[str, str]) -> dict
     return values
 
 
-def validate_enrollment(name: str, email: str, domain: str, country: str) -> CustomerDetails:
+def validate_enrollment(
+    name: str, email: str, domain: str, country: str, *, country_names: bool = False
+) -> CustomerDetails:
+    """`country_names`: a country's name is taken too (forms and one-line enrollment); the
+    bulk CSV's Country Code column stays two letters, as the seed's format says."""
     values = collect(
         {
             "name": (clean_name, name),
             "email": (clean_email, email),
             "domain": (clean_domain, domain),
-            "country": (clean_country, country),
+            "country": (clean_country_name if country_names else clean_country, country),
         },
         labels.ENROLL,
     )

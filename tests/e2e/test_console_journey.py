@@ -40,14 +40,15 @@ def test_one_customer_from_enrollment_to_finish(tmp_path):
         "\n".join(
             [
                 "help",
-                # The enroll form, one field per line; the first email is wrong and asked again.
+                # The enroll form, one field per line; the first email and the misspelt
+                # country are wrong and asked again; a country is taken by its name.
                 "enroll",
                 "ABC Technologies Inc.",
                 "john.doe@abctech",
                 "abctech.com",
-                "United States",
+                "Untied States",
                 "john.doe@abctech.com",
-                "US",
+                "united states",
                 'enroll "ABC Two" ops@abctech.com ABCTECH.com US',
                 "status",
                 "sandbox accept-reseller abctech.com",
@@ -93,6 +94,8 @@ def test_one_customer_from_enrollment_to_finish(tmp_path):
     out = " ".join(result.stdout.split())  # phrases may wrap at 80 columns
     assert 'enroll | enroll "NAME" EMAIL DOMAIN COUNTRY' in out
     assert "is not a valid email address" in out
+    assert '"Untied States" is not a country we know. Did you mean: United States (US)' in out
+    assert "Email john.doe@abctech.com · Country US" in out
     assert "Enrolled ABC Technologies Inc." in out
     assert "abctech.com is already in onboarding as ABC Technologies Inc." in out
     assert "Active 1 · Failed 0 · Completed 0" in out

@@ -105,5 +105,10 @@ async def test_a_duplicate_domain_is_refused_on_the_domain_field(slack: Slack):
 async def test_one_line_enroll_for_mobile(slack: Slack):
     card = await slack.ask('enroll "Fourth Coffee" it@fourthcoffee.com fourthcoffee.com gb')
     assert "Fourth Coffee (fourthcoffee.com) — Active" in text_of(card["blocks"])
-    refused = await slack.ask('enroll "Fifth Coffee" it@fifth.com fifth.com USA')
-    assert ':x: Country: "USA" is not a two-letter country code' in text_of(refused["blocks"])
+    named = await slack.ask('enroll "Sixth Coffee" it@sixth.com sixth.com "Côte d\'Ivoire"')
+    assert "Country CI" in text_of(named["blocks"])
+    refused = await slack.ask('enroll "Fifth Coffee" it@fifth.com fifth.com Nigr')
+    assert (
+        ':x: Country: "Nigr" is not a country we know. Did you mean: Niger (NE), '
+        "Nigeria (NG)?"
+    ) in text_of(refused["blocks"])

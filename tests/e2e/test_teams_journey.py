@@ -304,10 +304,13 @@ async def test_refusals_are_clear_and_change_nothing(world: World):
     assert 'Unknown command "frobnicate"' in unknown.text
     bad = last_card(
         await w.teams.say(
-            PERSONAL, 'enroll "Fourth Coffee" it@fourthcoffee.com fourthcoffee.com USA'
+            PERSONAL, 'enroll "Fourth Coffee" it@fourthcoffee.com fourthcoffee.com Korea'
         )
     )
-    assert '"USA" is not a two-letter country code: use "US"' in bad.text
+    assert (
+        '"Korea" names more than one country. Did you mean: Korea, Democratic People\'s '
+        "Republic of (KP), Korea, Republic of (KR)?"
+    ) in bad.text
     assert any(b.get("color") == "attention" for b in bad.card["body"])
     missing = last_card(await w.teams.say(PERSONAL, "show nobody.example.com"))
     assert "nobody.example.com" in missing.text

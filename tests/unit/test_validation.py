@@ -8,6 +8,7 @@ from bot.errors import ValidationError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
 from bot.validation import (
     clean_country,
+    clean_country_name,
     clean_domain,
     clean_duration,
     clean_email,
@@ -78,6 +79,69 @@ def test_country_codes_and_suggestions():
         clean_country("UK")
     with pytest.raises(ValueError, match="alpha-2"):
         clean_country("XX")
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("United States", "US"),
+        ("germany", "DE"),
+        ("Côte d'Ivoire", "CI"),
+        ("Cote d'Ivoire", "CI"),
+        ("COTE D’IVOIRE", "CI"),
+        ("Republic of Korea", "KR"),
+        ("South Korea", "KR"),
+        ("Viet Nam", "VN"),
+        ("Vietnam", "VN"),
+        ("United Kingdom of Great Britain and Northern Ireland", "GB"),
+        ("Iran", "IR"),
+        ("Türkiye", "TR"),
+        ("turkiye", "TR"),
+        ("de", "DE"),
+        ("USA", "US"),
+        ("UK", "GB"),
+        ("deu", "DE"),
+    ],
+)
+def test_single_enrollment_takes_a_country_name(typed, code):
+    assert clean_country_name(typed) == code
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        ("Nigr", "Did you mean: Niger (NE), Nigeria (NG)?"),
+        ("nige", "Did you mean: Niger (NE), Nigeria (NG)?"),
+        ("Germny", "Did you mean: Germany (DE)"),
+        (
+            "Korea",
+            "names more than one country. Did you mean: Korea, Democratic People's "
+            "Republic of (KP), Korea, Republic of (KR)?",
+        ),
+        ("Virgin Islands", "British (VG), Virgin Islands, U.S. (VI)?"),
+    ],
+)
+def test_an_unknown_or_ambiguous_country_name_gets_the_closest(typed, offered):
+    with pytest.raises(ValueError) as err:
+        clean_country_name(typed)
+    assert offered in str(err.value)
+
+
+def test_a_country_name_nothing_resembles_says_what_to_type():
+    with pytest.raises(ValueError, match=r"type its name \(United States\) or its two-letter"):
+        clean_country_name("Qqqqzzz")
+    with pytest.raises(ValueError, match="Country is required"):
+        clean_country_name("  ")
+
+
+def test_the_bulk_csv_keeps_two_letter_codes():
+    with pytest.raises(ValidationError) as err:
+        validate_enrollment("ABC", "a@abctech.com", "abctech.com", "Germany")
+    assert 'use "DE"' in err.value.field_errors["country"]
+    details = validate_enrollment(
+        "ABC", "a@abctech.com", "abctech.com", "Germany", country_names=True
+    )
+    assert details.country == "DE"
 
 
 def test_enrollment_reports_every_bad_field_at_once():
