@@ -20,6 +20,7 @@ from bot.domain import (
     P2P_LIFETIME,
     REMINDER_DELAYS,
     STEP_TITLES,
+    Activity,
     GdapStatus,
     Onboarding,
     OverallStatus,
@@ -28,6 +29,7 @@ from bot.domain import (
 from bot.errors import ValidationError
 from bot.notices import NoticePayload
 from bot.ports import UnitOfWork
+from bot.presenters import waiting_line
 from bot.records import Delivery, DigestFrequency, DigestSubscription
 from bot.schedule import digest_period, latest_digest_at, next_digest_at
 from bot.text import shorten
@@ -145,12 +147,14 @@ def _item(ob: Onboarding, detail: str) -> DigestItem:
     return DigestItem(ob.id, ob.name, ob.domain, detail)
 
 
-def _waiting_detail(ob: Onboarding, now: datetime) -> str:
+def _waiting_detail(ob: Onboarding, activities: list[Activity], now: datetime) -> str:
+    """Each stalled step with the card's "why is it waiting" line: who must act since when,
+    the reminders sent and what to do now they are spent."""
     spent = []
     for step in ob.waiting_steps():
         started = ob.step_started_at(step)
         if started and now - started >= REMINDER_DELAYS[-1]:
-            spent.append(f"{STEP_TITLES[step]} waiting {(now - started).days} days")
+            spent.append(f"{STEP_TITLES[step]}: {waiting_line(ob, step, activities, now)}")
     return "; ".join(spent)
 
 
@@ -217,7 +221,9 @@ def build_digest(
             for ob in failed
         ),
         ready_to_finish=tuple(_item(ob, f"finish {ob.domain}") for ob in ready),
-        reminders_spent=tuple(_item(ob, _waiting_detail(ob, now)) for ob in stalled),
+        reminders_spent=tuple(
+            _item(ob, _waiting_detail(ob, uow.activities.of(ob.id), now)) for ob in stalled
+        ),
         expiring=tuple(_item(ob, detail) for ob, detail in expiring),
         text="",
     )

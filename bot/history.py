@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from bot.activity import Activity
-from bot.domain import Onboarding
-from bot.notices import notice_deliveries
+from bot import presenters
+from bot.activity import Activity, ActivityKind
+from bot.domain import STEP_TITLES, Onboarding
+from bot.notices import notice_deliveries, steps_concerned
 from bot.ports import UnitOfWork
 from bot.records import Delivery, Mail
 from bot.schedule import timers_for
@@ -19,9 +20,26 @@ def record(
     uow: UnitOfWork, ob: Onboarding, activity: Activity, sync_after: timedelta | None
 ) -> None:
     uow.activities.append(activity)
-    for delivery in notice_deliveries(activity, ob, uow.subscriptions.all(), activity.at):
-        uow.ledger.enqueue(delivery)
+    subscriptions = uow.subscriptions.all()
+    if subscriptions:
+        waiting = waiting_lines(uow, ob, activity)
+        for delivery in notice_deliveries(activity, ob, subscriptions, activity.at, waiting):
+            uow.ledger.enqueue(delivery)
     uow.timers.schedule(timers_for(activity, ob, sync_after))
+
+
+def waiting_lines(uow: UnitOfWork, ob: Onboarding, activity: Activity) -> tuple[str, ...]:
+    """The card's "why is it waiting" line of each step the activity concerns that still
+    waits, as it stands once the activity is recorded (a reminder counts itself)."""
+    steps = [s for s in steps_concerned(activity) if ob.is_open and s in ob.waiting_steps()]
+    if not steps:
+        return ()
+    history = [activity] if activity.kind is ActivityKind.ENROLLED else uow.activities.of(ob.id)
+    return tuple(
+        f"{STEP_TITLES[s]}: {line}"
+        for s in steps
+        if (line := presenters.waiting_line(ob, s, history, activity.at))
+    )
 
 
 def enqueue_mail(uow: UnitOfWork, key: str, mail: Mail, now: datetime) -> bool:

@@ -15,6 +15,7 @@ from bot import keys
 from bot.activity import Activity, ActivityKind
 from bot.domain import Onboarding
 from bot.records import Delivery, NoticeLevel, Subscription
+from bot.steps import Step
 from bot.tone import Tone
 
 FAILURE_KINDS = frozenset(
@@ -91,6 +92,9 @@ class NoticePayload:
     domain: str = ""
     merged: tuple[str, ...] = ()  # ledger keys a merged notice stands for
     digest: dict[str, Any] | None = None  # the digest's fields, for a digest notice
+    # Why the step this notice is about still waits, as the card says it at that moment
+    # ("Waiting for the customer to accept since now · next reminder in a day (25 Nov)").
+    waiting: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +110,7 @@ class NoticePayload:
             "domain": self.domain,
             "merged": list(self.merged),
             "digest": self.digest,
+            "waiting": list(self.waiting),
         }
 
     @classmethod
@@ -123,11 +128,15 @@ class NoticePayload:
             domain=str(data.get("domain", "")),
             merged=tuple(data.get("merged") or ()),
             digest=data.get("digest"),
+            waiting=tuple(str(w) for w in data.get("waiting") or ()),
         )
 
 
 def notice_payload(
-    activity: Activity, onboarding: Onboarding | None, destination: str
+    activity: Activity,
+    onboarding: Onboarding | None,
+    destination: str,
+    waiting: tuple[str, ...] = (),
 ) -> NoticePayload:
     customer = onboarding.name if onboarding else ""
     return NoticePayload(
@@ -141,7 +150,17 @@ def notice_payload(
         onboarding_id=activity.onboarding_id or None,
         customer=customer,
         domain=onboarding.domain if onboarding else "",
+        waiting=waiting,
     )
+
+
+def steps_concerned(activity: Activity) -> tuple[Step, ...]:
+    """The steps a notice is about, whose waiting line a reader of the thread needs: the
+    activity's own step, or those an edit restarted (a new address gets the mail again)."""
+    restarted = activity.details.get("restarted") or ()
+    if restarted:
+        return tuple(Step(s) for s in restarted)
+    return (activity.step,) if activity.step else ()
 
 
 def notice_deliveries(
@@ -149,12 +168,15 @@ def notice_deliveries(
     onboarding: Onboarding | None,
     subscriptions: list[Subscription],
     now: datetime,
+    waiting: tuple[str, ...] = (),
 ) -> list[Delivery]:
+    """One delivery per subscription that wants the activity; `waiting` is the line (or
+    lines) saying why its step still waits, when it does."""
     return [
         Delivery(
             keys.notice(activity.id, s.platform, s.destination),
             s.platform,
-            notice_payload(activity, onboarding, s.destination).to_json(),
+            notice_payload(activity, onboarding, s.destination, waiting).to_json(),
             now,
             activity.onboarding_id or None,
         )

@@ -447,10 +447,15 @@ def _(reply: CsvFile, share: str | None = None) -> Message:
 
 
 def notice_reply(notice: NoticePayload) -> Message:
-    """A notice (from `bot.notices`) as a thread reply, or a plain post when it has no customer."""
+    """A notice (from `bot.notices`) as a thread reply, or a plain post when it has no customer;
+    under it, why its step still waits (who must act, the reminders, what comes next)."""
     return Message(
         escape(notice.text),
-        (section(MARK[notice.tone] + mrkdwn(notice.text)), context(mrkdwn(notice.actor))),
+        (
+            section(MARK[notice.tone] + mrkdwn(notice.text)),
+            *(context(":hourglass_flowing_sand: " + mrkdwn(w)) for w in notice.waiting),
+            context(mrkdwn(notice.actor)),
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from botbuilder.core import CloudAdapterBase, TurnContext
 
 from adapters.teams.bot import card_activity
 from adapters.teams.conversations import ConversationReferences
+from adapters.teams.elements import text
 from adapters.teams.render import render
 from bot.errors import ProviderError
 from bot.notices import NoticePayload
@@ -32,6 +33,18 @@ def notice_view(notice: NoticePayload) -> Notice:
         else ()
     )
     return Notice(notice.text, notice.tone, actions)
+
+
+def notice_card(notice: NoticePayload) -> dict[str, Any]:
+    """The notice's card, with why its step still waits under the line (subtle), as the
+    customer's card says it."""
+    rendered = render(notice_view(notice))
+    if notice.waiting:
+        rendered["body"] = [
+            *rendered["body"],
+            *(text(w, subtle=True, spacing="Small") for w in notice.waiting),
+        ]
+    return rendered
 
 
 def provider_error(err: Exception) -> ProviderError:
@@ -72,7 +85,7 @@ class TeamsNotifier:
                 "The bot is not in that Teams conversation any more (or never "
                 "was): add it there and type notify here again."
             )
-        card = render(notice_view(notice))
+        card = notice_card(notice)
         loop = self.loop
         if loop is not None and loop.is_running():
             if getattr(loop, "_thread_id", None) == threading.get_ident():

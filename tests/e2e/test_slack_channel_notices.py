@@ -37,6 +37,13 @@ async def test_notices_go_in_one_thread_per_customer(slack: Slack):
         "Reseller relationship Es",
     ]
     assert all(r["text"] and r["blocks"] for r in replies)
+    # Under a notice about a waiting step, why it waits, as the card says it; none once
+    # the step no longer waits.
+    waiting = ":hourglass_flowing_sand: Reseller Relationship: Waiting for the customer to accept"
+    enrolled, reminded, accepted = (text_of(r["blocks"]) for r in replies)
+    assert f"{waiting} since now · next reminder in a day" in enrolled
+    assert f"{waiting} since now · next reminder in a day" in reminded
+    assert "Waiting for" not in accepted
     # The head is kept current: after the last notice it shows reseller Established.
     updates = [c for c in slack.api.of("chat.update") if c["ts"] == head_ts]
     assert "Reseller Relationship*\nEstablished" in text_of(updates[-1]["blocks"])

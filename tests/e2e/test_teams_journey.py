@@ -414,6 +414,12 @@ async def test_notices_go_to_the_channel_and_survive_a_restart(world: World, tmp
     assert notices  # to the channel itself, a new post, not into the thread it was typed in
     assert "ABC Technologies Inc.: Enrolled ABC Technologies Inc." in notices[-1].text
     assert button(notices[-1].card, "Show customer")["onboard"]["line"].startswith("show ")
+    # under the notice, why the step waits, as the customer's card says it
+    assert (
+        "Reseller Relationship: Waiting for the customer to accept since now · next reminder "
+        "in a day"
+    ) in notices[-1].text
+    assert_valid_card(notices[-1].card)
     assert not [s for s in w.connector.sent if s.conversation == GROUP.id and "Enrolled" in s.text]
 
     # another process (the console), started after this one, still reaches the channel
@@ -434,6 +440,7 @@ async def test_notices_go_to_the_channel_and_survive_a_restart(world: World, tmp
     posted = await w.connector.wait(count + 1)
     assert [s.conversation for s in posted] == [CHANNEL.id], [s.text for s in posted]
     assert "accepted" in posted[0].text.lower() or "Established" in posted[0].text
+    assert "Waiting for" not in posted[0].text  # the step no longer waits
 
 
 async def test_throttled_notice_is_retried_later(world: World):

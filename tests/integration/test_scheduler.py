@@ -102,6 +102,22 @@ def test_reminders_at_24h_48h_and_7_days_exactly_once(service, clock, notifier):
         t.endswith("3rd of 3 reminders sent to john.doe@abctech.com (Reseller Relationship).")
         for t in notifier.texts()
     )
+    # each reminder notice says where the step stands after it, as the card does
+    waiting = [p.waiting for _, p in notifier.posts if "reminders sent to" in p.text]
+    assert waiting == [
+        (
+            "Reseller Relationship: Waiting for the customer to accept since yesterday · "
+            "1st of 3 reminders sent · next reminder in a day (04 Nov)",
+        ),
+        (
+            "Reseller Relationship: Waiting for the customer to accept since 2 days ago · "
+            "2nd of 3 reminders sent · next reminder in 5 days (09 Nov)",
+        ),
+        (
+            "Reseller Relationship: Waiting for the customer to accept since 7 days ago · "
+            "3rd of 3 reminders sent · all 3 reminders sent: contact the customer",
+        ),
+    ]
 
 
 def test_manual_reminder_does_not_shift_them_and_leaving_waiting_stops_them(service, clock):
@@ -308,7 +324,10 @@ def test_daily_digest_in_the_subscribers_time_zone_once_per_day(service, clock, 
     second = digest_of(notifier)
     assert second.text.splitlines()[1] == "Active 2 (+1) · Failed 0 · Completed 0"
     assert "Reminders spent (1)" in second.text
-    assert "ABC Technologies Inc. — Reseller Relationship waiting" in second.text
+    assert (
+        "• ABC Technologies Inc. — Reseller Relationship: Waiting for the customer to accept "
+        "since 7 days ago · 3rd of 3 reminders sent · all 3 reminders sent: contact the customer"
+    ) in second.text.splitlines()
     assert second.digest["counts"] == {"active": 2, "failed": 0, "completed": 0}
     assert second.digest["change"] == {"active": 1, "failed": 0, "completed": 0}
     assert tick(service, clock, datetime(2026, 11, 10, 7, 29, tzinfo=UTC)).digests == 0
