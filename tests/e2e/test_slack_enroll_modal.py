@@ -109,6 +109,5 @@ async def test_one_line_enroll_for_mobile(slack: Slack):
     assert "Country CI" in text_of(named["blocks"])
     refused = await slack.ask('enroll "Fifth Coffee" it@fifth.com fifth.com Nigr')
     assert (
-        ':x: Country: "Nigr" is not a country we know. Did you mean: Niger (NE), '
-        "Nigeria (NG)?"
+        ':x: Country: "Nigr" is not a country we know. Did you mean: Niger (NE), Nigeria (NG)?'
     ) in text_of(refused["blocks"])
