@@ -1086,3 +1086,41 @@ def test_the_token_is_checked_before_the_body(cloud: MicrosoftCloud, http: httpx
     no_token = Api(http, cloud.graph_url, "not-a-token")("POST", RELATIONSHIPS, json={"a": 1})
     assert no_token.status_code == 401
     assert cloud.schema_errors == []
+
+
+def test_delivered_events_can_be_replayed_byte_for_byte(cloud: MicrosoftCloud, pc: Api) -> None:
+    receiver = Receiver(cloud)
+    cloud.registration = {
+        "SubscriberId": "x",
+        "WebhookUrl": receiver.url,
+        "WebhookEvents": ["reseller-relationship-accepted-by-customer"],
+    }
+    cloud.add_tenant("abctech.com", "ABC Technologies")
+    cloud.accept_reseller("abctech.com", email="it@abctech.com")
+
+    assert cloud.deliver_webhooks() == [200]
+    assert cloud.deliver_webhooks() == []
+    assert cloud.replay_webhooks() == [200]
+
+    (first_headers, first), (again_headers, again) = receiver.got
+    assert again == first
+    assert again_headers["Authorization"] == first_headers["Authorization"]
+
+
+def test_the_newest_relationship_and_transfer_are_found_for_a_customer(
+    cloud: MicrosoftCloud, graph: Api, pc: Api
+) -> None:
+    tenant_id = cloud.add_tenant("abctech.com", "ABC Technologies")
+    other_id = cloud.add_tenant("other.example", "Other")
+    assert cloud.latest_relationship(tenant_id) is None
+    created = graph("POST", RELATIONSHIPS, json=gdap_body("abc", tenant_id, [HELPDESK])).json()
+    graph("POST", RELATIONSHIPS, json=gdap_body("other", other_id, [HELPDESK]))
+    cloud.accept_reseller("abctech.com", email="it@abctech.com")
+    transfer = pc(
+        "POST",
+        f"/v1/customers/{tenant_id}/transfers",
+        json=transfer_body("11111111-2222-4333-8444-555555555555"),
+    ).json()
+
+    assert cloud.latest_relationship(tenant_id) == created["id"]
+    assert cloud.latest_transfer(tenant_id) == transfer["id"]

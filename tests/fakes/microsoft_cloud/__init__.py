@@ -34,6 +34,7 @@ Customers and current partners
     accept_reseller(domain, email=..., country=..., first_name=..., ...) -> tenant id
     approve_gdap(id, tenant_id=None)   approved; activating +1 min; active +2 min (clock)
     expire_gdap(id), terminate_gdap(id), gdap_status(id), relationship_named(name)
+    latest_relationship(tenant_id=None), latest_transfer(customer_tenant_id=None) -> id | None
     stuck_assignments            True: new access assignments stay pending
     failing_assignments          True: new access assignments end in `error` a minute later
     lock_lag_reads               reads of a relationship still `created` after the lock (1)
@@ -61,6 +62,7 @@ Webhooks
     registration                 the single registration (dict) or None (assignable)
     queued_events                events waiting, as Partner Center would send them
     deliver_webhooks(to=None) -> list[int]   POST them signed; statuses (0: unreachable)
+    replay_webhooks(to=None) -> list[int]   POST the delivered events again (duplicates)
     deliveries                   (event, status) of every attempt
     sign(body, chain="microsoft"|"wrong-issuer"|"untrusted", cert_host=None,
          certificate_url=None, in_ms_signature=False) -> headers

@@ -326,6 +326,17 @@ class MicrosoftCloud:
         with self.lock:
             return self._relationship(relationship_id).status
 
+    def latest_relationship(self, tenant_id: str | None = None) -> str | None:
+        """The id of the newest relationship (for this customer tenant), as a test that did
+        not pick the name finds what the bot created."""
+        with self.lock:
+            found = [
+                r
+                for r in self.relationships.values()
+                if tenant_id is None or r.customer_tenant_id == tenant_id
+            ]
+            return found[-1].id if found else None
+
     def relationship_named(self, display_name: str) -> Relationship | None:
         with self.lock:
             return next(
@@ -351,6 +362,17 @@ class MicrosoftCloud:
         if creator == self.partner_tenant_id:
             self._queue_transfer("create-transfer", transfer)
         return transfer
+
+    def latest_transfer(self, customer_tenant_id: str | None = None) -> str | None:
+        """The id of the newest transfer we created (for this customer)."""
+        with self.lock:
+            found = [
+                t
+                for t in self.transfers.values()
+                if t.creator_tenant_id == self.partner_tenant_id
+                and (customer_tenant_id is None or t.customer_tenant_id == customer_tenant_id)
+            ]
+            return found[-1].id if found else None
 
     def start_other_transfer(self, customer_tenant_id: str, partner_name: str = "Contoso") -> str:
         """A transfer of this customer created by another partner, still pending (ours then
@@ -601,12 +623,29 @@ class MicrosoftCloud:
             self.settle()
             pending = [e for e in self.events if not e.delivered]
             registration = dict(self.registration or {})
+        return self._post_events(pending, registration, to, timeout)
+
+    def replay_webhooks(self, to: str | None = None, *, timeout: float = 10.0) -> list[int]:
+        """POST every event delivered so far once more, signed the same way (Partner Center
+        may deliver an event twice): the receiver must not apply it twice."""
+        with self.lock:
+            delivered = [e for e in self.events if e.delivered]
+            registration = dict(self.registration or {})
+        return self._post_events(delivered, registration, to, timeout)
+
+    def _post_events(
+        self,
+        events: list[QueuedEvent],
+        registration: dict[str, Any],
+        to: str | None,
+        timeout: float,
+    ) -> list[int]:
         url = to or registration.get("WebhookUrl")
         assert url, "no webhook registration and no `to` address"
         in_ms_signature = bool(registration.get("SignatureTokenToMsSignatureHeader"))
         statuses = []
         with httpx.Client(verify=self.ssl_context(), timeout=timeout) as client:
-            for queued in pending:
+            for queued in events:
                 body = json.dumps(queued.body).encode()
                 headers = {"Content-Type": "application/json"}
                 headers.update(self.sign(body, in_ms_signature=in_ms_signature))
