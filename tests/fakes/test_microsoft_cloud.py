@@ -1124,3 +1124,23 @@ def test_the_newest_relationship_and_transfer_are_found_for_a_customer(
 
     assert cloud.latest_relationship(tenant_id) == created["id"]
     assert cloud.latest_transfer(tenant_id) == transfer["id"]
+
+
+def test_partner_center_answers_a_repeated_ms_request_id_with_the_first_answer(
+    cloud: MicrosoftCloud, pc: Api
+) -> None:
+    tenant_id = cloud.add_tenant("abctech.com", "ABC Technologies")
+    cloud.accept_reseller("abctech.com", email="it@abctech.com")
+    url = f"/v1/customers/{tenant_id}/transfers"
+    body = transfer_body("11111111-2222-4333-8444-555555555555")
+    cloud.stall("POST", "/transfers$", seconds=2)
+    same = {"MS-RequestId": "5f0b7a8e-1d2c-4b3a-9e8f-7a6b5c4d3e2f"}
+
+    with pytest.raises(httpx.ReadTimeout):
+        pc("POST", url, json=body, headers=same, timeout=0.3)
+    retried = pc("POST", url, json=body, headers=same)
+    another = pc("POST", url, json=body, headers={"MS-RequestId": "another-id"})
+
+    assert retried.status_code == 201
+    assert another.status_code == 409
+    assert len(pc("GET", url).json()["items"]) == 1

@@ -50,6 +50,7 @@ Faults (method, regex searched in the path; `server` narrows to login/graph/part
                                  out did create); before=True: the wait comes first
     slow_bodies                  True: every body chunked, in pieces, with pauses
     require_request_ids          True: PC answers 400 without MS-RequestId / MS-CorrelationId
+    (always) a PC write repeated with the same MS-RequestId gets the first answer again
 What was asked
     requests                     list[Recorded]: .server .method .path .query .headers .body
                                  .json .form .status

@@ -100,6 +100,8 @@ class MicrosoftCloud:
         self.internal_errors: list[str] = []
         self.unmatched: list[Recorded] = []
         self._faults: list[Failure | Stall] = []
+        # Partner Center writes already answered, by (MS-RequestId, method, path)
+        self.answered_writes: dict[tuple[str, str, str], Any] = {}
 
         # webhooks
         self.registration: dict[str, Any] | None = None

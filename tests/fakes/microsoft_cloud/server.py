@@ -130,11 +130,28 @@ class Site:
                 )
         try:
             with cloud.lock:
-                return chosen.handler(cloud, record, match)
+                return self._once_per_request_id(
+                    record, lambda: chosen.handler(cloud, record, match)
+                )
         except Exception:  # a bug in the fake: say so loudly (the fixture fails the test)
             with cloud.lock:
                 cloud.internal_errors.append(traceback.format_exc())
             return Reply(500, {"error": "the fake failed; see cloud.internal_errors"})
+
+    def _once_per_request_id(self, record: Recorded, work: Callable[[], Reply]) -> Reply:
+        """Partner Center dedupes a write by its MS-RequestId (reference §7: reuse it when
+        retrying): the same request id on the same call gets the first answer again."""
+        request_id = record.headers.get("MS-RequestId", "")
+        if self.name != "partner_center" or record.method == "GET" or not request_id:
+            return work()
+        key = (request_id.lower(), record.method, record.path.lower())
+        earlier = self.cloud.answered_writes.get(key)
+        if earlier is not None:
+            return Reply(earlier.status, earlier.body, dict(earlier.headers), earlier.content_type)
+        reply = work()
+        if reply.status < 500:
+            self.cloud.answered_writes[key] = reply
+        return reply
 
     def _token_accepted(self, record: Recorded) -> bool:
         """Microsoft checks the token before the body: a bad token is 401 whatever it carries."""
