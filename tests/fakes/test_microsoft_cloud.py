@@ -1144,3 +1144,40 @@ def test_partner_center_answers_a_repeated_ms_request_id_with_the_first_answer(
     assert retried.status_code == 201
     assert another.status_code == 409
     assert len(pc("GET", url).json()["items"]) == 1
+
+
+def test_an_expired_or_misaddressed_signing_certificate_is_otherwise_valid(
+    cloud: MicrosoftCloud,
+) -> None:
+    body = b'{"EventName":"test-created"}'
+
+    expired = verify(cloud, cloud.sign(body, chain="expired"), body)
+    other = verify(cloud, cloud.sign(body, chain="other-subject"), body)
+
+    assert expired.not_valid_after_utc < datetime.now(UTC)
+    assert "O=Microsoft Corporation" in expired.issuer.rfc4514_string()
+    assert other.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == (
+        "notifications.example"
+    )
+
+
+def test_device_code_needs_public_client_flows(cloud: MicrosoftCloud, http: httpx.Client) -> None:
+    cloud.public_client_flows = False
+    app = msal.PublicClientApplication(
+        cloud.client_id,
+        authority=f"{cloud.login_url}/{cloud.partner_tenant_id}",
+        http_client=http,
+        instance_discovery=False,
+    )
+    flow = app.initiate_device_flow([PC])
+    assert "user_code" not in flow
+    assert flow["error_description"].startswith("AADSTS7000218")
+
+
+def test_a_second_tenant_with_the_same_name_gets_a_numbered_initial_domain(
+    cloud: MicrosoftCloud,
+) -> None:
+    first = cloud.add_tenant("contoso.com", "Contoso")
+    second = cloud.add_tenant("contoso.co.uk", "Contoso UK")
+    assert cloud.tenants[first].default_domain == "contoso.onmicrosoft.com"
+    assert cloud.tenants[second].default_domain == "contoso2.onmicrosoft.com"

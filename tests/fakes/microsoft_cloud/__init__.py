@@ -24,6 +24,7 @@ The partner (each breakable)
     reseller_link                what GET /v1/customers/relationshiprequests returns
     token_lifetime               access-token lifetime (exp by the clock; expires_in)
     device_code_interval         seconds msal waits between device-code polls (1)
+    public_client_flows          False: the device-code flow is refused (AADSTS7000218)
     revoke_tokens()              issued access tokens refused from now on (401, expired)
     revoke_refresh_tokens()      the next refresh gets invalid_grant (sign in again)
     complete_device_sign_in(mfa=True, user=...)   the human finishes the device-code sign-in;
@@ -65,8 +66,8 @@ Webhooks
     deliver_webhooks(to=None) -> list[int]   POST them signed; statuses (0: unreachable)
     replay_webhooks(to=None) -> list[int]   POST the delivered events again (duplicates)
     deliveries                   (event, status) of every attempt
-    sign(body, chain="microsoft"|"wrong-issuer"|"untrusted", cert_host=None,
-         certificate_url=None, in_ms_signature=False) -> headers
+    sign(body, chain="microsoft"|"wrong-issuer"|"untrusted"|"expired"|"other-subject",
+         cert_host=None, certificate_url=None, in_ms_signature=False) -> headers
     certificate_url(chain="microsoft", host=None)
 """
 

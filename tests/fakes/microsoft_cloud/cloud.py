@@ -76,6 +76,7 @@ class MicrosoftCloud:
         self.reseller_link = RESELLER_LINK.format(partner=self.partner_tenant_id)
         self.token_lifetime = timedelta(hours=1)
         self.device_code_interval = 1  # seconds msal waits between device-code polls
+        self.public_client_flows = True  # the app's "Allow public client flows" (device code)
         self.token_book = TokenBook(self.materials.token_key)
         self.refresh_tokens: dict[str, tuple[str, bool]] = {}
         self.device_sign_ins: dict[str, Any] = {}
@@ -229,11 +230,17 @@ class MicrosoftCloud:
     def add_tenant(self, domain: str, name: str, *, also: Iterable[str] = ()) -> str:
         """An Entra tenant that owns `domain` (and the `also` domains); its id."""
         with self.lock:
+            initial = f"{_slug(domain)}.onmicrosoft.com"
+            taken = {t.default_domain for t in self.tenants.values()}
+            number = 1
+            while initial in taken:  # Entra appends a number to a taken initial domain
+                number += 1
+                initial = f"{_slug(domain)}{number}.onmicrosoft.com"
             tenant = Tenant(
                 id=str(uuid.uuid4()),
                 display_name=name,
                 domains=[domain.lower(), *(d.lower() for d in also)],
-                default_domain=f"{_slug(domain)}{len(self.tenants) or ''}.onmicrosoft.com",
+                default_domain=initial,
             )
             tenant.domains.append(tenant.default_domain)
             self.tenants[tenant.id] = tenant
@@ -612,7 +619,9 @@ class MicrosoftCloud:
         """Signature headers for `body` as Partner Center sends them. `chain="wrong-issuer"`
         signs with a leaf whose Issuer lacks O=Microsoft Corporation (its root is trusted);
         `chain="untrusted"` with one that claims Microsoft but chains to a root outside
-        ca_bundle; `cert_host=cloud.disallowed_cert_host` names a host off the allow-list."""
+        ca_bundle; `"expired"` with one past its validity; `"other-subject"` with one issued
+        to another host; `cert_host=cloud.disallowed_cert_host` names a host off the
+        allow-list; `in_ms_signature` puts the signature in x-ms-signature."""
         url = certificate_url or self.certificate_url(chain, cert_host)
         signer = webhooks.chain_of(self.materials, chain)
         return webhooks.signature_headers(body, signer, url, in_ms_signature=in_ms_signature)

@@ -95,6 +95,8 @@ def _retry_seconds(retry_after: float | None) -> str:
 def failure_reply(failure: Failure, server: str) -> Reply:
     """The scripted refusal in the wire format of the server that sends it."""
     headers: dict[str, str] = {}
+    if failure.status == 401 and server in ("graph", "partner_center"):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     if failure.retry_after is not None or failure.status in (429, 503):
         headers["Retry-After"] = _retry_seconds(failure.retry_after)
     if failure.body is not None:

@@ -396,6 +396,15 @@ def device_code(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -> R
     form = req.form
     if form.get("client_id") != cloud.client_id:
         return _unknown_client(form, tenant_id)
+    if not cloud.public_client_flows:
+        return _error(
+            400,
+            "invalid_client",
+            "AADSTS7000218",
+            "The request body must contain the following parameter: 'client_assertion' or "
+            "'client_secret'. (The app does not allow public client flows: turn on "
+            "Authentication > Allow public client flows.)",
+        )
     resource = _resource(form, default_only=False)
     if isinstance(resource, Reply):
         return resource

@@ -53,7 +53,9 @@ class Materials:
     def chain(self, kind: str) -> SigningChain:
         """`microsoft`: issued by the trusted O=Microsoft Corporation root; `wrong-issuer`:
         trusted (issued by the TLS CA) but no Microsoft in its Issuer; `untrusted`: claims
-        O=Microsoft Corporation from a root that is not in the bundle."""
+        O=Microsoft Corporation from a root that is not in the bundle; `expired`: the right
+        chain, but its validity ended yesterday; `other-subject`: the right chain, issued to
+        another host than pcnotifications-dispatch.microsoft.com."""
         with self._lock:
             if kind not in self._chains:
                 if kind == "microsoft":
@@ -65,17 +67,28 @@ class Materials:
                         organization_name="Microsoft Corporation",
                         organization_unit_name="Forged Root Certificate Authority",
                     )
+                elif kind == "expired":
+                    yesterday = datetime.now(UTC) - timedelta(days=1)
+                    self._chains[kind] = _chain(self.microsoft_root, not_after=yesterday)
+                    return self._chains[kind]
+                elif kind == "other-subject":
+                    self._chains[kind] = _chain(self.microsoft_root, host="notifications.example")
+                    return self._chains[kind]
                 else:
                     raise ValueError(f"no signing chain {kind!r}")
                 self._chains[kind] = _chain(root)
             return self._chains[kind]
 
 
-def _chain(root: trustme.CA) -> SigningChain:
+def _chain(
+    root: trustme.CA, host: str = SIGNING_HOST, not_after: datetime | None = None
+) -> SigningChain:
     leaf = root.issue_cert(
-        SIGNING_HOST,
-        common_name=SIGNING_HOST,
+        host,
+        common_name=host,
         organization_name="Microsoft Corporation",
+        not_before=not_after - timedelta(days=365) if not_after else None,
+        not_after=not_after,
         key_type=RSA,
     )
     cert = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())

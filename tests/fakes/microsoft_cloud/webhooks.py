@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 
 PC_BASE = "https://api.partnercenter.microsoft.com"  # Microsoft names its own host in events
 GDAP_BASE = "https://partner.microsoft.com"
-Chain = Literal["microsoft", "wrong-issuer", "untrusted"]
+Chain = Literal["microsoft", "wrong-issuer", "untrusted", "expired", "other-subject"]
 CERT_PATHS: dict[str, str] = {
     "microsoft": f"/cert/{SIGNING_HOST}.cer",
     "wrong-issuer": f"/cert/wrong-issuer/{SIGNING_HOST}.cer",
     "untrusted": f"/cert/untrusted/{SIGNING_HOST}.cer",
+    "expired": f"/cert/expired/{SIGNING_HOST}.cer",
+    "other-subject": "/cert/notifications.example.cer",
 }
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 
