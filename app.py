@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from adapters.clock import FixedClock, SystemClock
 from adapters.console.places import user_folder, user_path
 from adapters.console.repl import Console, OutputClosed, end_as_reader_left
+from adapters.downloads import DownloadLinks, signing_key
 from adapters.hub.directory import LocalHubDirectory
 from adapters.mail import build_mailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
@@ -63,6 +64,7 @@ class Bot:
     teams: TeamsFrontEnd | None = None
     slack: SlackFrontEnd | None = None
     live: LiveParts | None = None  # MICROSOFT_BACKEND=live
+    downloads: DownloadLinks | None = None  # GET /exports/ID: the links Teams answers with
 
 
 def open_engine(settings: Settings) -> Engine:
@@ -119,6 +121,16 @@ def build(
         role_groups=settings.role_groups,
     )
     dispatcher = Dispatcher(service)
+    export_key = settings.export_signing_key
+    downloads = DownloadLinks(
+        service.exports,
+        clock,
+        signing_key(
+            export_key.get_secret_value() if export_key else "",
+            settings.microsoft_app_password.get_secret_value(),
+        ),
+        settings.link_base_url,
+    )
     teams = TeamsFrontEnd(
         dispatcher,
         AdapterState(engine),
@@ -131,6 +143,7 @@ def build(
         listen_host=settings.host,
         openid_metadata_url=settings.bot_openid_metadata_url,
         file_hosts=teams_file_hosts(settings.teams_file_hosts),
+        downloads=downloads,
     )
     service.notifiers.append(teams.notifier)
     slack: SlackFrontEnd | None = None
@@ -146,13 +159,13 @@ def build(
             replays=SqlSeenRequests(engine),
         )
         service.notifiers.append(slack.notifier)
-    return Bot(settings, engine, service, dispatcher, teams, slack, live)
+    return Bot(settings, engine, service, dispatcher, teams, slack, live, downloads)
 
 
 def make_web_app(bot: Bot) -> web.Application:
     from adapters.web import create_web_app
 
-    app = create_web_app(bot.engine)
+    app = create_web_app(bot.engine, bot.downloads)
     if bot.live:
         partner_center_webhook(bot).mount(app)  # POST /webhooks/partner-center
     if bot.teams:

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         pattern=r"^https?://",
     )
     teams_website_url: str = Field("https://example.com/onboarding-bot", pattern=r"^https://")
+    # The bot's own address as users' browsers reach it (Teams export download links); empty:
+    # http://127.0.0.1:PORT, which serves only a client on this machine.
+    public_url: str = Field("", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
+    # Signs those links; empty: derived from MICROSOFT_APP_PASSWORD, else random per process.
+    export_signing_key: SecretStr | None = None
     # Real mail (MAIL_BACKEND=smtp or graph); see README "Mail". Checked in this order.
     smtp_url: SecretStr | None = Field(None, validate_default=True)  # may hold a password
     smtp_starttls: bool = True  # False: STARTTLS when offered, but not required
@@ -213,6 +218,11 @@ class Settings(BaseSettings):
         if self.microsoft_app_type:
             return self.microsoft_app_type
         return "SingleTenant" if self.microsoft_app_tenant_id else "MultiTenant"
+
+    @property
+    def link_base_url(self) -> str:
+        """Where download links point: PUBLIC_URL, else this machine at PORT."""
+        return self.public_url.rstrip("/") or f"http://127.0.0.1:{self.port}"
 
     @property
     def slack_enabled(self) -> bool:

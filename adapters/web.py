@@ -1,4 +1,5 @@
-"""The bot's HTTP surface (aiohttp): health check now; Slack, Teams and webhooks mount here."""
+"""The bot's HTTP surface (aiohttp): the health check and the download links of exports
+(`GET /exports/ID`); Slack, Teams and webhooks mount here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from aiohttp import web
 from sqlalchemy import Engine, text
 
+from adapters.downloads import DownloadLinks
 from storage.database import READ_ONLY
 
 
@@ -19,7 +21,7 @@ def _database_ok(engine: Engine) -> bool:
         return False
 
 
-def create_web_app(engine: Engine) -> web.Application:
+def create_web_app(engine: Engine, downloads: DownloadLinks | None = None) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         ok = await asyncio.to_thread(_database_ok, engine)
         return web.json_response(
@@ -28,4 +30,6 @@ def create_web_app(engine: Engine) -> web.Application:
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
+    if downloads is not None:
+        downloads.mount(app)  # GET /exports/{id}
     return app

@@ -20,6 +20,7 @@ from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.schema import Activity
 
+from adapters.downloads import DownloadLinks, is_loopback_url
 from adapters.teams.auth import (
     OPENID_METADATA_URL,
     Credentials,
@@ -78,6 +79,7 @@ class TeamsFrontEnd:
         listen_host: str = "127.0.0.1",
         openid_metadata_url: str = OPENID_METADATA_URL,
         file_hosts: tuple[str, ...] = FILE_HOSTS,
+        downloads: DownloadLinks | None = None,
     ) -> None:
         credentials = credentials or Credentials()
         self.authenticated = credentials.enabled
@@ -88,8 +90,14 @@ class TeamsFrontEnd:
         self.adapter.on_turn_error = self._on_turn_error
         self.references = ConversationReferences(state)
         self.bot = OnboardingTeamsBot(
-            dispatcher, self.references, credentials.app_id, http, file_hosts=file_hosts
+            dispatcher,
+            self.references,
+            credentials.app_id,
+            http,
+            file_hosts=file_hosts,
+            downloads=downloads,
         )
+        self.downloads = downloads
         self.notifier = TeamsNotifier(self.adapter, self.references, credentials.app_id)
 
     def mount(self, app: web.Application) -> None:
@@ -101,6 +109,12 @@ class TeamsFrontEnd:
         self.notifier.bind(asyncio.get_running_loop())
         if self.authenticated:
             self.keys.start()
+            if self.downloads and is_loopback_url(self.downloads.base_url):
+                log.warning(
+                    "Teams export links point at %s, which only this machine can open: set "
+                    "PUBLIC_URL to the bot's public HTTPS address (README, Exports)",
+                    self.downloads.base_url,
+                )
         elif not is_loopback_host(self.listen_host):
             log.warning(
                 "Teams is off: HOST=%s is not a loopback address and no Bot Framework "

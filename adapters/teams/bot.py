@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -25,11 +26,12 @@ from botbuilder.schema import (
 )
 from msrest.serialization import Model
 
+from adapters.downloads import DownloadLinks
 from adapters.teams import files
 from adapters.teams.conversations import ConversationReferences, destination_of
-from adapters.teams.elements import MAX_MESSAGE_BYTES, fit, message_bytes
+from adapters.teams.elements import MAX_MESSAGE_BYTES, fit, message_bytes, open_url
 from adapters.teams.forms import PASTE_FORM, PASTE_INPUT, form_values, render_form
-from adapters.teams.render import render, upload_card
+from adapters.teams.render import LIST_LIMIT, download_card, render, review_card, upload_card
 from adapters.teams.requests import (
     SubmitData,
     command_text,
@@ -43,7 +45,9 @@ from bot.views import (
     Action,
     ActionRole,
     BulkProgress,
+    BulkReview,
     Confirmation,
+    CsvFile,
     CustomerCard,
     Form,
     ListPage,
@@ -108,8 +112,10 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         http: httpx.AsyncClient | None = None,
         *,
         file_hosts: tuple[str, ...] = files.FILE_HOSTS,
+        downloads: DownloadLinks | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.downloads = downloads
         self.references = references
         self.app_id = app_id
         self.http = http
@@ -215,6 +221,36 @@ class OnboardingTeamsBot(TeamsActivityHandler):
     async def _run(self, line: str, ctx: Context) -> Reply:
         return await asyncio.to_thread(self.dispatcher.handle, line, ctx)
 
+    def _card(self, turn_context: TurnContext, reply: Reply) -> dict:
+        """The card for an answer; a file is a download link the bot serves (a bot cannot
+        send a file into a Teams chat without the user's OneDrive), and a review whose list
+        the card cuts links the whole list."""
+        links = self.downloads
+        if isinstance(reply, CsvFile):
+            if links is None:
+                return render(Notice("Downloads are not set up in this bot.", Tone.FAILURE))
+            url, expires = links.link(reply, context_of(turn_context.activity).actor)
+            return download_card(reply, url, self._link_note(expires))
+        if (
+            isinstance(reply, BulkReview)
+            and reply.customers_file
+            and len(reply.valid) > LIST_LIMIT
+            and links is not None
+        ):
+            file = reply.customers_file
+            url, expires = links.link(file, context_of(turn_context.activity).actor)
+            return review_card(
+                reply, open_url(f"Download all {file.rows:,} ({file.filename})", url)
+            )
+        return render(reply)
+
+    def _link_note(self, expires: datetime) -> str:
+        minutes = self.downloads.lifetime.seconds // 60 if self.downloads else 0
+        return (
+            f"The link works for {minutes} minutes, until {expires:%H:%M} UTC; the file is "
+            "made from the bot's records when you open it."
+        )
+
     async def _typed(self, turn_context: TurnContext, line: str) -> None:
         """A typed line. What kind of answer it gets, the command table says: an upload
         prompt comes with a form to paste the CSV into; slow work shows its progress in a
@@ -230,7 +266,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
         if answer is Answer.UPLOAD and isinstance(reply, Notice) and reply.tone is not Tone.FAILURE:
             await self._send(turn_context, upload_card(reply))
         else:
-            await self._send(turn_context, render(reply))
+            await self._send(turn_context, self._card(turn_context, reply))
 
     async def _file(self, turn_context: TurnContext, attachment: Attachment) -> None:
         """A CSV sent to the bot in a personal chat: download it, then the bulk review."""
@@ -275,7 +311,7 @@ class OnboardingTeamsBot(TeamsActivityHandler):
             f"bulk {_quote(name)}",
             context_of(turn_context.activity, read_file=lambda _name: (data, name)),
         )
-        await self._send(turn_context, render(reply))
+        await self._send(turn_context, self._card(turn_context, reply))
 
     async def _clicked(
         self,
@@ -324,9 +360,10 @@ class OnboardingTeamsBot(TeamsActivityHandler):
 
     async def _answer(self, turn_context: TurnContext, card_kind: str, reply: Reply) -> dict | None:
         error = isinstance(reply, Notice) and reply.tone is Tone.FAILURE
+        card = self._card(turn_context, reply)
         if not error and isinstance(reply, _IN_PLACE.get(card_kind, ())):
-            return render(reply)
-        await self._send(turn_context, render(reply))
+            return card
+        await self._send(turn_context, card)
         return None
 
     async def _submitted(

@@ -133,6 +133,11 @@ def run(action: Action, card_kind: str) -> dict:
     return submit(action.label, {"card": card_kind, "line": action.line}, action.style)
 
 
+def open_url(label: str, url: str) -> dict:
+    """A button that opens `url` in the browser (a download link the bot serves)."""
+    return {"type": "Action.OpenUrl", "title": label, "url": url}
+
+
 def action_set(actions: list[dict]) -> dict:
     return {"type": "ActionSet", "actions": actions}
 

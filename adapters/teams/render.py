@@ -20,6 +20,7 @@ from adapters.teams.elements import (
     fits,
     heading,
     md,
+    open_url,
     run,
     submit,
     text,
@@ -33,6 +34,7 @@ from bot.views import (
     BulkResult,
     BulkReview,
     Confirmation,
+    CsvFile,
     CustomerCard,
     CustomerRow,
     EventView,
@@ -307,6 +309,13 @@ def _(reply: Confirmation) -> dict:
 
 @render.register
 def _(reply: BulkReview) -> dict:
+    return review_card(reply)
+
+
+def review_card(reply: BulkReview, download: dict | None = None) -> dict:
+    """The review; `download` (an `open_url` action) gets the whole list of customers when
+    the card shows only the first ones. It sits with the card's own buttons, which stay
+    when a big review is made smaller for Teams."""
     body = [
         heading(f"Review of {reply.filename}"),
         facts(
@@ -331,7 +340,15 @@ def _(reply: BulkReview) -> dict:
             action["data"][DATA_KEY]["card"] = "review"
     else:
         body.append(text("Nothing to enroll.", color="attention"))
+    if download:
+        actions.append(download)
     return card(body, actions, reply.summary)
+
+
+def download_card(file: CsvFile, url: str, note: str) -> dict:
+    """An export in Teams: what it lists, and a button that downloads it from the bot."""
+    body = [heading(file.title), text(file.text), text(note, subtle=True)]
+    return card(body, [open_url(f"Download {file.filename}", url)], file.summary)
 
 
 @render.register

@@ -468,20 +468,26 @@ class World:
 
 
 @asynccontextmanager
-async def teams_world(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
+async def teams_world(
+    tmp_path: Path, *, clock: Any = None, database_url: str | None = None, **settings: Any
+) -> AsyncIterator[World]:
     """A world with these settings (no credentials: local clients; the test admin in
-    BOT_ADMINS unless given); every card it sent is checked when it ends."""
+    BOT_ADMINS unless given), on `database_url` (a SQLite file by default) and `clock` (the
+    system's by default); links the bot hands out point at where it listens. Every card it
+    sent is checked when it ends."""
     from app import build, make_web_app
     from settings import Settings
 
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    url = database_url or f"sqlite:///{tmp_path / 'bot.db'}"
     settings.setdefault("bot_admins", f"teams:{TENANT}:{TeamsUser().aad_object_id}")
-    bot = build(Settings(_env_file=None, database_url=url, microsoft_app_id="", **settings))
+    port = free_port()
+    settings.setdefault("public_url", f"http://127.0.0.1:{port}")
+    bot = build(Settings(_env_file=None, database_url=url, microsoft_app_id="", **settings), clock)
     connector = FakeConnector()
     try:
         async with (
             serving(connector.app()) as connector_url,
-            serving(make_web_app(bot)) as bot_url,
+            serving(make_web_app(bot), port) as bot_url,
             aiohttp.ClientSession() as session,
         ):
             connector.url = connector_url
