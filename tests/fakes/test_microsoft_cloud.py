@@ -1181,3 +1181,151 @@ def test_a_second_tenant_with_the_same_name_gets_a_numbered_initial_domain(
     second = cloud.add_tenant("contoso.co.uk", "Contoso UK")
     assert cloud.tenants[first].default_domain == "contoso.onmicrosoft.com"
     assert cloud.tenants[second].default_domain == "contoso2.onmicrosoft.com"
+
+
+# -- response shapes against Microsoft's examples (reference §3-§6) ---------------------------
+
+
+def shape(value: Any) -> Any:
+    """Field names and JSON types, no values: what a client depends on."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+EXAMPLE_RELATIONSHIP = {  # learn.microsoft.com tenantrelationship-post-delegatedadminrelationships
+    "@odata.type": "#microsoft.graph.delegatedAdminRelationship",
+    "@odata.context": "https://graph.microsoft.com/v1.0/tenantRelationships/$metadata#delegatedAdminRelationships",
+    "@odata.etag": 'W/"JyIxODAwZTY4My0wMDAwLTAyMDAtMDAwMC02MTU0OWFmMDAwMDAiJw=="',
+    "id": "5d027261-d21f-4aa9-b7db-7fa1f56fb163-8777b240-c6f0-4469-9e98-a3205431b836",
+    "displayName": "Contoso admin relationship",
+    "duration": "P730D",
+    "customer": {"tenantId": "4b827261-d21f-4aa9-b7db-7fa1f56fb163", "displayName": "Contoso"},
+    "accessDetails": {
+        "unifiedRoles": [{"roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de"}]
+    },
+    "status": "created",
+    "autoExtendDuration": "P180D",
+    "createdDateTime": "2022-02-10T11:24:42.3148266Z",
+    "lastModifiedDateTime": "2022-02-10T11:24:42.3148266Z",
+    "activatedDateTime": "",
+    "endDateTime": "2024-02-10T11:24:42.3148266Z",
+}
+EXAMPLE_REQUEST = {  # delegatedadminrelationship-post-requests
+    "@odata.type": "#microsoft.graph.delegatedAdminRelationshipRequest",
+    "@odata.context": "https://graph.microsoft.com/v1.0/tenantRelationships/$metadata#requests",
+    "id": "5a6666c9-7282-0a41-67aa-25a5a3fbf339",
+    "action": "lockForApproval",
+    "status": "created",
+    "createdDateTime": "2022-02-10T10:55:47.1180588Z",
+    "lastModifiedDateTime": "2022-02-10T10:55:47.1180588Z",
+}
+EXAMPLE_ASSIGNMENT = {  # delegatedadminrelationship-post-accessassignments
+    "@odata.type": "#microsoft.graph.delegatedAdminAccessAssignment",
+    "@odata.context": "https://graph.microsoft.com/v1.0/tenantRelationships/$metadata#accessAssignments",
+    "@odata.etag": 'W/"JyIxODAwZTY4My0wMDAwLTAyMDAtMDAwMC02MTU0OWFmMDAwMDAiJw=="',
+    "id": "a9d6cf90-083a-47dc-ace2-1da98be3f344",
+    "status": "pending",
+    "createdDateTime": "2022-02-13T10:33:52.3182097Z",
+    "lastModifiedDateTime": "2022-02-13T10:33:52.3182097Z",
+    "accessContainer": {
+        "accessContainerId": "869713c9-0b28-4d08-8949-ae07ae1bf528",
+        "accessContainerType": "securityGroup",
+    },
+    "accessDetails": {
+        "unifiedRoles": [{"roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de"}]
+    },
+}
+EXAMPLE_CUSTOMER_WITHOUT_DAP = {  # PC get-a-customer-by-id, less what needs DAP
+    "id": "eebd1b55-5360-4438-a11d-5c06918c3014",
+    "commerceId": "99e6a635-48e7-424d-9059-c9db944e3c54",
+    "companyProfile": {
+        "tenantId": "eebd1b55-5360-4438-a11d-5c06918c3014",
+        "domain": "abcdefgh1234.ccsctp.net",
+        "companyName": "1kl as kjk",
+        "attributes": {"objectType": "CustomerCompanyProfile"},
+    },
+    "billingProfile": {
+        "id": "eeada110-0000-0000-0000-000000000000",
+        "firstName": "A",
+        "lastName": "B",
+        "email": "a@a.com",
+        "culture": "en-US",
+        "language": "en",
+        "companyName": "C",
+        "defaultAddress": {
+            "country": "US",
+            "city": "redmond",
+            "state": "WA",
+            "addressLine1": "1 ms way",
+            "postalCode": "98052",
+            "firstName": "1kl as",
+            "lastName": "kjk",
+            "phoneNumber": "1234567890",
+        },
+        "attributes": {"etag": "-4242348048554929329", "objectType": "CustomerBillingProfile"},
+    },
+    "relationshipToPartner": "reseller",
+    "allowDelegatedAccess": True,
+    "attributes": {"objectType": "Customer"},
+}
+TRANSFER_FIELDS = {  # PC transfer-entity-resources, and Sherweb's model for the last three
+    "id", "status", "transferType", "customerEmailId", "customerName", "customerTenantId",
+    "partnertenantid", "createdTime", "lastModifiedTime", "completedTime", "lastModifiedUser",
+    "sourcePartnerName", "sourcePartnerTenantId", "targetPartnerName", "targetPartnerTenantId",
+    "targetPartnerEmailId", "partnerOnRecord", "targetProductTypes", "lineItems", "links",
+    "attributes", "expirationTime", "transferDirection", "ignoreEligibilityCheck",
+}  # fmt: skip
+
+
+def test_graph_answers_have_the_shape_of_microsofts_examples(
+    cloud: MicrosoftCloud, graph: Api, clock: FixedClock
+) -> None:
+    tenant_id = cloud.add_tenant("abctech.com", "ABC Technologies")
+    created = graph("POST", RELATIONSHIPS, json=gdap_body("abc", tenant_id, [HELPDESK])).json()
+    request = graph(
+        "POST", f"{RELATIONSHIPS}/{created['id']}/requests", json={"action": "lockForApproval"}
+    ).json()
+    cloud.approve_gdap(created["id"])
+    clock.advance(minutes=2)
+    assignment = graph(
+        "POST",
+        f"{RELATIONSHIPS}/{created['id']}/accessAssignments",
+        json={
+            "accessContainer": {
+                "accessContainerId": next(iter(cloud.groups)),
+                "accessContainerType": "securityGroup",
+            },
+            "accessDetails": {"unifiedRoles": [{"roleDefinitionId": HELPDESK}]},
+        },
+    ).json()
+
+    assert shape(created) == shape(EXAMPLE_RELATIONSHIP)
+    assert shape(request) == shape(EXAMPLE_REQUEST)
+    assert shape(assignment) == shape(EXAMPLE_ASSIGNMENT)
+
+
+def test_partner_center_answers_have_the_shape_of_microsofts_examples(
+    cloud: MicrosoftCloud, pc: Api
+) -> None:
+    tenant_id = cloud.add_tenant("abctech.com", "ABC Technologies")
+    cloud.accept_reseller("abctech.com", email="it@abctech.com")
+    customer = pc("GET", f"/v1/customers/{tenant_id}").json()
+    transfer = pc(
+        "POST",
+        f"/v1/customers/{tenant_id}/transfers",
+        json=transfer_body("11111111-2222-4333-8444-555555555555"),
+    ).json()
+    registration = pc(
+        "POST",
+        "/webhooks/v1/registration",
+        json={"WebhookUrl": "https://bot.example/hook", "WebhookEvents": ["test-created"]},
+    ).json()
+
+    customer.pop("links")
+    assert shape(customer) == shape(EXAMPLE_CUSTOMER_WITHOUT_DAP)
+    assert set(transfer) == TRANSFER_FIELDS
+    assert transfer["attributes"] == {"objectType": "TransferEntity"}
+    assert set(registration) == {"SubscriberId", "WebhookUrl", "WebhookEvents"}
