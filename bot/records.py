@@ -317,7 +317,7 @@ class DigestSubscription:
 
 
 class Role(StrEnum):
-    VIEWER = "viewer"  # status, search, show, log, template, digests for themselves
+    VIEWER = "viewer"  # status, search, show, log, template, export, digests for themselves
     OPERATOR = "operator"  # enroll, bulk, GDAP without Global Administrator, hub, p2p, remind
     ADMIN = "admin"  # cancel, finish, p2p cancel, Global Administrator, access, channel digests
 

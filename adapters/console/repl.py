@@ -275,7 +275,16 @@ class Console:
         """Writes an export where the user said (a file, or a folder for its default name),
         else under its default name in the current folder; a file the user named is never
         overwritten, a default name that is taken gets a number."""
-        if export.path == TO_STANDARD_OUTPUT and not self.json_mode:
+        if export.path == TO_STANDARD_OUTPUT:
+            if self.json_mode:  # standard output carries one JSON object per answer
+                self.show(
+                    Notice(
+                        "With --json the CSV cannot go to standard output: give a file name "
+                        "(export failed failed.csv) or a folder.",
+                        Tone.FAILURE,
+                    )
+                )
+                return
             for piece in export.pieces():
                 self._write(self.stdout, piece.decode("utf-8-sig"))
             return

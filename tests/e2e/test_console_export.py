@@ -79,10 +79,13 @@ def test_export_to_standard_output_for_a_pipe(tmp_path: Path):
 def test_export_in_json_mode_says_the_path_and_rows(tmp_path: Path):
     result = run_console(
         tmp_path,
-        'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US\nexport active\n',
+        'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US\n'
+        "export active -\nexport active\n",
         "--json",
     )
     assert result.returncode == 0, result.stderr
+    refused = json.loads(result.stdout.splitlines()[-2])
+    assert refused["tone"] == "failure" and "cannot go to standard output" in refused["text"]
     answer = json.loads(result.stdout.splitlines()[-1])
     assert answer["type"] == "Export" and answer["rows"] == 1 and answer["tone"] == "success"
     assert Path(answer["path"]) == tmp_path / f"onboardings-active-{TODAY}.csv"
