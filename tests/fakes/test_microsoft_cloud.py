@@ -150,6 +150,7 @@ def test_msal_gets_an_app_only_graph_token_with_the_client_secret(
     assert set(token["roles"]) == {
         "DelegatedAdminRelationship.ReadWrite.All",
         "CrossTenantInformation.ReadBasic.All",
+        "GroupMember.Read.All",
     }
     assert result["expires_in"] == 3600
 
@@ -474,6 +475,10 @@ def test_gdap_is_403_without_the_service_principal_or_the_permission(
     cloud: MicrosoftCloud, graph: Api, http: httpx.Client
 ) -> None:
     sp_filter = {"$filter": "appId eq '2832473f-ec63-45fb-976f-5d45a7d4bb91'"}
+    not_granted = graph("GET", "/v1.0/servicePrincipals", params=sp_filter)
+    cloud.granted_permissions.add("Application.Read.All")
+    graph = Api(http, cloud.graph_url, app_token(cloud, http))
+    assert not_granted.status_code == 403  # reading service principals: Application.Read.All
     assert len(graph("GET", "/v1.0/servicePrincipals", params=sp_filter).json()["value"]) == 1
 
     cloud.service_principal_provisioned = False
@@ -507,8 +512,13 @@ def test_an_expired_or_revoked_token_gets_401_with_www_authenticate(
     assert "expired" in revoked.json()["error"]["message"]
 
 
-def test_groups_are_found_by_id(cloud: MicrosoftCloud, graph: Api) -> None:
+def test_groups_are_found_by_id_with_a_group_read_permission(
+    cloud: MicrosoftCloud, graph: Api
+) -> None:
     group_id = next(iter(cloud.groups))
+    cloud.granted_permissions.discard("GroupMember.Read.All")
+    assert graph("GET", f"/v1.0/groups/{group_id}").status_code == 403
+    cloud.granted_permissions.add("GroupMember.Read.All")
     assert (
         graph("GET", f"/v1.0/groups/{group_id}").json()["displayName"] == "Helpdesk Administrator"
     )

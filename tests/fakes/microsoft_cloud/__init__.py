@@ -18,7 +18,10 @@ The partner (each breakable)
     client_certificate_pem       the app's credential (key + certificate PEM)
     registered_certificate_pem   what Entra checks assertions against (assign another to break)
     new_certificate_pem()        a fresh key + certificate, registered nowhere
-    granted_permissions          app roles put in Graph tokens and checked (403 without)
+    granted_permissions          app roles put in Graph tokens and checked (403 without):
+                                 GDAP ReadWrite, CrossTenantInformation, GroupMember.Read.All;
+                                 groups/{id} needs a group read role, servicePrincipals
+                                 Application.Read.All, sendMail Mail.Send
     partner_center_app_registered, service_principal_provisioned   False: PC 401 / GDAP 403
     groups                       partner security groups: object id -> display name
     reseller_link                what GET /v1/customers/relationshiprequests returns

@@ -65,7 +65,13 @@ class MicrosoftCloud:
         self.client_secret = "fake~" + secrets.token_urlsafe(30)
         self.client_certificate_pem = self.materials.app_certificate_pem
         self.registered_certificate_pem = self.client_certificate_pem
-        self.granted_permissions: set[str] = {graph.GDAP_WRITE, graph.TENANT_LOOKUP}
+        # what the README tells the operator to grant (reading service principals, which
+        # needs Application.Read.All, is not among them: the doctor falls back on GDAP)
+        self.granted_permissions: set[str] = {
+            graph.GDAP_WRITE,
+            graph.TENANT_LOOKUP,
+            "GroupMember.Read.All",
+        }
         self.partner_center_app_registered = True
         self.service_principal_provisioned = True
         self.pcda_service_principal_id = str(uuid.uuid4())

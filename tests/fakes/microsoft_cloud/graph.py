@@ -30,6 +30,8 @@ GDAP_WRITE = "DelegatedAdminRelationship.ReadWrite.All"
 GDAP_READ = "DelegatedAdminRelationship.Read.All"
 TENANT_LOOKUP = "CrossTenantInformation.ReadBasic.All"
 MAIL_SEND = "Mail.Send"
+GROUP_READ = ("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")
+APPLICATION_READ = ("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All")
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 BUILT_IN_ROLES = frozenset(
     {role.id for role in ROLES}
@@ -611,7 +613,7 @@ def list_customers(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -
 
 
 def service_principals(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -> Reply:
-    refused = _authorize(cloud, req)
+    refused = _authorize(cloud, req, *APPLICATION_READ)
     if refused is not None:
         return refused
     wanted = re.fullmatch(r"\s*appId\s+eq\s+'([^']*)'\s*", req.query.get("$filter", ""))
@@ -635,7 +637,7 @@ def service_principals(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str
 
 
 def get_group(cloud: MicrosoftCloud, req: Recorded, match: re.Match[str]) -> Reply:
-    refused = _authorize(cloud, req)
+    refused = _authorize(cloud, req, *GROUP_READ)
     if refused is not None:
         return refused
     name = cloud.groups.get(match["id"])
