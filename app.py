@@ -212,7 +212,9 @@ async def learn_slack_workspace(bot: Bot) -> None:
 async def serve(bot: Bot) -> int:
     from aiohttp import web
 
-    runner = web.AppRunner(make_web_app(bot))
+    from adapters.web import AccessLog
+
+    runner = web.AppRunner(make_web_app(bot), access_log_class=AccessLog)
     await runner.setup()
     site = web.TCPSite(runner, bot.settings.host, bot.settings.port)
     await site.start()
