@@ -53,7 +53,6 @@ class ActivityKind(StrEnum):
     GDAP_EXPIRED = "gdap.expired"
     GDAP_FAILED = "gdap.failed"
     GDAP_WAITING = "gdap.waiting"  # Microsoft did not answer the request; tried again later
-    GDAP_SENT = "gdap.sent"  # a request that waited on Microsoft was created at last
     ACCESS_ACTIVE = "gdap.access_active"  # a partner group holds its roles in the tenant
     ACCESS_FAILED = "gdap.access_failed"  # Microsoft refused or dropped a group's roles
     HUB_STARTED = "hub.started"
@@ -65,7 +64,6 @@ class ActivityKind(StrEnum):
     P2P_EXPIRED = "p2p.expired"
     P2P_FAILED = "p2p.failed"
     P2P_WAITING = "p2p.waiting"  # Microsoft did not answer the request; tried again later
-    P2P_SENT = "p2p.sent"  # a transfer that waited on Microsoft was created at last
     REMINDER_SENT = "reminder.sent"
     MAIL_BOUNCED = "mail.bounced"  # the mail server refused a mail for good (5xx)
     MAIL_UNDELIVERED = "mail.undelivered"  # temporary failures until the ledger gave up

@@ -127,7 +127,12 @@ class Customers:
         with self.wiring.store.transaction() as uow:
             ob = resolve(uow, reference)
             return presenters.customer_card(
-                ob, uow.activities.of(ob.id), self.wiring.clock.now(), headline, role=role
+                ob,
+                uow.activities.of(ob.id),
+                self.wiring.clock.now(),
+                headline,
+                role=role,
+                role_groups=self.wiring.role_groups,
             )
 
     def card_by_id(
@@ -150,6 +155,7 @@ class Customers:
                 headline,
                 tone=tone,
                 role=role,
+                role_groups=self.wiring.role_groups,
             )
 
     def after_change(

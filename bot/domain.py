@@ -150,11 +150,21 @@ class Onboarding:
         waiting = []
         if self.reseller_status is ResellerStatus.IN_PROGRESS:
             waiting.append(Step.RESELLER)
-        if self.gdap_status is GdapStatus.IN_PROGRESS:
+        if self.gdap_status is GdapStatus.IN_PROGRESS and self.microsoft_wait(Step.GDAP) is None:
             waiting.append(Step.GDAP)
-        if self.p2p_status is P2PStatus.PENDING:
+        if self.p2p_status is P2PStatus.PENDING and self.microsoft_wait(Step.P2P) is None:
             waiting.append(Step.P2P)
         return waiting
+
+    def microsoft_wait(self, step: Step) -> str | None:
+        """Why a request the partner made is not at Microsoft yet (Microsoft did not answer;
+        the scheduler sends it again), or None when it is there or was never made. Such a
+        step waits on Microsoft, not on the customer: no reminder goes out for it."""
+        if step is Step.GDAP and self.gdap_status is GdapStatus.IN_PROGRESS and self.gdap:
+            return self.gdap.waiting if self.gdap.relationship_id is None else None
+        if step is Step.P2P and self.p2p_status is P2PStatus.PENDING and self.p2p:
+            return self.p2p.waiting if self.p2p.transfer_id is None else None
+        return None
 
     def step_started_at(self, step: Step) -> datetime | None:
         return {
@@ -240,11 +250,69 @@ class Onboarding:
         )
 
     def request_gdap(self, at: datetime, actor: Actor, request: GdapRequest) -> Activity:
+        """Microsoft created the relationship (`request.relationship_id`): it waits for the
+        customer's approval."""
+        self._start_gdap(at, request)
+        return self._gdap_sent(at, actor)
+
+    def keep_gdap_request(
+        self, at: datetime, actor: Actor, request: GdapRequest, reason: str, retry_at: datetime
+    ) -> Activity:
+        """Microsoft did not answer (throttled, down, too slow): the request is kept, In
+        Progress, and sent again at `retry_at`; nothing is lost and nobody retypes it."""
+        self._start_gdap(at, request)
+        request.waiting = reason or "no answer"
+        return self._activity(
+            at,
+            actor,
+            ActivityKind.GDAP_WAITING,
+            f'GDAP request "{request.relationship_name}" kept: Microsoft did not answer '
+            f"({reason}). It is sent again automatically from {retry_at:%H:%M} UTC.",
+            Step.GDAP,
+            reason=reason,
+            retry_at=retry_at.isoformat(),
+        )
+
+    def refuse_gdap(
+        self, at: datetime, actor: Actor, request: GdapRequest, reason: str
+    ) -> Activity:
+        """Microsoft refused the request for good (when it was made, or when it was sent
+        again): the step is Failed with its reason."""
+        if self.gdap is not request:
+            self._start_gdap(at, request)
+        return self.fail_gdap(
+            at, actor, f'Microsoft refused the request "{request.relationship_name}": {reason}'
+        )
+
+    def gdap_created(
+        self,
+        at: datetime,
+        relationship_id: str,
+        approval_url: str,
+        ends_unapproved_at: datetime | None = None,
+    ) -> Activity:
+        """A request that waited on Microsoft was created at last: from now it waits for the
+        customer (so its reminders count from now)."""
+        self._require_open()
+        gdap = self.gdap
+        if self.gdap_status is not GdapStatus.IN_PROGRESS or gdap is None or gdap.relationship_id:
+            raise NotAllowed(f"There is no GDAP request of {self.name} waiting for Microsoft.")
+        gdap.relationship_id, gdap.approval_url = relationship_id, approval_url
+        gdap.ends_unapproved_at = ends_unapproved_at
+        gdap.waiting = None
+        self.gdap_started_at = at
+        return self._gdap_sent(at, SYSTEM_ACTOR)
+
+    def _start_gdap(self, at: datetime, request: GdapRequest) -> None:
         self.require(Change.REQUEST_GDAP)
         self.gdap_status = GdapStatus.IN_PROGRESS
         self.gdap_started_at = at
         self.gdap = request
         self._refresh_failure()
+
+    def _gdap_sent(self, at: datetime, actor: Actor) -> Activity:
+        request = self.gdap
+        assert request is not None
         extend = (
             f"auto-extends by {GDAP_AUTO_EXTEND_DAYS} days"
             if request.auto_extend
@@ -360,18 +428,71 @@ class Onboarding:
         )
 
     def initiate_p2p(self, at: datetime, actor: Actor, transfer: P2PTransfer) -> Activity:
+        """Partner Center created the transfer (`transfer.transfer_id`, and its own expiry
+        when it gives one): it waits for the current partner."""
+        self._start_p2p(at, transfer)
+        return self._p2p_sent(at, actor)
+
+    def keep_p2p_request(
+        self, at: datetime, actor: Actor, transfer: P2PTransfer, reason: str, retry_at: datetime
+    ) -> Activity:
+        """Microsoft did not answer: the transfer request is kept, Pending, and sent again at
+        `retry_at`."""
+        self._start_p2p(at, transfer)
+        transfer.waiting = reason or "no answer"
+        return self._activity(
+            at,
+            actor,
+            ActivityKind.P2P_WAITING,
+            f"P2P transfer request to {transfer.partner_name} kept: Microsoft did not answer "
+            f"({reason}). It is sent again automatically from {retry_at:%H:%M} UTC.",
+            Step.P2P,
+            reason=reason,
+            retry_at=retry_at.isoformat(),
+        )
+
+    def refuse_p2p(
+        self, at: datetime, actor: Actor, transfer: P2PTransfer, reason: str
+    ) -> Activity:
+        """Partner Center refused the transfer for good (when it was asked, or when it was
+        sent again): the step is Failed with its reason."""
+        if self.p2p is not transfer:
+            self._start_p2p(at, transfer)
+        return self.fail_p2p(at, actor, f"Microsoft refused the transfer request: {reason}")
+
+    def p2p_created(self, at: datetime, transfer_id: str, expires_at: datetime | None) -> Activity:
+        """A transfer that waited on Microsoft was created at last: its time runs from now."""
+        self._require_pending_p2p()
+        p2p = self.p2p
+        if p2p is None or p2p.transfer_id:
+            raise NotAllowed(f"There is no P2P transfer of {self.name} waiting for Microsoft.")
+        p2p.transfer_id, p2p.microsoft_expires_at = transfer_id, expires_at
+        p2p.waiting = None
+        p2p.sent_at = self.p2p_started_at = at
+        return self._p2p_sent(at, SYSTEM_ACTOR)
+
+    def _start_p2p(self, at: datetime, transfer: P2PTransfer) -> None:
         self.require(Change.INITIATE_P2P)
         transfer.sent_at = at
         self.p2p = transfer
         self.p2p_status = P2PStatus.PENDING
         self.p2p_started_at = at
         self._refresh_failure()
+
+    def _p2p_sent(self, at: datetime, actor: Actor) -> Activity:
+        transfer = self.p2p
+        assert transfer is not None
+        expires = (
+            f"Partner Center ends it on {transfer.microsoft_expires_at:%d %b %Y}"
+            if transfer.microsoft_expires_at
+            else f"it expires in {P2P_LIFETIME.days} days"
+        )
         return self._activity(
             at,
             actor,
             ActivityKind.P2P_PENDING,
             f"P2P transfer Pending: request sent to {transfer.partner_name} "
-            f"<{transfer.partner_email}>; it expires in {P2P_LIFETIME.days} days.",
+            f"<{transfer.partner_email}>; {expires}.",
             Step.P2P,
             transfer_id=transfer.transfer_id,
         )
@@ -411,11 +532,14 @@ class Onboarding:
         self._require_pending_p2p()
         self.p2p_status = P2PStatus.EXPIRED
         self._refresh_failure()
+        by_microsoft = self.p2p is not None and self.p2p.microsoft_expires_at is not None
         return self._activity(
             at,
             actor,
             ActivityKind.P2P_EXPIRED,
-            f"P2P transfer Expired: no action within {P2P_LIFETIME.days} days.",
+            "P2P transfer Expired: no action before Partner Center's expiry."
+            if by_microsoft
+            else f"P2P transfer Expired: no action within {P2P_LIFETIME.days} days.",
             Step.P2P,
         )
 
@@ -502,7 +626,9 @@ class Onboarding:
             self.failure_reason = "GDAP relationship expired."
         elif self.p2p_status is P2PStatus.EXPIRED:
             self.failure_reason = (
-                f"P2P transfer expired after {P2P_LIFETIME.days} days without action."
+                "P2P transfer expired without action before Partner Center's expiry."
+                if self.p2p is not None and self.p2p.microsoft_expires_at is not None
+                else f"P2P transfer expired after {P2P_LIFETIME.days} days without action."
             )
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from bot import digest as digests
 from bot import keys
 from bot.domain import GdapStatus, P2PStatus, Step, ordinal
+from bot.group_access import pending_access
 from bot.ports import UnitOfWork
 from bot.records import Timer, TimerKind, TimerState
 from bot.schedule import oldest_wait, sync_interval
@@ -102,6 +103,8 @@ def _run(service: OnboardingService, timer: Timer, now: datetime, work: DueWork)
         TimerKind.GDAP_END: _gdap_end,
         TimerKind.GDAP_ENDING: _gdap_ending,
         TimerKind.SYNC: _sync,
+        TimerKind.MICROSOFT_RETRY: _microsoft_retry,
+        TimerKind.GDAP_ACCESS: _gdap_access,
     }[timer.kind]
     handler(service, timer, now, work)
 
@@ -279,6 +282,43 @@ def _sync(service: OnboardingService, timer: Timer, now: datetime, work: DueWork
             uow.timers.reschedule(timer.id or 0, now + sync_interval(waited))
         else:
             uow.timers.finish(timer.id or 0, TimerState.DONE, now, "nothing waits")
+
+
+# -- requests Microsoft did not answer, and access assignments -------------------------------
+
+
+def _microsoft_retry(
+    service: OnboardingService, timer: Timer, now: datetime, work: DueWork
+) -> None:
+    """Sends again a GDAP or transfer request Microsoft did not answer. Still no answer: the
+    resend has moved this timer on (backing off); an answer: done."""
+    step = Step(timer.step or "")
+    resend = service.gdap.resend if step is Step.GDAP else service.transfers.resend
+    changes = [a.message for a in resend(timer.onboarding_id or "")]
+    work.changes += len(changes)
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(timer.onboarding_id or "")
+        if changes:
+            uow.timers.finish(timer.id or 0, TimerState.DONE, now, "; ".join(changes))
+        elif ob is not None and ob.is_open and ob.microsoft_wait(step) is not None:
+            return None  # no answer again: the resend moved this timer on
+        else:
+            return _skip(uow, timer, now, work, "not waiting for Microsoft any more")
+    return None
+
+
+def _gdap_access(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
+    """Reads the relationship's access assignments again; while any is pending the sync has
+    moved this timer on, otherwise it is done."""
+    changes = [a.message for a in service.sync.refresh(timer.onboarding_id or "")]
+    work.syncs += 1
+    work.changes += len(changes)
+    with service.store.transaction() as uow:
+        ob = uow.onboardings.get(timer.onboarding_id or "")
+        if ob is not None and ob.is_open and pending_access(ob):
+            return None
+        uow.timers.finish(timer.id or 0, TimerState.DONE, now, "; ".join(changes) or "settled")
+    return None
 
 
 # -- digests ---------------------------------------------------------------------------------

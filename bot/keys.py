@@ -64,6 +64,17 @@ def sync(onboarding_id: str) -> str:
     return f"sync:{onboarding_id}"
 
 
+def microsoft_retry(onboarding_id: str, step: Step) -> str:
+    """The one pending resend of a step's request that Microsoft did not answer; moved on
+    after each failed attempt, so attempts never pile up."""
+    return f"microsoft.retry:{onboarding_id}:{step.value}"
+
+
+def gdap_access(onboarding_id: str, relationship_id: str) -> str:
+    """The one poll of a relationship's access assignments, moved on until all are settled."""
+    return f"gdap.access:{onboarding_id}:{relationship_id}"
+
+
 def p2p_expiry(onboarding_id: str, expires_at: datetime) -> str:
     """The 30-day end of one transfer request (a new request has a new end)."""
     return f"p2p.expiry:{onboarding_id}:{expires_at.isoformat()}"

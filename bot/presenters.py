@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import humanize
@@ -11,6 +12,7 @@ from bot.domain import (
     GDAP_AUTO_EXTEND_DAYS,
     REMINDER_DELAYS,
     STEP_TITLES,
+    AccessState,
     Activity,
     ActivityKind,
     Change,
@@ -26,6 +28,7 @@ from bot.domain import (
     reminder_due_at,
 )
 from bot.gdap_roles import role_names
+from bot.group_access import ROLE_GROUPS_SETTING, pending_access, unmapped_roles
 from bot.records import Role
 from bot.tenants import no_tenant_line
 from bot.text import scripts_of
@@ -232,10 +235,21 @@ WAITS_FOR = {
 
 def waiting_line(ob: Onboarding, step: Step, activities: list[Activity], now: datetime) -> str:
     """Why a step waits and what comes next: who must act since when, how many of the three
-    automatic reminders went out, and when the next one goes (or that they are spent)."""
+    automatic reminders went out, and when the next one goes (or that they are spent); or
+    that Microsoft has not answered the request yet, or is still assigning its roles."""
     started = ob.step_started_at(step)
     if started is None:
         return ""
+    reason = ob.microsoft_wait(step)
+    if reason is not None:
+        return (
+            f"Waiting for Microsoft since {relative_time(started, now)}: {reason} · "
+            "the request is sent again automatically"
+        )
+    assigning = pending_access(ob) if step is Step.GDAP else []
+    if assigning:
+        groups = "group" if len(assigning) == 1 else "groups"
+        return f"GDAP approved · assigning roles to {len(assigning)} {groups}"
     who = WAITS_FOR.get(step) or (
         f"{ob.p2p.partner_name} to accept" if ob.p2p else "the current partner to accept"
     )
@@ -267,12 +281,20 @@ def waiting_line(ob: Onboarding, step: Step, activities: list[Activity], now: da
 
 
 def _step_details(
-    ob: Onboarding, now: datetime, activities: list[Activity] | None = None
+    ob: Onboarding,
+    now: datetime,
+    activities: list[Activity] | None = None,
+    role_groups: Mapping[str, str] | None = None,
 ) -> dict[Step, str]:
     details: dict[Step, str] = {}
     if ob.is_open:
-        for step in ob.waiting_steps():
-            details[step] = waiting_line(ob, step, activities or [], now)
+        for step in Step:
+            if (
+                step in ob.waiting_steps()
+                or ob.microsoft_wait(step) is not None
+                or (step is Step.GDAP and pending_access(ob))
+            ):
+                details[step] = waiting_line(ob, step, activities or [], now)
 
     def add(step: Step, text: str) -> None:
         details[step] = f"{details[step]}; {text}" if details.get(step) else text
@@ -295,13 +317,56 @@ def _step_details(
             parts.append("no auto-extend (Global Administrator)")
         if ob.gdap_status is GdapStatus.IN_PROGRESS and ob.gdap.approval_url:
             parts.append(f"approval link {ob.gdap.approval_url}")
+        lapses = ob.gdap.ends_unapproved_at
+        if ob.gdap_status is GdapStatus.IN_PROGRESS and lapses and ob.gdap.relationship_id:
+            parts.append(
+                f"Microsoft ends the request {relative_future(lapses, now)} unless the "
+                "customer approves it"
+            )
+        if ob.gdap_status is GdapStatus.ESTABLISHED:
+            parts += access_lines(ob, now, role_groups or {})
         add(Step.GDAP, "; ".join(parts))
     if ob.p2p and ob.p2p_status is not P2PStatus.NOT_STARTED:
         text = f"from {ob.p2p.partner_name} <{ob.p2p.partner_email}>"
-        if ob.p2p_status is P2PStatus.PENDING and ob.p2p.expires_at:
+        if ob.p2p_status is P2PStatus.PENDING and ob.p2p.expires_at and ob.p2p.transfer_id:
             text += f"; expires {relative_future(ob.p2p.expires_at, now)}"
         add(Step.P2P, text)
     return details
+
+
+def access_lines(ob: Onboarding, now: datetime, role_groups: Mapping[str, str]) -> list[str]:
+    """Who in the partner tenant can use an Established relationship: the groups holding
+    its roles, those Microsoft is still assigning or refused, and the roles nobody holds."""
+    gdap = ob.gdap
+    if gdap is None:
+        return []
+    lines = []
+    for access in gdap.assignments:
+        roles = gdap_roles_text(access.role_ids)
+        if access.state is AccessState.ACTIVE:
+            lines.append(f"group {access.group_id} holds {roles}")
+        elif access.state is AccessState.FAILED:
+            why = f" ({access.detail})" if access.detail else ""
+            lines.append(f"group {access.group_id} failed to get {roles}{why}")
+        elif access.state is AccessState.PENDING:
+            since = f" since {relative_time(access.since, now)}" if access.since else ""
+            lines.append(f"group {access.group_id} pending{since}: {roles}")
+        else:
+            why = f": {access.detail}" if access.detail else ""
+            lines.append(f"group {access.group_id} waiting for Microsoft{why} ({roles})")
+    if not role_groups and not gdap.assignments:
+        lines.append(
+            "nobody in your partner tenant can use this access until its roles are "
+            f"assigned to security groups: set {ROLE_GROUPS_SETTING}"
+        )
+    elif role_groups:
+        held = {role.lower() for a in gdap.assignments for role in a.role_ids}
+        missing = [r for r in unmapped_roles(gdap.role_ids, role_groups) if r.lower() not in held]
+        if missing:
+            lines.append(
+                f"no group holds {gdap_roles_text(missing)}: add them to {ROLE_GROUPS_SETTING}"
+            )
+    return lines
 
 
 def relative_future(at: datetime, now: datetime) -> str:
@@ -339,8 +404,9 @@ def customer_card(
     *,
     tone: Tone = Tone.INFO,
     role: Role = Role.ADMIN,
+    role_groups: Mapping[str, str] | None = None,
 ) -> CustomerCard:
-    details = _step_details(ob, now, activities)
+    details = _step_details(ob, now, activities, role_groups)
     steps = tuple(
         StepView(STEP_TITLES[s], status, details.get(s, ""), step_tone(status))
         for s in Step

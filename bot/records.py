@@ -263,6 +263,8 @@ class TimerKind(StrEnum):
     GDAP_END = "gdap.end"  # the day a GDAP relationship ends (expires or extends)
     GDAP_ENDING = "gdap.ending"  # `slot` days before a relationship without auto-extend ends
     SYNC = "sync"  # fallback poll of Microsoft for a waiting onboarding
+    MICROSOFT_RETRY = "microsoft.retry"  # send again a `step` request Microsoft did not answer
+    GDAP_ACCESS = "gdap.access"  # poll the access assignments of a relationship until settled
 
 
 class TimerState(StrEnum):

@@ -70,6 +70,7 @@ class GroupAccess:
     state: AccessState = AccessState.WAITING
     assignment_id: str | None = None
     detail: str = ""  # Microsoft's reason, for a failed (or still waiting) assignment
+    since: datetime | None = None  # when it was first asked for
 
     @property
     def settled(self) -> bool:

@@ -17,6 +17,11 @@ from bot.records import DigestFrequency, Timer, TimerKind
 SYNC_FIRST = timedelta(minutes=15)
 SYNC_LONGEST = timedelta(hours=4)
 SYNC_FRACTION = 6  # poll again after a sixth of the time the step has waited so far
+RETRY_FIRST = timedelta(minutes=1)  # a request Microsoft did not answer is sent again after
+RETRY_LONGEST = timedelta(minutes=30)
+RETRY_FOR = timedelta(hours=24)  # then the step is Failed: Microsoft is down, not slow
+ACCESS_POLL_FIRST = timedelta(minutes=1)  # Microsoft provisions assignments in minutes
+ACCESS_POLL_LONGEST = timedelta(hours=1)
 
 
 # -- onboarding timers --------------------------------------------------------------------
@@ -75,6 +80,62 @@ def gdap_end_timers(ob: Onboarding, now: datetime) -> list[Timer]:
     return timers
 
 
+def retry_delay(waited: timedelta, retry_after: float | None = None) -> timedelta:
+    """When to send again a request Microsoft did not answer: a minute at first, then a
+    sixth of the time it has waited, at most every 30 minutes; never sooner than Microsoft
+    asked (Retry-After)."""
+    delay = max(RETRY_FIRST, min(RETRY_LONGEST, waited / SYNC_FRACTION))
+    return max(delay, timedelta(seconds=retry_after or 0))
+
+
+def retry_timer(onboarding_id: str, step: Step, due_at: datetime) -> Timer:
+    return Timer(
+        keys.microsoft_retry(onboarding_id, step),
+        TimerKind.MICROSOFT_RETRY,
+        due_at,
+        onboarding_id,
+        step.value,
+        replace=True,
+    )
+
+
+def access_poll_interval(waited: timedelta) -> timedelta:
+    """Polling of access assignments still pending: every minute at first, backing off to
+    hourly for one that takes long (Microsoft usually provisions them in minutes)."""
+    return max(ACCESS_POLL_FIRST, min(ACCESS_POLL_LONGEST, waited / SYNC_FRACTION))
+
+
+def access_timer(onboarding_id: str, relationship_id: str, due_at: datetime) -> Timer:
+    return Timer(
+        keys.gdap_access(onboarding_id, relationship_id),
+        TimerKind.GDAP_ACCESS,
+        due_at,
+        onboarding_id,
+        Step.GDAP.value,
+        replace=True,
+    )
+
+
+def p2p_expiry_timer(ob: Onboarding) -> list[Timer]:
+    """The end of a pending transfer: Partner Center's own expiry, else the product's 30 days."""
+    if ob.p2p is None or ob.p2p.expires_at is None:
+        return []
+    return [
+        Timer(
+            keys.p2p_expiry(ob.id, ob.p2p.expires_at),
+            TimerKind.P2P_EXPIRY,
+            ob.p2p.expires_at,
+            ob.id,
+            Step.P2P.value,
+        )
+    ]
+
+
+RETRY_FROM: dict[ActivityKind, Step] = {
+    ActivityKind.GDAP_WAITING: Step.GDAP,
+    ActivityKind.P2P_WAITING: Step.P2P,
+}
+
 WAITING_FROM: dict[ActivityKind, Step] = {
     ActivityKind.ENROLLED: Step.RESELLER,
     ActivityKind.GDAP_REQUESTED: Step.GDAP,
@@ -85,24 +146,21 @@ WAITING_FROM: dict[ActivityKind, Step] = {
 def timers_for(
     activity: Activity, ob: Onboarding, sync_after: timedelta | None = SYNC_FIRST
 ) -> list[Timer]:
-    """The due work an activity starts: reminders, the 30-day transfer expiry, the end of a
-    GDAP relationship (and its warnings), and the fallback sync of steps waiting on Microsoft."""
+    """The due work an activity starts: reminders, the transfer's expiry, the end of a GDAP
+    relationship (and its warnings), the fallback sync of steps waiting on the customer, and
+    the resend of a request Microsoft did not answer."""
     timers: list[Timer] = []
     step = WAITING_FROM.get(activity.kind)
     if step is not None and step in ob.waiting_steps():
         timers += reminder_timers(ob, step)
         if sync_after is not None:
             timers.append(sync_timer(ob.id, activity.at + sync_after))
-    if step is Step.P2P and ob.p2p and ob.p2p.expires_at:
-        timers.append(
-            Timer(
-                keys.p2p_expiry(ob.id, ob.p2p.expires_at),
-                TimerKind.P2P_EXPIRY,
-                ob.p2p.expires_at,
-                ob.id,
-                Step.P2P.value,
-            )
-        )
+    if step is Step.P2P and step in ob.waiting_steps():
+        timers += p2p_expiry_timer(ob)
+    retry = RETRY_FROM.get(activity.kind)
+    if retry is not None and "retry_at" in activity.details:
+        due = datetime.fromisoformat(str(activity.details["retry_at"]))
+        timers.append(retry_timer(ob.id, retry, due))
     if activity.kind in (ActivityKind.GDAP_ESTABLISHED, ActivityKind.GDAP_EXTENDED):
         timers += gdap_end_timers(ob, activity.at)
     return timers

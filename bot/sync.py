@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.activity import SYSTEM_ACTOR, Activity
-from bot.domain import GdapStatus, Onboarding, P2PStatus, ResellerStatus
+from bot.domain import GDAP_UNAPPROVED_LIFETIME, GdapStatus, Onboarding, P2PStatus, ResellerStatus
 from bot.errors import ProviderError
+from bot.group_access import AccessAnswer, apply_access, needs_asking, pending_access
 from bot.history import record
 from bot.records import (
+    AccessAssignment,
     CustomerProfile,
     GdapRelationship,
     GdapState,
@@ -24,6 +26,7 @@ from bot.records import (
     Transfer,
     TransferState,
 )
+from bot.schedule import access_poll_interval, access_timer, p2p_expiry_timer
 from bot.tenants import resolve_tenant
 from bot.wiring import Wiring
 
@@ -46,23 +49,27 @@ def microsoft_transitions(
         if ob.gdap_status is GdapStatus.IN_PROGRESS:
             if rel.state is GdapState.ACTIVE:
                 yield ob.approve_gdap(now, SYSTEM_ACTOR, rel.ends_at)
-            elif rel.state in (GdapState.EXPIRED, GdapState.TERMINATED):
+            elif rel.state is GdapState.EXPIRED:
                 yield ob.fail_gdap(
                     now,
                     SYSTEM_ACTOR,
-                    rel.detail
-                    or (
-                        "the request was not approved in time"
-                        if rel.state is GdapState.EXPIRED
-                        else "the request was rejected or terminated"
-                    ),
+                    f"the customer did not approve the request within "
+                    f"{GDAP_UNAPPROVED_LIFETIME.days} days, so Microsoft ended it",
+                )
+            elif rel.state is GdapState.TERMINATED:
+                yield ob.fail_gdap(
+                    now,
+                    SYSTEM_ACTOR,
+                    _reason(rel.detail, "the request was rejected or terminated"),
                 )
         elif ob.gdap_status is GdapStatus.ESTABLISHED:
             if rel.state is GdapState.EXPIRED:
                 yield ob.expire_gdap(now, SYSTEM_ACTOR)
             elif rel.state is GdapState.TERMINATED:
                 yield ob.fail_gdap(
-                    now, SYSTEM_ACTOR, rel.detail or "the admin relationship was terminated"
+                    now,
+                    SYSTEM_ACTOR,
+                    _reason(rel.detail, "the admin relationship was terminated"),
                 )
             elif rel.ends_at and (ob.gdap.ends_at is None or rel.ends_at > ob.gdap.ends_at):
                 yield ob.extend_gdap(now, SYSTEM_ACTOR, rel.ends_at)
@@ -117,6 +124,11 @@ class MicrosoftSync:
             and ob.p2p_status is P2PStatus.PENDING
             else None
         )
+        access = (
+            self._ask_access(ob, rel.id)
+            if rel is not None and rel.state is GdapState.ACTIVE
+            else []
+        )
         written: list[Activity] = []
         with w.store.transaction() as uow:
             ob = uow.onboardings.get(onboarding_id, for_update=True)
@@ -131,9 +143,40 @@ class MicrosoftSync:
             for activity in microsoft_transitions(ob, now, profile, rel, transfer):
                 record(uow, ob, activity, w.sync_after)
                 written.append(activity)
+            for activity in apply_access(ob, now, access):
+                record(uow, ob, activity, w.sync_after)
+                written.append(activity)
+            changed = changed or bool(access)
+            if transfer is not None and _new_expiry(ob, transfer):
+                uow.timers.schedule(p2p_expiry_timer(ob))
+                changed = True
+            still = pending_access(ob)
+            if still and ob.gdap and ob.gdap.relationship_id:
+                waited = now - min(a.since or now for a in still)
+                due = now + access_poll_interval(waited)
+                uow.timers.schedule([access_timer(ob.id, ob.gdap.relationship_id, due)])
             if written or changed:
                 uow.onboardings.save(ob)
         return written
+
+    def _ask_access(self, ob: Onboarding, relationship_id: str) -> list[AccessAnswer]:
+        """Gives each mapped group its roles, or reads again the assignments still pending;
+        a refusal is kept as the answer (permanent: that group failed; else asked again)."""
+        ms = self.wiring.microsoft
+        known = {a.group_id: a for a in ob.gdap.assignments} if ob.gdap else {}
+        answers = []
+        for group, roles in needs_asking(ob, self.wiring.role_groups):
+            existing = known.get(group)
+            reply: AccessAssignment | ProviderError
+            try:
+                if existing is not None and existing.assignment_id:
+                    reply = ms.get_access_assignment(relationship_id, existing.assignment_id)
+                else:
+                    reply = ms.assign_access(relationship_id, group, roles)
+            except ProviderError as err:
+                reply = err
+            answers.append(AccessAnswer(group, roles, reply))
+        return answers
 
     def on_event(self, event: MicrosoftEvent) -> list[Activity]:
         """A verified webhook: refreshes every open onboarding it concerns, found by the ids
@@ -160,3 +203,29 @@ class MicrosoftSync:
                     err,
                 )
         return written
+
+
+def _reason(detail: str, default: str) -> str:
+    """Microsoft's detail when it is a sentence; a bare status word ("terminated") is kept
+    beside the bot's own words only when they do not say it already."""
+    detail = detail.strip()
+    if " " in detail:
+        return detail
+    if detail and detail.lower() not in default:
+        return f"{default} (Microsoft: {detail})"
+    return default
+
+
+def _new_expiry(ob: Onboarding, transfer: Transfer) -> bool:
+    """Partner Center gives (or moves) the expiry of a pending transfer: it replaces the
+    one kept, so the expiry timer is set anew."""
+    p2p = ob.p2p
+    if (
+        p2p is None
+        or ob.p2p_status is not P2PStatus.PENDING
+        or transfer.expires_at is None
+        or transfer.expires_at == p2p.microsoft_expires_at
+    ):
+        return False
+    p2p.microsoft_expires_at = transfer.expires_at
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -147,6 +148,7 @@ def _group_access_values(access: GroupAccess) -> dict[str, Any]:
         "state": access.state.value,
         "assignment_id": access.assignment_id,
         "detail": access.detail,
+        "since": access.since.isoformat() if access.since else None,
     }
 
 
@@ -157,6 +159,7 @@ def _group_access(data: dict[str, Any]) -> GroupAccess:
         AccessState(data.get("state") or AccessState.WAITING.value),
         data.get("assignment_id"),
         data.get("detail") or "",
+        datetime.fromisoformat(data["since"]) if data.get("since") else None,
     )
 
 

@@ -44,6 +44,7 @@ class SqlTimers(SqlRepository):
                         "state": TimerState.PENDING.value,
                         "claimed_until": None,
                         "finished_at": None,
+                        "attempts": 0,  # the work is due anew: earlier runs are not failures
                     },
                 )
             )
@@ -95,12 +96,15 @@ class SqlTimers(SqlRepository):
         )
 
     def reschedule(self, timer_id: int, due_at: datetime) -> None:
+        """The work ran and is due again: its attempts start over, since they count the runs
+        that failed (a poll rescheduled twenty times has not failed twenty times)."""
         self._set_timer(
             timer_id,
             state=TimerState.PENDING.value,
             due_at=due_at,
             claimed_until=None,
             finished_at=None,
+            attempts=0,
         )
 
     def _set_timer(self, timer_id: int, **values: Any) -> None:

@@ -97,7 +97,7 @@ def test_expiry_and_termination():
     assert kinds(refused, rel=relationship(GdapState.TERMINATED, detail="rejected")) == [
         ActivityKind.GDAP_FAILED
     ]
-    assert refused.failure_reason == "rejected"
+    assert refused.failure_reason == "the request was rejected or terminated"
 
 
 def test_another_relationship_id_is_ignored():
