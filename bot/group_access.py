@@ -106,7 +106,7 @@ def apply_access(ob: Onboarding, now: datetime, answers: list[AccessAnswer]) -> 
                 Step.GDAP,
             )
         elif access.state is AccessState.FAILED:
-            why = f": {access.detail}" if access.detail else ""
+            why = f": {access.detail.rstrip('.')}" if access.detail else ""
             yield ob.note(
                 now,
                 SYSTEM_ACTOR,

@@ -28,6 +28,7 @@ from bot.records import (
 class Refusal:
     error: ProviderError
     times: int
+    after: bool = False  # do the call, then raise: Microsoft acted but the answer was lost
 
 
 @dataclass
@@ -40,14 +41,32 @@ class RefusingMicrosoft:
     assignment_state: AssignmentState | None = None  # every assignment reads as this
     assignment_detail: str = ""
 
-    def refuse(self, method: str, message: str, *, permanent: bool = False, times: int = 1) -> None:
-        """The next `times` calls of `method` raise `ProviderError(message, permanent=…)`."""
-        self.refusals[method] = Refusal(ProviderError(message, permanent=permanent), times)
+    def refuse(
+        self,
+        method: str,
+        message: str,
+        *,
+        permanent: bool = False,
+        times: int = 1,
+        after: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        """The next `times` calls of `method` raise `ProviderError(message, permanent=…)`;
+        with `after`, each call is made first (a timeout after Microsoft did the work)."""
+        error = ProviderError(message, retry_after, permanent=permanent)
+        self.refusals[method] = Refusal(error, times, after)
 
     def _call(self, method: str) -> None:
         self.calls[method] += 1
         refusal = self.refusals.get(method)
-        if refusal and refusal.times > 0:
+        if refusal and refusal.times > 0 and not refusal.after:
+            refusal.times -= 1
+            raise refusal.error
+
+    def _answer(self, method: str) -> None:
+        """After the call was made: raise if told to lose Microsoft's answer."""
+        refusal = self.refusals.get(method)
+        if refusal and refusal.times > 0 and refusal.after:
             refusal.times -= 1
             raise refusal.error
 
@@ -76,7 +95,7 @@ class RefusingMicrosoft:
         customer_name: str,
     ) -> GdapRelationship:
         self._call("create_gdap_relationship")
-        return self.sandbox.create_gdap_relationship(
+        created = self.sandbox.create_gdap_relationship(
             name=name,
             duration_days=duration_days,
             role_ids=role_ids,
@@ -84,6 +103,8 @@ class RefusingMicrosoft:
             customer_tenant_id=customer_tenant_id,
             customer_name=customer_name,
         )
+        self._answer("create_gdap_relationship")
+        return created
 
     def get_gdap_relationship(self, relationship_id: str) -> GdapRelationship:
         self._call("get_gdap_relationship")
@@ -93,7 +114,9 @@ class RefusingMicrosoft:
         self, relationship_id: str, group_id: str, role_ids: list[str]
     ) -> AccessAssignment:
         self._call("assign_access")
-        return self._as_told(self.sandbox.assign_access(relationship_id, group_id, role_ids))
+        assigned = self._as_told(self.sandbox.assign_access(relationship_id, group_id, role_ids))
+        self._answer("assign_access")
+        return assigned
 
     def get_access_assignment(self, relationship_id: str, assignment_id: str) -> AccessAssignment:
         self._call("get_access_assignment")
@@ -128,6 +151,7 @@ class RefusingMicrosoft:
             partner_name=partner_name,
             customer_email=customer_email,
         )
+        self._answer("create_transfer")
         return replace(created, expires_at=self.transfer_expires_at)
 
     def get_transfer(self, customer_tenant_id: str, transfer_id: str) -> Transfer:
