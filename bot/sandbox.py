@@ -22,7 +22,7 @@ SANDBOX_ACTIONS: dict[str, str] = {
     "accept-reseller": "the customer accepts the reseller invitation",
     "approve-gdap": "the customer approves the GDAP request",
     "expire-gdap": "the relationship ends now (as when the customer removes auto-extend or "
-    "terminates it)",
+    "terminates it); a request not approved yet ends as after Microsoft's 90 days",
     "accept-p2p": "the current partner accepts the transfer",
     "fail-p2p": "the current partner declines the transfer",
 }
@@ -49,14 +49,26 @@ class SandboxDriver:
                 f"The reseller relationship with {ob.name} is already Established.",
             )
             sim.accept_reseller(ob.domain, ob.name, ob.email, ob.country)
-        elif action in ("approve-gdap", "expire-gdap"):
-            wanted = GdapStatus.IN_PROGRESS if action == "approve-gdap" else GdapStatus.ESTABLISHED
+        elif action == "approve-gdap":
             _check(
-                ob.gdap_status is wanted and gdap_id is not None,
-                f"GDAP access for {ob.name} is {ob.gdap_status}, not {wanted}.",
+                ob.gdap_status is GdapStatus.IN_PROGRESS,
+                f"GDAP access for {ob.name} is {ob.gdap_status}, not In Progress.",
+            )
+            _check(
+                gdap_id is not None,
+                f"The GDAP request of {ob.name} is waiting for Microsoft: there is nothing "
+                "to approve yet.",
             )
             assert gdap_id is not None
-            (sim.approve_gdap if action == "approve-gdap" else sim.expire_gdap)(gdap_id)
+            sim.approve_gdap(gdap_id)
+        elif action == "expire-gdap":
+            _check(
+                ob.gdap_status in (GdapStatus.IN_PROGRESS, GdapStatus.ESTABLISHED)
+                and gdap_id is not None,
+                f"GDAP access for {ob.name} is {ob.gdap_status}: there is no relationship to end.",
+            )
+            assert gdap_id is not None
+            sim.expire_gdap(gdap_id)
         elif action in ("accept-p2p", "fail-p2p"):
             _check(
                 ob.p2p_status is P2PStatus.PENDING and transfer_id is not None,

@@ -275,11 +275,17 @@ class SandboxMicrosoft:
         )
 
     def expire_gdap(self, relationship_id: str) -> None:
+        """Ends it now; a request nobody approved ends as Microsoft ends it after 90 days."""
         data = self._get("gdap", relationship_id)
         self.state.put(
             "gdap",
             relationship_id,
-            {**data, "state": "expired", "ends_at": self.clock.now().isoformat()},
+            {
+                **data,
+                "state": "expired",
+                "ends_at": self.clock.now().isoformat(),
+                "unapproved": data["state"] == "pending",
+            },
         )
 
     def accept_transfer(self, transfer_id: str) -> None:

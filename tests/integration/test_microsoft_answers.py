@@ -324,3 +324,17 @@ def test_partner_center_moving_the_expiry_is_followed(service, microsoft, clock)
     clock.at = later + timedelta(minutes=1)
     run_due(service)
     assert service.customers.card("abctech.com").row.p2p == "Expired"
+
+
+def test_the_sandbox_plays_microsoft_ending_an_unapproved_request(service, microsoft):
+    accepted(service)
+    microsoft.refuse("create_gdap_relationship", TIMEOUT)
+    request_gdap(service)
+    with pytest.raises(NotAllowed, match="waiting for Microsoft: there is nothing to approve"):
+        service.sandbox.play("approve-gdap", "abctech.com")
+    service.gdap.resend(service.customers.card("abctech.com").row.id)
+    card = service.sandbox.play("expire-gdap", "abctech.com")
+    assert card.row.gdap == "Failed" and card.tone == "failure"
+    assert card.failure_reason == (
+        "the customer did not approve the request within 90 days, so Microsoft ended it"
+    )

@@ -229,3 +229,60 @@ def test_reminder_slots_are_24h_48h_and_7_days_after_the_start():
         timedelta(hours=48),
         timedelta(hours=168),
     ]
+
+
+# -- requests Microsoft did not answer, refused, or created late -------------------------------
+
+
+def test_a_gdap_request_microsoft_did_not_answer_waits_on_microsoft_not_the_customer():
+    ob = established()
+    request = GdapRequest("ABC GDAP", 730, list(RECOMMENDED_ROLE_IDS))
+    kept = ob.keep_gdap_request(T0, ALICE, request, "Graph answered 503", T0 + timedelta(minutes=1))
+    assert kept.message == (
+        'GDAP request "ABC GDAP" kept: Microsoft did not answer (Graph answered 503). '
+        "It is sent again automatically from 09:01 UTC."
+    )
+    assert ob.gdap_status is GdapStatus.IN_PROGRESS and ob.overall_status is OverallStatus.ACTIVE
+    assert ob.microsoft_wait(Step.GDAP) == "Graph answered 503"
+    assert Step.GDAP not in ob.waiting_steps()  # no reminder for a request the customer lacks
+    later = T0 + timedelta(hours=2)
+    sent = ob.gdap_created(later, "rel-1", "https://approve/rel-1", later + timedelta(days=90))
+    assert sent.message.startswith('GDAP request "ABC GDAP" sent: 730 days')
+    assert sent.actor == SYSTEM_ACTOR and ob.gdap_started_at == later
+    assert ob.microsoft_wait(Step.GDAP) is None and Step.GDAP in ob.waiting_steps()
+    with pytest.raises(NotAllowed, match="waiting for Microsoft"):
+        ob.gdap_created(later, "rel-2", "https://approve/rel-2")
+
+
+def test_a_gdap_request_microsoft_refuses_is_failed_with_its_reason():
+    ob = established()
+    request = GdapRequest("ABC GDAP", 730, list(RECOMMENDED_ROLE_IDS))
+    failed = ob.refuse_gdap(T0, ALICE, request, "The name is taken: choose another name.")
+    assert failed.message == (
+        'GDAP access Failed: Microsoft refused the request "ABC GDAP": '
+        "The name is taken: choose another name."
+    )
+    assert ob.gdap_status is GdapStatus.FAILED and ob.overall_status is OverallStatus.FAILED
+    assert ob.recovery_hint() == 'Create a new GDAP request: gdap "abctech.com"'
+
+
+def test_a_transfer_keeps_partner_centers_expiry_instead_of_thirty_days():
+    ob = established()
+    pending = transfer()
+    ob.keep_p2p_request(T0, ALICE, pending, "429", T0 + timedelta(minutes=2))
+    assert ob.p2p_status is P2PStatus.PENDING and Step.P2P not in ob.waiting_steps()
+    later = T0 + timedelta(hours=1)
+    sent = ob.p2p_created(later, "tr-1", later + timedelta(days=14))
+    assert pending.expires_at == later + timedelta(days=14)
+    assert sent.message.endswith(
+        f"Partner Center ends it on {later + timedelta(days=14):%d %b %Y}."
+    )
+    plain = established()
+    plain.initiate_p2p(T0, ALICE, transfer())
+    assert plain.p2p.expires_at == T0 + timedelta(days=30)
+    refused = established()
+    refused.refuse_p2p(T0, ALICE, transfer(), "900147: not the current partner's domain.")
+    assert refused.p2p_status is P2PStatus.FAILED
+    assert refused.failure_reason == (
+        "Microsoft refused the transfer request: 900147: not the current partner's domain."
+    )

@@ -125,3 +125,20 @@ def test_digest_words():
         parse_schedule(["daily", "25:00"], "")
     with pytest.raises(ValidationError, match="day of the week"):
         parse_schedule(["weekly", "someday", "09:00"], "")
+
+
+def test_a_request_microsoft_did_not_answer_is_sent_again_with_back_off():
+    from bot.schedule import retry_delay
+
+    assert retry_delay(timedelta(0)) == timedelta(minutes=1)
+    assert retry_delay(timedelta(hours=1)) == timedelta(minutes=10)
+    assert retry_delay(timedelta(hours=10)) == timedelta(minutes=30)
+    assert retry_delay(timedelta(0), retry_after=120) == timedelta(minutes=2)  # Retry-After
+
+
+def test_access_assignments_are_polled_every_minute_then_less_often():
+    from bot.schedule import access_poll_interval
+
+    assert access_poll_interval(timedelta(0)) == timedelta(minutes=1)
+    assert access_poll_interval(timedelta(hours=1)) == timedelta(minutes=10)
+    assert access_poll_interval(timedelta(days=2)) == timedelta(hours=1)
