@@ -31,7 +31,11 @@ def record(
 def waiting_lines(uow: UnitOfWork, ob: Onboarding, activity: Activity) -> tuple[str, ...]:
     """The card's "why is it waiting" line of each step the activity concerns that still
     waits, as it stands once the activity is recorded (a reminder counts itself)."""
-    steps = [s for s in steps_concerned(activity) if ob.is_open and s in ob.waiting_steps()]
+    steps = [
+        s
+        for s in steps_concerned(activity)
+        if ob.is_open and (s in ob.waiting_steps() or ob.microsoft_wait(s) is not None)
+    ]
     if not steps:
         return ()
     history = [activity] if activity.kind is ActivityKind.ENROLLED else uow.activities.of(ob.id)
