@@ -777,7 +777,18 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/partner-center"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(cloud: MicrosoftCloud) -> Iterator[Receiver]:
+    found = Receiver(cloud)
+    threading.Thread(target=found.server.serve_forever, daemon=True).start()
+    yield found
+    found.close()
 
 
 def verify(cloud: MicrosoftCloud, headers: dict[str, str], body: bytes) -> x509.Certificate:
@@ -798,9 +809,8 @@ def verify(cloud: MicrosoftCloud, headers: dict[str, str], body: bytes) -> x509.
 
 
 def test_events_are_queued_for_the_subscribed_names_and_delivered_signed(
-    cloud: MicrosoftCloud, pc: Api, graph: Api, clock: FixedClock
+    cloud: MicrosoftCloud, pc: Api, graph: Api, clock: FixedClock, receiver: Receiver
 ) -> None:
-    receiver = Receiver(cloud)
     registered = pc(
         "POST",
         "/webhooks/v1/registration",
@@ -901,9 +911,8 @@ def test_the_registration_is_single_read_replaced_and_deleted(pc: Api) -> None:
 
 
 def test_a_validation_event_is_delivered_in_x_ms_signature_and_its_result_kept(
-    cloud: MicrosoftCloud, pc: Api
+    cloud: MicrosoftCloud, pc: Api, receiver: Receiver
 ) -> None:
-    receiver = Receiver(cloud)
     pc(
         "POST",
         "/webhooks/v1/registration",
@@ -1098,8 +1107,9 @@ def test_the_token_is_checked_before_the_body(cloud: MicrosoftCloud, http: httpx
     assert cloud.schema_errors == []
 
 
-def test_delivered_events_can_be_replayed_byte_for_byte(cloud: MicrosoftCloud, pc: Api) -> None:
-    receiver = Receiver(cloud)
+def test_delivered_events_can_be_replayed_byte_for_byte(
+    cloud: MicrosoftCloud, pc: Api, receiver: Receiver
+) -> None:
     cloud.registration = {
         "SubscriberId": "x",
         "WebhookUrl": receiver.url,

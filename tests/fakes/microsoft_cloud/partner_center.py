@@ -9,7 +9,6 @@ import json
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from tests.fakes.microsoft_cloud.faults import pc_error
 from tests.fakes.microsoft_cloud.http import Recorded, Reply, Route, route
@@ -505,9 +504,3 @@ ROUTES: list[Route] = [
         get_validation_event,
     ),
 ]
-
-
-def quoted_filter(field: str, value: str) -> str:
-    """The `filter` query value Partner Center expects (for tests that build one by hand)."""
-    text = json.dumps({"Field": field, "Value": value, "Operator": "starts_with"})
-    return quote(text, safe="")
