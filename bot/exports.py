@@ -181,7 +181,9 @@ _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 def file_name_of(path: str) -> str:
     """The name a file typed as `path` has (its last part, on any system), made safe to hand
     to Slack or a browser; empty for a folder."""
-    name = PureWindowsPath(PurePath(path).name).name if path else ""
+    if not path or path.endswith(("/", "\\")):
+        return ""
+    name = PureWindowsPath(PurePath(path).name).name
     name = _UNSAFE_NAME.sub("_", name).strip(" .")
     return name[:FILENAME_MAX]
 
