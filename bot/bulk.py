@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot import keys, mails, presenters
 from bot.activity import SYSTEM_ACTOR, Activity, ActivityKind, Actor
@@ -188,10 +188,12 @@ class BulkEnrollment:
         actor = bulk.confirmed_by or SYSTEM_ACTOR
         total = len(bulk.valid_rows)
         link = self.wiring.invitation_url()
+        listed_at = self._listed_at(bulk)
         finished = False
         try:
             for start in range(0, total, BULK_CHUNK):
-                self._enroll_chunk(bulk, bulk.valid_rows[start : start + BULK_CHUNK], actor, link)
+                rows = bulk.valid_rows[start : start + BULK_CHUNK]
+                self._enroll_chunk(bulk, rows, actor, link, listed_at)
                 if progress:
                     progress(BulkProgress(bulk.id, min(start + BULK_CHUNK, total), total))
             finished = True
@@ -207,7 +209,19 @@ class BulkEnrollment:
         self._announce_bulk(bulk, actor, len(bulk.enrolled))
         return self._bulk_result(bulk)
 
-    def _enroll_chunk(self, bulk: BulkImport, rows: list[BulkRow], actor: Actor, link: str) -> None:
+    def _listed_at(self, bulk: BulkImport) -> datetime:
+        """One place in the lists for the whole import, its rows in the file's order: when
+        it began enrolling (a resumed import keeps the place its first rows took)."""
+        if bulk.enrolled:
+            with self.wiring.store.transaction() as uow:
+                first = uow.onboardings.get(bulk.enrolled[0])
+            if first is not None and first.listed_at is not None:
+                return first.listed_at
+        return self.wiring.clock.now()
+
+    def _enroll_chunk(
+        self, bulk: BulkImport, rows: list[BulkRow], actor: Actor, link: str, listed_at: datetime
+    ) -> None:
         now = self.wiring.clock.now()
         enrolled: list[str] = []
         failed: list[RowError] = []
@@ -235,6 +249,8 @@ class BulkEnrollment:
                     now,
                     actor,
                     bulk_import_id=bulk.id,
+                    bulk_row=r.row,
+                    listed_at=listed_at,
                 )
                 uow.onboardings.add(ob)
                 uow.activities.append(activity)

@@ -116,7 +116,16 @@ class Onboarding:
     lifecycle: Lifecycle = Lifecycle.OPEN
     closed_at: datetime | None = None
     bulk_import_id: str | None = None
+    # Where the lists put it: newest first by `listed_at` (its enrollment, or for a row of
+    # a bulk import the moment the import began enrolling), then by the file's row, so the
+    # customers of one import read in the order of their file.
+    bulk_row: int | None = None
+    listed_at: datetime | None = None  # not given: enrolled_at
     version: int = 0
+
+    def __post_init__(self) -> None:
+        if self.listed_at is None:
+            self.listed_at = self.enrolled_at
 
     # -- derived -----------------------------------------------------------------------
 
@@ -633,7 +642,13 @@ class Onboarding:
 
 
 def new_onboarding(
-    details: CustomerDetails, at: datetime, actor: Actor, bulk_import_id: str | None = None
+    details: CustomerDetails,
+    at: datetime,
+    actor: Actor,
+    bulk_import_id: str | None = None,
+    *,
+    bulk_row: int | None = None,
+    listed_at: datetime | None = None,
 ) -> tuple[Onboarding, Activity]:
     """Enrollment: the reseller invitation goes out, so that step starts In Progress."""
     onboarding = Onboarding(
@@ -646,6 +661,8 @@ def new_onboarding(
         enrolled_by=actor.label,
         reseller_started_at=at,
         bulk_import_id=bulk_import_id,
+        bulk_row=bulk_row,
+        listed_at=listed_at,
     )
     activity = onboarding._activity(
         at,

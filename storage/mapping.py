@@ -84,6 +84,8 @@ def onboarding_values(ob: Onboarding) -> dict[str, Any]:
         "lifecycle": ob.lifecycle.value,
         "closed_at": ob.closed_at,
         "bulk_import_id": ob.bulk_import_id,
+        "bulk_row": ob.bulk_row,
+        "listed_at": ob.listed_at or ob.enrolled_at,
     }
 
 
@@ -137,6 +139,8 @@ def to_onboarding(row: Row[Any]) -> Onboarding:
         lifecycle=Lifecycle(row.lifecycle),
         closed_at=row.closed_at,
         bulk_import_id=row.bulk_import_id,
+        bulk_row=row.bulk_row,
+        listed_at=row.listed_at,
         version=row.version,
     )
 

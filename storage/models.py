@@ -124,6 +124,10 @@ class OnboardingRow(Base):
     lifecycle: Mapped[str] = mapped_column(String(16))
     closed_at: Mapped[datetime | None]
     bulk_import_id: Mapped[str | None] = mapped_column(String(32))
+    # The lists' order (newest first, an import's rows in the order of its file): see
+    # `Onboarding.listed_at` and `Onboarding.bulk_row`.
+    bulk_row: Mapped[int | None] = mapped_column(Integer)
+    listed_at: Mapped[datetime | None]  # always written; NULL-able so SQLite adds it in place
     version: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
@@ -140,7 +144,8 @@ class OnboardingRow(Base):
             "ix_onboardings_open_name", func.lower(name), sqlite_where=OPEN, postgresql_where=OPEN
         ),
         Index("ix_onboardings_gdap_name", func.lower(gdap_relationship_name)),
-        Index("ix_onboardings_dashboard", "lifecycle", "overall_status", "enrolled_at"),
+        Index("ix_onboardings_dashboard", "lifecycle", "overall_status", "listed_at", "bulk_row"),
+        Index("ix_onboardings_lifecycle_listed_at", "lifecycle", "listed_at", "bulk_row"),
         Index("ix_onboardings_lifecycle_enrolled_at", "lifecycle", "enrolled_at"),
         # An export of every customer pages newest first by (enrolled_at, id), open or closed.
         Index("ix_onboardings_enrolled_at_id", "enrolled_at", "id"),

@@ -29,6 +29,13 @@ from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks
 
 LIKE_ESCAPE = "/"
 OPEN_BY_ID_LIMIT = 100  # one tenant is onboarded once; a relationship or transfer belongs to one
+# The lists: newest first; the customers of one bulk import (one `listed_at`) in the order
+# of their file, on SQLite and PostgreSQL alike (NULLS FIRST: a single enrollment has no row).
+LIST_ORDER = (
+    OnboardingRow.listed_at.desc(),
+    OnboardingRow.bulk_row.asc().nulls_first(),
+    OnboardingRow.id.desc(),
+)
 
 
 def like_pattern(text: str) -> str:
@@ -161,7 +168,7 @@ class SqlOnboardings(SqlRepository):
         rows = conn.execute(
             select(OnboardingRow)
             .where(*conditions)
-            .order_by(OnboardingRow.enrolled_at.desc(), OnboardingRow.id.desc())
+            .order_by(*LIST_ORDER)
             .offset(max(offset, 0))
             .limit(max(limit, 0))
         ).all()
@@ -226,7 +233,11 @@ class SqlOnboardings(SqlRepository):
         rows = conn.execute(
             select(OnboardingRow)
             .where(*condition)
-            .order_by(OnboardingRow.enrolled_at, OnboardingRow.id)
+            .order_by(
+                OnboardingRow.enrolled_at,
+                OnboardingRow.bulk_row.asc().nulls_first(),
+                OnboardingRow.id,
+            )
             .limit(max(limit, 0))
         ).all()
         return [to_onboarding(row) for row in rows], total

@@ -252,6 +252,25 @@ def test_bulk_review_then_confirm_and_the_same_file_twice(service):
     assert len(invitations) == 3
 
 
+def test_the_lists_keep_a_bulk_imports_rows_in_the_order_of_its_file(service, clock):
+    enroll(service, name="Enrolled Before", domain="before.com")
+    clock.advance(minutes=5)
+    # more rows than one chunk (200), the chunks a second apart, and names out of any order
+    names = [f"{'ZYXWVUTSRQ'[i % 10]} Customer {i:03d}" for i in range(205)]
+    rows = [f"{name},ops@c{i}.com,c{i}.com,US" for i, name in enumerate(names)]
+    review = service.bulk.review(_csv(*rows), "many.csv", ALICE)
+    service.bulk.confirm(review.import_id, ALICE, lambda _progress: clock.advance(seconds=1))
+    clock.advance(minutes=5)
+    enroll(service, name="Enrolled After", domain="after.com")
+
+    listed: list[str] = []
+    for offset in range(0, 210, 50):
+        listed += [r.name for r in service.customers.dashboard(offset=offset, limit=50).rows]
+    assert listed == ["Enrolled After", *names, "Enrolled Before"]
+    searched = service.customers.dashboard(search="Customer 00", limit=20).rows
+    assert [r.name for r in searched] == names[:10]
+
+
 def test_bulk_confirm_by_two_users_at_once_enrolls_each_row_once(service):
     rows = [f"Customer {i},ops@c{i}.com,c{i}.com,US" for i in range(60)]
     review = service.bulk.review(_csv(*rows), "many.csv", ALICE)

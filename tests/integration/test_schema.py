@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -40,6 +42,71 @@ def test_upgrade_is_repeatable_and_works_from_any_directory(db_url, tmp_path, mo
         "hub_customers",
         "adapter_state",
     } <= tables
+
+
+def _migrate(engine, revision, down=False):
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_imports_enrolled_before_0008_are_listed_in_the_order_of_their_file(db_url):
+    from bot.domain import OverallStatus
+    from storage.unit_of_work import SqlStore
+
+    engine = create_engine_for(db_url)
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    rows = [(2, "b-row2.com"), (3, "a-row3.com"), (4, "c-row4.com")]
+    try:
+        _migrate(engine, "0007")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO bulk_imports (id, created_at, created_by, filename, total_rows,"
+                    " state, valid_rows, errors, enrolled, failed) VALUES (:id, :at, 'alice',"
+                    " 'c.csv', 3, 'done', :rows, '[]', '[]', '[]')"
+                ),
+                {
+                    "id": "imp1",
+                    "at": t0,
+                    "rows": json.dumps(
+                        [
+                            {"row": r, "name": d, "email": f"it@{d}", "domain": d, "country": "US"}
+                            for r, d in rows
+                        ]
+                    ),
+                },
+            )
+            # the ids put the rows out of the file's order; the second chunk came later
+            for (_row, domain), oid, later in zip(
+                rows, ["ob2", "ob9", "ob1"], [0, 0, 1], strict=True
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO onboardings (id, name, email, domain, country, enrolled_at,"
+                        " enrolled_by, reseller_status, gdap_status, hub_status, p2p_status,"
+                        " overall_status, lifecycle, bulk_import_id, version) VALUES (:id, :d,"
+                        " :e, :d, 'US', :at, 'alice', 'In Progress', 'Not started', 'Not started',"
+                        " 'Not started', 'Active', 'open', 'imp1', 0)"
+                    ),
+                    {
+                        "id": oid,
+                        "d": domain,
+                        "e": f"it@{domain}",
+                        "at": t0 + timedelta(seconds=later),
+                    },
+                )
+        _migrate(engine, "head")
+        _migrate(engine, "0007", down=True)  # and back: the downgrade keeps the table whole
+        _migrate(engine, "head")
+        with SqlStore(engine).transaction() as uow:
+            listed, _total = uow.onboardings.page(OverallStatus.ACTIVE, None, 0, 10)
+    finally:
+        engine.dispose()
+    assert [ob.domain for ob in listed] == [d for _r, d in rows]
+    assert [ob.bulk_row for ob in listed] == [2, 3, 4]
+    assert {ob.listed_at for ob in listed} == {t0}
 
 
 def test_replicas_starting_together_migrate_once(db_url):
