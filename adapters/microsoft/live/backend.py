@@ -274,18 +274,24 @@ class LiveMicrosoft:
         """Only the partner that created a transfer may cancel it, only while it is pending:
         the entity as read, with status "Cancel" (reference §5.3)."""
         deadline = self.partner_center.deadline()
-        data = self.partner_center.get_transfer(customer_tenant_id, transfer_id, deadline)
-        current = mapping.transfer(data)
-        if current.state is not TransferState.PENDING:
-            raise ProviderError(
-                f"Transfer {transfer_id} is {current.state.value} in Partner Center: only a "
-                "pending transfer can be cancelled",
-                permanent=True,
-            )
-        body = {k: v for k, v in data.items() if k not in ("links", "attributes")}
-        self.partner_center.update_transfer(
-            customer_tenant_id, transfer_id, {**body, "status": "Cancel"}, deadline
-        )
+        for attempt in (1, 2):
+            data = self.partner_center.get_transfer(customer_tenant_id, transfer_id, deadline)
+            current = mapping.transfer(data)
+            if current.state is not TransferState.PENDING:
+                raise ProviderError(
+                    f"Transfer {transfer_id} is {current.state.value} in Partner Center: only a "
+                    "pending transfer can be cancelled",
+                    permanent=True,
+                )
+            body = {k: v for k, v in data.items() if k not in ("links", "attributes")}
+            try:
+                self.partner_center.update_transfer(
+                    customer_tenant_id, transfer_id, {**body, "status": "Cancel"}, deadline
+                )
+                return
+            except MicrosoftRefused as refused:
+                if refused.said.status != 412 or attempt == 2:
+                    raise  # 412: it changed since it was read; read it again, once
 
 
 def refuse_before_sending(

@@ -82,7 +82,7 @@ class Said:
 
     def __str__(self) -> str:
         parts = [str(self.status)]
-        if self.code:
+        if self.code and self.code != str(self.status):
             parts.append(f"{self.code}:")
         if self.message:
             parts.append(self.message)

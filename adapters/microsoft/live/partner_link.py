@@ -15,7 +15,7 @@ import httpx
 from adapters.microsoft.live.backend import RESELLER_LINK_KEY, STATE_KIND, KeyValue
 from adapters.microsoft.live.errors import MicrosoftRefused
 from adapters.microsoft.live.partner_center import PartnerCenter
-from adapters.microsoft.live.tokens import PARTNER_CENTER_USER_SCOPE
+from adapters.microsoft.live.tokens import PARTNER_CENTER_USER_SCOPE, MsalHttp
 from bot.errors import ProviderError
 
 AGAIN = "then run python app.py partner-link again"
@@ -62,7 +62,7 @@ def partner_link(
     app = msal.PublicClientApplication(
         client_id,
         authority=authority,
-        http_client=http,
+        http_client=MsalHttp(http),
         instance_discovery=None if host == "login.microsoftonline.com" else False,
     )
     flow = app.initiate_device_flow(scopes=[PARTNER_CENTER_USER_SCOPE])

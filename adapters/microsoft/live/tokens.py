@@ -110,6 +110,48 @@ def token_claims(token: str) -> dict[str, Any]:
         return {}
 
 
+class MsalHttp:
+    """msal's `http_client` (the `requests`-like get/post it calls) over an httpx.Client,
+    so msal shares its TLS settings (SSL_CERT_FILE) and connection pool. msal hands some
+    form values as bytes (the signed client assertion); httpx would send their repr, so
+    they are decoded here."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    def post(
+        self,
+        url: str,
+        params: dict[str, Any] | None = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        timeout = kwargs.get("timeout")
+        if isinstance(data, dict):
+            form = {k: v.decode() if isinstance(v, bytes) else v for k, v in data.items()}
+            return self.http.post(
+                url, params=params, data=form, headers=headers, timeout=timeout or 10.0
+            )
+        return self.http.post(
+            url, params=params, content=data, headers=headers, timeout=timeout or 10.0
+        )
+
+    def get(
+        self,
+        url: str,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        return self.http.get(
+            url, params=params, headers=headers, timeout=kwargs.get("timeout") or 10.0
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
 class AppTokens:
     """App-only tokens of one Entra app, for any scope."""
 
@@ -138,7 +180,7 @@ class AppTokens:
                 self.client_id,
                 authority=self.authority,
                 client_credential=self.credential,
-                http_client=self.http,  # honours SSL_CERT_FILE, like every client here
+                http_client=MsalHttp(self.http),  # honours SSL_CERT_FILE like every client
                 # Microsoft's own login hosts are known to msal; any other (a sovereign
                 # cloud's proxy, a test's loopback server) is trusted as configured.
                 instance_discovery=None if host == "login.microsoftonline.com" else False,
