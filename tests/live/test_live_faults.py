@@ -77,11 +77,21 @@ def test_a_read_that_times_out_is_asked_again(cloud, live, tenant):
     assert len(cloud.requests_to("GET", rf"/v1/customers/{tenant}$")) == 2
 
 
-def test_a_create_that_times_out_is_never_sent_twice_blindly(cloud, live_bot, tenant):
+def test_a_create_that_timed_out_is_found_by_its_name_not_sent_again(cloud, live_bot, tenant):
     live = live_bot(RetryPolicy(budget_seconds=3, request_timeout=0.5, first_backoff=0.05)).live
-    cloud.stall("POST", RELATIONSHIPS, seconds=1.5, times=1)
+    cloud.stall("POST", RELATIONSHIPS, seconds=2, times=1)  # made at once, answered late
+    rel = create(live.backend, tenant)
+    assert len(posts(cloud)) == 1 and len(cloud.relationships) == 1
+    assert rel.id == cloud.relationship_named("ABC GDAP").id
+    assert cloud.gdap_status(rel.id) == "approvalPending"  # and locked for approval
+
+
+def test_a_create_microsoft_had_not_made_yet_is_made_once_later(cloud, live_bot, tenant):
+    live = live_bot(RetryPolicy(budget_seconds=3, request_timeout=0.5, first_backoff=0.05)).live
+    cloud.stall("POST", RELATIONSHIPS, seconds=3, times=1, before=True)
     with pytest.raises(ProviderError) as unanswered:
         create(live.backend, tenant)
+    # Microsoft was still working on it when the bot looked it up by name: not found yet.
     assert unanswered.value.permanent is False
     assert "did not answer in time" in str(unanswered.value)
     assert len(posts(cloud)) == 1  # looked up by name instead of posting again
@@ -90,6 +100,7 @@ def test_a_create_that_times_out_is_never_sent_twice_blindly(cloud, live_bot, te
     rel = create(live.backend, tenant)
     assert len(cloud.relationships) == 1 and rel.id == cloud.relationship_named("ABC GDAP").id
     assert cloud.gdap_status(rel.id) == "approvalPending"
+    assert len(posts(cloud)) == 2
 
 
 def test_a_create_answered_500_looks_first_then_creates_once_later(cloud, live, tenant):

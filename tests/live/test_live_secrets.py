@@ -1,7 +1,7 @@
 """No secret of the live backend reaches a log or the store: the real `python app.py` at
-LOG_LEVEL=DEBUG, with the partner app's client secret, against the fake; an enrollment, a
-sync by the scheduler (the customer accepted) and doctor, and then every line of output and every database row is
-searched for the secret, for access tokens (JWTs) and for private keys."""
+LOG_LEVEL=DEBUG, with the partner app's client secret, against the fake: an enrollment, a
+sync by the scheduler once the customer accepted, and doctor; then every line of output and
+every database row is searched for the secret, for access tokens (JWTs) and private keys."""
 
 from __future__ import annotations
 

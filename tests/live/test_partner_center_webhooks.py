@@ -94,6 +94,7 @@ def test_a_forged_signature_is_refused(cloud, site):
     [
         ("wrong-issuer", "issuer is not Microsoft Corporation"),
         ("untrusted", "does not chain to a trusted root"),
+        ("expired", "the signing certificate is not valid now"),
     ],
 )
 def test_a_certificate_not_microsofts_is_refused(cloud, site, caplog, chain, says):
@@ -101,6 +102,14 @@ def test_a_certificate_not_microsofts_is_refused(cloud, site, caplog, chain, say
     with caplog.at_level(logging.WARNING, "onboarding.webhooks"):
         refused_quietly(bot, post(url, body, cloud.sign(body, chain=chain)))
     assert says in caplog.text
+
+
+def test_a_signer_under_another_name_is_accepted_and_logged(cloud, site, caplog):
+    bot, url, body, _ = site
+    with caplog.at_level(logging.WARNING, "onboarding.webhooks"):
+        assert post(url, body, cloud.sign(body, chain="other-subject")).status_code == 200
+    assert "is issued to " in caplog.text and "not pcnotifications-dispatch" in caplog.text
+    assert eventually(lambda: reseller(bot) == "Established")
 
 
 def test_a_certificate_from_a_host_not_allowed_is_never_fetched(cloud, site, caplog):

@@ -82,6 +82,14 @@ def test_a_declined_sign_in_says_so(cloud, env, capsys):
     assert "run python app.py partner-link again" in capsys.readouterr().out
 
 
+def test_an_app_without_public_client_flows_is_told_to_allow_them(cloud, env, capsys):
+    cloud.public_client_flows = False
+    assert main(["partner-link"]) == 1
+    out = capsys.readouterr().out
+    assert "turn on Authentication > Allow public client flows" in out
+    assert "run python app.py partner-link again" in out
+
+
 def test_webhooks_register_merges_and_never_takes_another_url_silently(cloud, env, capsys):
     assert main(["webhooks", "register", URL]) == 0
     assert capsys.readouterr().out.startswith(f"Registered {URL} for {len(OUR_EVENTS)} events.")

@@ -29,6 +29,7 @@ from bot.records import MicrosoftEvent, MicrosoftEventKind
 log = logging.getLogger("onboarding.webhooks")
 
 MICROSOFT_ISSUER = "Microsoft Corporation"
+SIGNING_NAME = "pcnotifications-dispatch.microsoft.com"  # the signer Microsoft's docs show
 MAX_CERTIFICATE_BYTES = 64 * 1024
 BOM = b"\xef\xbb\xbf"
 
@@ -241,6 +242,7 @@ class CallbackVerifier:
                 401, f"cannot fetch the certificate ({type(err).__name__})"
             ) from None
         leaf = self._chain_checked(certificates)
+        _note_subject(leaf, url)
         with self._lock:
             self._certificates[url] = certificates
         return leaf
@@ -281,6 +283,29 @@ class CallbackVerifier:
                 401, f"the signing certificate's issuer is not {MICROSOFT_ISSUER}"
             )
         return leaf
+
+
+def _note_subject(leaf: object, url: str) -> None:
+    """Whether Microsoft still signs as pcnotifications-dispatch.microsoft.com is not
+    documented (reference §10.6): another name is accepted (chain and issuer decide) and
+    logged once per certificate, so an operator can see what Microsoft uses today."""
+    from cryptography import x509
+
+    assert isinstance(leaf, x509.Certificate)
+    names = [str(a.value) for a in leaf.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        names += san.value.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        pass
+    if SIGNING_NAME not in names:
+        log.warning(
+            "Partner Center webhook certificate %s is issued to %s, not %s (accepted: its "
+            "chain and issuer are Microsoft's)",
+            url[:120],
+            ", ".join(names)[:120] or "no name",
+            SIGNING_NAME,
+        )
 
 
 def _load_certificates(data: bytes) -> list[object]:
