@@ -98,7 +98,7 @@ def test_the_journey_by_webhook(cloud, live_bot, clock):
         "MSP Hub access In Progress: customer sent to the hub.",
         "MSP Hub access Completed: the hub confirmed the customer.",
         "P2P transfer Pending: request sent to Old Partner Ltd <transfers@oldpartner.com>; "
-        "it expires in 30 days.",
+        "Partner Center ends it on 31 Dec 2026.",  # its expirationTime
         "P2P transfer Completed: the current partner accepted.",
         "Onboarding finished: the customer was removed from onboarding.",
     ]
