@@ -160,7 +160,7 @@ def _waiting_detail(ob: Onboarding, activities: list[Activity], now: datetime) -
 
 def _expiry_detail(ob: Onboarding, now: datetime, tz: ZoneInfo) -> str | None:
     parts = []
-    expires = ob.p2p.expires_at if ob.p2p else None
+    expires = ob.p2p.expires_at if ob.p2p and ob.p2p.transfer_id else None
     if ob.p2p_status is P2PStatus.PENDING and expires and expires - now <= P2P_WARNING:
         parts.append(f"P2P request expires {_day(expires, tz)}")
     gdap = ob.gdap

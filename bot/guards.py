@@ -48,6 +48,11 @@ def refusal(ob: Onboarding, change: Change, step: Step | None = None) -> str | N
     elif change is Change.REMIND:
         if step is None and not ob.waiting_steps():
             return f"Nothing is waiting for {ob.name}: no reminder to send."
+        if step is not None and ob.microsoft_wait(step) is not None:
+            return (
+                f"The {STEP_TITLES[step]} request of {ob.name} is waiting for Microsoft: "
+                "nobody has anything to act on yet, so no reminder is sent."
+            )
         if step is not None and step not in ob.waiting_steps():
             return (
                 f"{STEP_TITLES[step]} for {ob.name} is {ob.step_status(step)}: "

@@ -236,8 +236,9 @@ class OnboardingRepository(Protocol):
     def expiring(
         self, p2p_sent_before: datetime, gdap_ends_before: datetime, limit: int
     ) -> list[Onboarding]:
-        """Open onboardings whose pending transfer was sent before `p2p_sent_before`, or
-        whose Established GDAP relationship ends before `gdap_ends_before`."""
+        """Open onboardings whose pending transfer was sent before `p2p_sent_before` (or,
+        with Partner Center's own expiry, ends within the product's lifetime of it), or whose
+        Established GDAP relationship ends before `gdap_ends_before`."""
         ...
 
 

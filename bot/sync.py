@@ -12,11 +12,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.activity import SYSTEM_ACTOR, Activity
-from bot.domain import GDAP_UNAPPROVED_LIFETIME, GdapStatus, Onboarding, P2PStatus, ResellerStatus
+from bot.activity import SYSTEM_ACTOR, Activity, ActivityKind
+from bot.domain import (
+    GDAP_UNAPPROVED_LIFETIME,
+    GdapStatus,
+    Onboarding,
+    P2PStatus,
+    ResellerStatus,
+    Step,
+)
 from bot.errors import ProviderError
 from bot.group_access import AccessAnswer, apply_access, needs_asking, pending_access
 from bot.history import record
+from bot.ports import UnitOfWork
 from bot.records import (
     AccessAssignment,
     CustomerProfile,
@@ -143,6 +151,8 @@ class MicrosoftSync:
             for activity in microsoft_transitions(ob, now, profile, rel, transfer):
                 record(uow, ob, activity, w.sync_after)
                 written.append(activity)
+                if activity.kind is ActivityKind.P2P_EXPIRED:
+                    written += self._withdraw_expired(uow, ob, now)
             for activity in apply_access(ob, now, access):
                 record(uow, ob, activity, w.sync_after)
                 written.append(activity)
@@ -158,6 +168,28 @@ class MicrosoftSync:
             if written or changed:
                 uow.onboardings.save(ob)
         return written
+
+    def _withdraw_expired(self, uow: UnitOfWork, ob: Onboarding, now: datetime) -> list[Activity]:
+        """The product's 30 days ended a transfer Partner Center would keep open: it is
+        withdrawn there too, so the current partner cannot accept it after the card says
+        Expired. Microsoft's own expiry needs nothing: Partner Center ended it."""
+        p2p, tenant_id = ob.p2p, ob.customer_tenant_id
+        if p2p is None or p2p.microsoft_expires_at or not p2p.transfer_id or not tenant_id:
+            return []
+        try:
+            self.wiring.microsoft.cancel_transfer(tenant_id, p2p.transfer_id)
+        except ProviderError as err:
+            failed = ob.note(
+                now,
+                SYSTEM_ACTOR,
+                ActivityKind.P2P_CANCEL_FAILED,
+                f"Could not withdraw the expired transfer at Microsoft: {err}. "
+                "Cancel it in Partner Center.",
+                Step.P2P,
+            )
+            record(uow, ob, failed, self.wiring.sync_after)
+            return [failed]
+        return []
 
     def _ask_access(self, ob: Onboarding, relationship_id: str) -> list[AccessAnswer]:
         """Gives each mapped group its roles, or reads again the assignments still pending;

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
+    P2P_LIFETIME,
     Activity,
     ActivityKind,
     GdapStatus,
@@ -271,9 +272,14 @@ class SqlOnboardings(SqlRepository):
         self, p2p_sent_before: datetime, gdap_ends_before: datetime, limit: int
     ) -> list[Onboarding]:
         o = OnboardingRow
-        condition = (
-            (o.p2p_status == P2PStatus.PENDING.value) & (o.p2p_sent_at < p2p_sent_before)
-        ) | ((o.gdap_status == GdapStatus.ESTABLISHED.value) & (o.gdap_ends_at < gdap_ends_before))
+        # A transfer with Partner Center's own expiry ends then, not 30 days after it was sent.
+        p2p_ends_before = p2p_sent_before + P2P_LIFETIME
+        p2p_ending = (o.p2p_expires_at.is_(None) & (o.p2p_sent_at < p2p_sent_before)) | (
+            o.p2p_expires_at < p2p_ends_before
+        )
+        condition = ((o.p2p_status == P2PStatus.PENDING.value) & p2p_ending) | (
+            (o.gdap_status == GdapStatus.ESTABLISHED.value) & (o.gdap_ends_at < gdap_ends_before)
+        )
         return self._open_where(condition, limit)
 
 

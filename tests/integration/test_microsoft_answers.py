@@ -110,6 +110,7 @@ def test_a_gdap_request_microsoft_does_not_answer_is_kept_and_sent_again_once(
         f"Waiting for Microsoft since now: {TIMEOUT} · the request is sent again automatically"
     )
     assert "approval link" not in gdap_step(card).detail
+    assert not [a for a in card.actions if a.line.endswith(" gdap")]  # no reminder to send
     assert approval_mails(service) == []  # no approval link to mail yet
     assert relationships(microsoft) == []
     assert any('"ABC GDAP" kept: Microsoft did not answer' in m for m in log(service))
@@ -229,7 +230,7 @@ def test_no_reminder_goes_out_while_the_request_waits_on_microsoft(service, micr
     accepted(service)
     microsoft.refuse("create_gdap_relationship", TIMEOUT, times=3)
     request_gdap(service)
-    with pytest.raises(NotAllowed, match="nothing to remind about"):
+    with pytest.raises(NotAllowed, match="waiting for Microsoft: nobody has anything to act on"):
         service.reminders.remind("abctech.com", Step.GDAP, ALICE)
     for _ in range(3):
         tick(service, clock, minutes=5)
@@ -338,3 +339,37 @@ def test_the_sandbox_plays_microsoft_ending_an_unapproved_request(service, micro
     assert card.failure_reason == (
         "the customer did not approve the request within 90 days, so Microsoft ended it"
     )
+
+
+def test_a_transfer_the_thirty_days_ended_is_withdrawn_in_partner_center(service, microsoft, clock):
+    accepted(service)
+    service.transfers.initiate("abctech.com", P2P, BOB)
+    [transfer] = microsoft.sandbox.state.all("transfer")
+    clock.at = T0 + timedelta(days=30, minutes=1)
+    run_due(service)
+    assert service.customers.card("abctech.com").row.p2p == "Expired"
+    assert microsoft.sandbox.state.get("transfer", transfer["id"])["state"] == "cancelled"
+
+
+def test_a_transfer_that_cannot_be_withdrawn_says_what_to_do(service, microsoft, clock):
+    accepted(service)
+    service.transfers.initiate("abctech.com", P2P, BOB)
+    microsoft.refuse("cancel_transfer", "Partner Center answered 503")
+    clock.at = T0 + timedelta(days=30, minutes=1)
+    run_due(service)
+    card = service.customers.card("abctech.com")
+    assert card.row.p2p == "Expired"
+    assert log(service)[-1] == (
+        "Could not withdraw the expired transfer at Microsoft: Partner Center answered 503. "
+        "Cancel it in Partner Center."
+    )
+
+
+def test_a_transfer_partner_center_expires_itself_is_not_withdrawn(service, microsoft, clock):
+    accepted(service)
+    microsoft.transfer_expires_at = T0 + timedelta(days=10)
+    service.transfers.initiate("abctech.com", P2P, BOB)
+    clock.at = T0 + timedelta(days=10, minutes=1)
+    run_due(service)
+    assert service.customers.card("abctech.com").row.p2p == "Expired"
+    assert microsoft.calls["cancel_transfer"] == 0

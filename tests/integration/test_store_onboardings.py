@@ -602,3 +602,23 @@ def run_threads(target: Callable[[Any], None], args: list[Any]) -> None:
         thread.join(60)
     if errors:
         raise errors[0]
+
+
+def test_transfers_expiring_soon_count_partner_centers_own_expiry(store, make_onboarding):
+    def pending(sent_at, expires_at=None):
+        return make_onboarding(
+            p2p=P2PTransfer("Old", "t-old", "x@old.example", "tr", sent_at, expires_at),
+            p2p_status=P2PStatus.PENDING,
+        )
+
+    now = T0 + timedelta(days=40)
+    old_by_product = pending(now - timedelta(days=25))  # the 30 days end in 5
+    soon_by_partner_center = pending(now - timedelta(days=1), now + timedelta(days=3))
+    late_by_partner_center = pending(now - timedelta(days=25), now + timedelta(days=40))
+    fresh = pending(now - timedelta(days=1))
+    with store.transaction() as uow:
+        for ob in (old_by_product, soon_by_partner_center, late_by_partner_center, fresh):
+            uow.onboardings.add(ob)
+    with store.transaction() as uow:
+        found = uow.onboardings.expiring(now - timedelta(days=23), now, 10)
+    assert {o.id for o in found} == {old_by_product.id, soon_by_partner_center.id}
