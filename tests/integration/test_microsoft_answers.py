@@ -125,6 +125,7 @@ def test_a_gdap_request_microsoft_does_not_answer_is_kept_and_sent_again_once(
     assert card.row.gdap == "In Progress"
     assert gdap_step(card).detail.startswith("Waiting for the customer to approve since now")
     assert "approval link https://admin.microsoft.com/" in gdap_step(card).detail
+    assert [a for a in card.actions if a.line.endswith(" gdap")]  # a reminder can go now
     assert len(relationships(microsoft)) == 1
     approval = approval_mails(service)
     assert len(approval) == 1 and relationships(microsoft)[0]["id"] in approval[0].link
