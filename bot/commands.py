@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.access import OTHER_ORGANISATION
 from bot.csvio import template_csv
-from bot.domain import Actor, OverallStatus, Step
+from bot.domain import Actor, Lifecycle, OverallStatus, Step
 from bot.errors import Ambiguous, NotAllowed, OnboardingError, ValidationError
 from bot.exports import EXPORT_STATUSES, STATUS_WORDS, looks_like_a_file
 from bot.records import Place
@@ -40,6 +40,7 @@ from bot.views import (
 log = logging.getLogger(__name__)
 
 YES = "--yes"
+CLOSED_WORDS = (Lifecycle.FINISHED.value, Lifecycle.CANCELLED.value)
 
 
 @dataclass
@@ -205,29 +206,38 @@ class Dispatcher:
         )
 
     def _status(self, args: list[str], ctx: Context) -> Reply:
-        """Active, Failed and Completed counts and a page of customers; filter by status."""
-        status, page = None, 1
+        """Active, Failed and Completed counts and a page of customers; filter by status, or
+        list the finished or cancelled ones (newest first)."""
+        status, lifecycle, page = None, Lifecycle.OPEN, 1
         rest = [a.lower() for a in args]
         if rest and rest[0] in {s.value.lower() for s in OverallStatus}:
             status = OverallStatus(rest.pop(0).capitalize())
+        elif rest and rest[0] in CLOSED_WORDS:
+            lifecycle = Lifecycle(rest.pop(0))
         if len(rest) == 2 and rest[0] == "page" and rest[1].isdigit() and int(rest[1]) > 0:
             page = int(rest[1])
         elif rest:
             raise usage_of("status").misuse()
-        return self._page(status, None, page, ctx.actor)
+        return self._page(status, None, page, ctx.actor, lifecycle)
 
     def _page(
-        self, status: OverallStatus | None, search: str | None, page: int, actor: Actor
+        self,
+        status: OverallStatus | None,
+        search: str | None,
+        page: int,
+        actor: Actor,
+        lifecycle: Lifecycle = Lifecycle.OPEN,
     ) -> Reply:
         size = self.service.page_size
         listing = self.service.customers.dashboard(
-            status, search, (page - 1) * size, size, actor=actor
+            status, search, (page - 1) * size, size, actor=actor, lifecycle=lifecycle
         )
-        base = (
-            f"search {search}"
-            if search
-            else "status" + (f" {status.value.lower()}" if status else "")
-        )
+        if search:
+            base = f"search {search}"
+        elif lifecycle is not Lifecycle.OPEN:
+            base = f"status {lifecycle.value}"
+        else:
+            base = "status" + (f" {status.value.lower()}" if status else "")
         actions: list[Action] = []
         if page > 1:
             actions.append(Action("Previous", f"{base} page {page - 1}", role=ActionRole.PREVIOUS))
@@ -241,13 +251,16 @@ class Dispatcher:
                     ("Active", "status active"),
                     ("Failed", "status failed"),
                     ("Completed", "status completed"),
+                    ("Finished", "status finished"),
+                    ("Cancelled", "status cancelled"),
                 )
                 if line != base
             )
         return replace(listing, actions=tuple(actions))
 
     def _search(self, args: list[str], ctx: Context) -> Reply:
-        """Find customers whose name contains TEXT (any case)."""
+        """Find customers whose name or domain contains TEXT (any case), or by id; finished
+        and cancelled ones too, after the open ones."""
         page = 1
         if len(args) >= 3 and args[-2].lower() == "page" and args[-1].isdigit():
             page, args = max(int(args[-1]), 1), args[:-2]
@@ -471,7 +484,11 @@ def _p2p_answers(args: list[str]) -> Answer:
 
 COMMANDS: tuple[Command, ...] = (
     Command("help", "help", Dispatcher._help),
-    Command("status", "status [active|failed|completed] [page N]", Dispatcher._status),
+    Command(
+        "status",
+        "status [active|failed|completed|finished|cancelled] [page N]",
+        Dispatcher._status,
+    ),
     Command("search", "search TEXT", Dispatcher._search),
     Command("show", "show CUSTOMER", Dispatcher._show),
     Command(

@@ -8,10 +8,11 @@ from datetime import datetime
 
 from bot import presenters
 from bot.activity import Activity, Actor
-from bot.domain import Change, Onboarding, OverallStatus
+from bot.domain import Change, Lifecycle, Onboarding, OverallStatus
 from bot.errors import Ambiguous, NotAllowed, NotFound, ValidationError
 from bot.notices import tone_of_all
 from bot.ports import MailOutbox, UnitOfWork
+from bot.presenters import CLOSING_KINDS
 from bot.records import Role
 from bot.text import has_control_characters, shorten
 from bot.tone import Tone
@@ -34,7 +35,12 @@ def resolve(
     uow: UnitOfWork, reference: str, *, for_update: bool = False, include_closed: bool = False
 ) -> Onboarding:
     """The one customer `reference` names; an ambiguous one raises `Ambiguous` with the
-    candidates, never a guess."""
+    candidates, never a guess.
+
+    A command that acts (the default) looks at open onboardings only, so a name shared with a
+    finished or cancelled customer is never ambiguous there; when only closed ones match it
+    is refused with what the customer became. `include_closed` (show, log, outbox) finds
+    closed customers too, and offers a choice when open and closed ones share the name."""
     ref = (reference or "").strip()
     if not ref:
         raise ValidationError("Name the customer: its name, domain or id.")
@@ -43,22 +49,37 @@ def resolve(
             f'No customer in onboarding matches "{shorten(ref)}": a name, domain or id has '
             f"at most {REFERENCE_MAX} characters and no control characters."
         )
-    matches = uow.onboardings.find(ref)
-    if not matches and include_closed:
-        ob = uow.onboardings.get(ref)
-        matches = [ob] if ob else []
+    matches = uow.onboardings.find(ref, include_closed=include_closed)
+    if not matches and not include_closed:
+        closed = uow.onboardings.find(ref, include_closed=True)
+        if closed:
+            raise NotAllowed(no_longer_open(closed[0]))
     if not matches:
         raise NotFound(
             f'No customer in onboarding matches "{shorten(ref)}". Try: search {shorten(ref)}'
         )
     if len(matches) > 1:
-        raise Ambiguous(ref, [(m.id, f"{m.name} ({m.domain})") for m in matches])
+        raise Ambiguous(ref, [(m.id, candidate_label(m)) for m in matches])
     ob = matches[0]
     if for_update:
         locked = uow.onboardings.get(ob.id, for_update=True)
         assert locked is not None
         return locked
     return ob
+
+
+def candidate_label(ob: Onboarding) -> str:
+    """A choice between customers of one name: its domain, and when it was closed."""
+    label = f"{ob.name} ({ob.domain})"
+    if not ob.is_open and ob.closed_at:
+        label += f" · {ob.lifecycle.value.capitalize()} {ob.closed_at:%d %b %Y}"
+    return label
+
+
+def no_longer_open(ob: Onboarding) -> str:
+    """Why a command that acts cannot act on a finished or cancelled customer, and where its
+    history is."""
+    return f"{ob.refusal(Change.CANCEL)} Its card and activity log: show {ob.id}"
 
 
 def check_search(text: str) -> None:
@@ -93,16 +114,30 @@ class Customers:
         offset: int = 0,
         limit: int | None = None,
         actor: Actor | None = None,
+        lifecycle: Lifecycle | None = Lifecycle.OPEN,
     ) -> ListPage:
+        """A page of the grid: open customers (by status), finished or cancelled ones
+        (`lifecycle`), or a search, which finds open and closed ones. The counts are the
+        seed's three, of open customers, whatever the page shows."""
         limit = limit or self.page_size
         if search is not None:
             check_search(search)
+            lifecycle = None
         now = self.wiring.clock.now()
         with self.wiring.store.transaction() as uow:
             counts = uow.onboardings.counts()
-            onboardings, total = uow.onboardings.page(status, search, max(offset, 0), limit)
+            onboardings, total = uow.onboardings.page(
+                status, search, max(offset, 0), limit, lifecycle=lifecycle
+            )
+            closed = [ob.id for ob in onboardings if not ob.is_open]
+            closings = uow.activities.latest_of(closed, list(CLOSING_KINDS)) if closed else {}
         role = self._role(actor)
-        rows = tuple(presenters.customer_row(ob, now, role) for ob in onboardings)
+        rows = tuple(
+            presenters.customer_row(ob, now, role, closings.get(ob.id)) for ob in onboardings
+        )
+        shown = status.value if status else None
+        if lifecycle in (Lifecycle.FINISHED, Lifecycle.CANCELLED):
+            shown = lifecycle.value.capitalize()
         return ListPage(
             counts=Counts(
                 counts[OverallStatus.ACTIVE],
@@ -113,7 +148,7 @@ class Customers:
             offset=max(offset, 0),
             limit=limit,
             total=total,
-            status_filter=status.value if status else None,
+            status_filter=shown,
             search=search,
         )
 
@@ -125,7 +160,7 @@ class Customers:
     def card(self, reference: str, headline: str = "", actor: Actor | None = None) -> CustomerCard:
         role = self._role(actor)
         with self.wiring.store.transaction() as uow:
-            ob = resolve(uow, reference)
+            ob = resolve(uow, reference, include_closed=True)
             return presenters.customer_card(
                 ob,
                 uow.activities.of(ob.id),

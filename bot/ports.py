@@ -174,8 +174,10 @@ class Notifier(Protocol):
 class OnboardingRepository(Protocol):
     def get(self, onboarding_id: str, *, for_update: bool = False) -> Onboarding | None: ...
 
-    def find(self, reference: str) -> list[Onboarding]:
-        """Open onboardings whose id, domain or name (any case) equals `reference`."""
+    def find(self, reference: str, *, include_closed: bool = False) -> list[Onboarding]:
+        """Open onboardings whose id, domain or name (any case) equals `reference`; with
+        `include_closed`, finished and cancelled ones too, after the open ones, newest
+        closed first."""
         ...
 
     def open_by_domains(self, domains: list[str]) -> dict[str, Onboarding]:
@@ -201,9 +203,18 @@ class OnboardingRepository(Protocol):
         ...
 
     def page(
-        self, status: OverallStatus | None, search: str | None, offset: int, limit: int
+        self,
+        status: OverallStatus | None,
+        search: str | None,
+        offset: int,
+        limit: int,
+        *,
+        lifecycle: Lifecycle | None = Lifecycle.OPEN,
     ) -> tuple[list[Onboarding], int]:
-        """Open onboardings, newest enrollment first, and how many match in all."""
+        """A page of onboardings and how many match in all. Open ones (the default) newest
+        enrollment first; finished or cancelled ones newest closed first; `lifecycle` None
+        (a search) all, open ones first. `search` matches part of the name or domain (any
+        case) or the whole id."""
         ...
 
     def counts(self) -> dict[OverallStatus, int]: ...

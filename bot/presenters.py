@@ -205,7 +205,27 @@ def domain_shown(domain: str) -> str:
     return f"{unicode} ({domain}{warning})"
 
 
-def customer_row(ob: Onboarding, now: datetime, role: Role = Role.ADMIN) -> CustomerRow:
+CLOSING_KINDS = frozenset({ActivityKind.FINISHED, ActivityKind.CANCELLED})
+
+
+def closed_line(ob: Onboarding, closing: Activity | None, now: datetime) -> str:
+    """ "Finished 3 days ago by alice" / "Cancelled yesterday by bob": what became of a customer
+    off the lists, when and by whom (the person's name, from the log); "" while open."""
+    if ob.is_open:
+        return ""
+    line = ob.lifecycle.value.capitalize()
+    if ob.closed_at:
+        when = relative_time(ob.closed_at, now)
+        line += " just now" if when == "now" else f" {when}"
+    if closing is not None:
+        line += f" by {closing.actor.name}"
+    return line
+
+
+def customer_row(
+    ob: Onboarding, now: datetime, role: Role = Role.ADMIN, closing: Activity | None = None
+) -> CustomerRow:
+    """`closing`: the activity that finished or cancelled a closed onboarding (who did it)."""
     return CustomerRow(
         id=ob.id,
         name=ob.name,
@@ -214,10 +234,11 @@ def customer_row(ob: Onboarding, now: datetime, role: Role = Role.ADMIN) -> Cust
         gdap=ob.gdap_status.value,
         hub=ob.hub_status.value,
         p2p=ob.p2p_status.value,
-        overall=ob.overall_status.value,
+        overall=ob.overall_status.value if ob.is_open else ob.lifecycle.value.capitalize(),
         enrolled_at=ob.enrolled_at,
         enrolled=relative_time(ob.enrolled_at, now),
         actions=row_actions(ob, role),
+        closed=closed_line(ob, closing, now),
     )
 
 
@@ -413,8 +434,9 @@ def customer_card(
         for status in (ob.step_status(s),)
     )
     closed = None if ob.lifecycle is Lifecycle.OPEN else ob.lifecycle.value
+    closing = next((a for a in reversed(activities) if a.kind in CLOSING_KINDS), None)
     return CustomerCard(
-        row=customer_row(ob, now, role),
+        row=customer_row(ob, now, role, closing),
         email=ob.email,
         country=ob.country,
         steps=steps,

@@ -87,6 +87,12 @@ class CustomerRow:
     enrolled_at: datetime
     enrolled: str  # relative: "yesterday", "3 days ago"
     actions: tuple[Action, ...] = ()
+    closed: str = ""  # off the lists: "Finished 3 days ago by alice"; "" while open
+
+    @property
+    def standing(self) -> str:
+        """What a list shows beside the name: how the steps stand, or what became of it."""
+        return self.closed or self.overall
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,12 @@ class CustomerCard:
         """Where the customer stands: Cancelled or Finished once closed (the row's overall
         status only says how its steps stand), else Active, Failed or Completed."""
         return self.closed.capitalize() if self.closed else self.row.overall
+
+    @property
+    def standing(self) -> str:
+        """The card's heading beside the name: the state, or once closed what became of the
+        customer, when and by whom ("Finished 3 days ago by alice")."""
+        return self.row.closed or self.state
 
     @property
     def summary(self) -> str:

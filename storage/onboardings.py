@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -59,23 +59,28 @@ class SqlOnboardings(SqlRepository):
         row = self._conn(write=for_update).execute(stmt).first()
         return to_onboarding(row) if row else None
 
-    def find(self, reference: str) -> list[Onboarding]:
-        """Open onboardings matching by id, else by domain, else by name: the first kind
-        that matches wins, so a name that happens to equal another's id cannot shadow it."""
+    def find(self, reference: str, *, include_closed: bool = False) -> list[Onboarding]:
+        """Onboardings matching by id, else by domain, else by name: the first kind that
+        matches wins, so a name that happens to equal another's id cannot shadow it. Open
+        ones only, unless `include_closed` (then open ones first, then the newest closed)."""
         ref = (reference or "").strip()
         if not ref:
             return []
+        o = OnboardingRow
         conn = self._conn()
         for condition in (
-            OnboardingRow.id == ref,
-            func.lower(OnboardingRow.domain) == ref.lower(),
-            fold_case(OnboardingRow.name) == fold_case(literal(ref)),
+            o.id == ref,
+            func.lower(o.domain) == ref.lower(),
+            fold_case(o.name) == fold_case(literal(ref)),
         ):
-            rows = conn.execute(
-                select(OnboardingRow)
-                .where(IS_OPEN, condition)
-                .order_by(OnboardingRow.enrolled_at, OnboardingRow.id)
-            ).all()
+            stmt = select(o).where(condition)
+            if include_closed:
+                stmt = stmt.order_by(
+                    case((IS_OPEN, 0), else_=1), o.closed_at.desc(), o.enrolled_at, o.id
+                )
+            else:
+                stmt = stmt.where(IS_OPEN).order_by(o.enrolled_at, o.id)
+            rows = conn.execute(stmt).all()
             if rows:
                 return [to_onboarding(row) for row in rows]
         return []
@@ -154,22 +159,46 @@ class SqlOnboardings(SqlRepository):
         raise Conflict(f"{onboarding.name} was changed by someone else; reload and try again.")
 
     def page(
-        self, status: OverallStatus | None, search: str | None, offset: int, limit: int
+        self,
+        status: OverallStatus | None,
+        search: str | None,
+        offset: int,
+        limit: int,
+        *,
+        lifecycle: Lifecycle | None = Lifecycle.OPEN,
     ) -> tuple[list[Onboarding], int]:
-        conditions: list[Any] = [IS_OPEN]
+        o = OnboardingRow
+        conditions: list[Any] = []
+        if lifecycle is Lifecycle.OPEN:
+            conditions.append(IS_OPEN)
+        elif lifecycle is not None:
+            conditions.append(o.lifecycle == lifecycle.value)
         if status is not None:
-            conditions.append(OnboardingRow.overall_status == status.value)
+            conditions.append(o.overall_status == status.value)
         if search and search.strip():
-            pattern = fold_case(literal(like_pattern(search.strip())))
-            conditions.append(fold_case(OnboardingRow.name).like(pattern, escape=LIKE_ESCAPE))
+            text = search.strip()
+            pattern = fold_case(literal(like_pattern(text)))
+            conditions.append(
+                or_(
+                    fold_case(o.name).like(pattern, escape=LIKE_ESCAPE),
+                    func.lower(o.domain).like(
+                        literal(like_pattern(text.lower())), escape=LIKE_ESCAPE
+                    ),
+                    o.id == text,
+                )
+            )
+        if lifecycle is Lifecycle.OPEN:
+            order: tuple[Any, ...] = LIST_ORDER
+        elif lifecycle is None:  # a search: open customers first, then the closed ones
+            order = (case((IS_OPEN, 0), else_=1), *LIST_ORDER)
+        else:  # finished or cancelled: the newest closed first
+            order = (o.closed_at.desc(), o.id.desc())
         conn = self._conn()
-        total = conn.execute(
-            select(func.count()).select_from(OnboardingRow).where(*conditions)
-        ).scalar_one()
+        total = conn.execute(select(func.count()).select_from(o).where(*conditions)).scalar_one()
         rows = conn.execute(
-            select(OnboardingRow)
+            select(o)
             .where(*conditions)
-            .order_by(*LIST_ORDER)
+            .order_by(*order)
             .offset(max(offset, 0))
             .limit(max(limit, 0))
         ).all()

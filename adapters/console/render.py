@@ -159,7 +159,7 @@ def _(reply: ListPage) -> str:
         ]
         lines.append(
             _cut(
-                f"  {row.overall} · id {row.id}" + (" · " + " · ".join(extra) if extra else ""),
+                f"  {row.standing} · id {row.id}" + (" · " + " · ".join(extra) if extra else ""),
                 WIDTH,
             )
         )
@@ -176,7 +176,7 @@ def _(reply: CustomerCard) -> str:
     lines = []
     if reply.headline:
         lines.append(wrap(_HEADLINE_MARK[reply.tone] + reply.headline))
-    lines.append(wrap(f"{r.name} ({r.domain}) — {reply.state}"))
+    lines.append(wrap(f"{r.name} ({r.domain}) — {reply.standing}"))
     lines.append(
         wrap(f"Email {reply.email} · Country {reply.country} · Enrolled {r.enrolled} · id {r.id}")
     )

@@ -193,7 +193,7 @@ def _(reply: HelpView, share: str | None = None) -> Message:
 
 def _row_text(row: CustomerRow) -> str:
     return (
-        f"*{mrkdwn(row.name)}* ({mrkdwn(row.domain)}) · {row.overall}\n"
+        f"*{mrkdwn(row.name)}* ({mrkdwn(row.domain)}) · {mrkdwn(row.standing)}\n"
         f"Reseller: {row.reseller} · GDAP: {row.gdap} · MSP Hub: {row.hub} · "
         f"P2P: {row.p2p} · Enrolled {row.enrolled}"
     )
@@ -255,7 +255,7 @@ def card_blocks(
     blocks: list[Block] = []
     if card.headline:
         blocks.append(section(MARK[card.tone] + mrkdwn(card.headline)))
-    blocks.append(header(f"{r.name} ({r.domain}) — {card.state}"))
+    blocks.append(header(f"{r.name} ({r.domain}) — {card.standing}"))
     blocks.append(
         context(
             f"{mrkdwn(card.email)} · Country {mrkdwn(card.country)} · "

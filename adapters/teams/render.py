@@ -170,13 +170,13 @@ def _list_row(row: CustomerRow, with_buttons: bool) -> dict:
     if with_buttons:
         items = [
             text(f"**{md(row.name)}** ({md(row.domain)})", markdown=True),
-            text(f"{row.overall} · enrolled {row.enrolled}", spacing="None"),
+            text(f"{row.standing} · enrolled {row.enrolled}", spacing="None"),
             text(steps, spacing="None", subtle=True),
         ]
     else:
         name = row.name if len(row.name) <= 60 else row.name[:59] + "…"
         items = [
-            text(f"**{md(name)}** · {md(row.overall)} · {md(row.enrolled)}", markdown=True),
+            text(f"**{md(name)}** · {md(row.standing)} · {md(row.enrolled)}", markdown=True),
             text(steps, spacing="None", subtle=True),
         ]
     container: dict[str, Any] = {"type": "Container", "separator": True, "items": items}
@@ -245,7 +245,7 @@ def _(reply: CustomerCard) -> dict:
         body.append(toned(reply.headline, reply.tone))
     body += [
         heading(f"{r.name} ({r.domain})"),
-        text(reply.state, weight="Bolder", spacing="None"),
+        text(reply.standing, weight="Bolder", spacing="None"),
         facts(
             [
                 ("Email", reply.email),

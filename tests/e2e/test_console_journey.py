@@ -274,3 +274,27 @@ def test_terminal_escapes_in_a_chat_display_name_are_not_printed(tmp_path):
     assert "mallory (slack)" in result.stdout
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "\x9b" not in result.stdout and "pwned" not in result.stdout
+
+
+def test_a_cancelled_customer_keeps_its_card_and_log(tmp_path):
+    script = "\n".join(
+        [
+            'enroll "Contoso" it@contoso.com contoso.com US',
+            "cancel contoso.com --yes",
+            'enroll "Contoso" ops@contoso.com contoso.com US',  # enrolled again
+            "status cancelled",
+            "show contoso",  # open and closed share the name: a choice
+            "remind contoso",  # acting takes the open one
+            "search contoso.com",
+        ]
+    )
+    result = run_console(tmp_path, script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "Active 1 · Failed 0 · Completed 0 (showing Cancelled)" in out
+    assert "Contoso (contoso.com) — Cancelled just now by " in out  # its card, marked
+    assert '"contoso" matches 2 customers' in out
+    assert "Contoso (contoso.com) · Cancelled " in out  # the choice names the closed one
+    assert "Reminder sent: reseller → ops@contoso.com." in out
+    search = result.stdout.split('(search "contoso.com")')[1]
+    assert search.index("Active · id") < search.index("Cancelled just now by")

@@ -237,4 +237,13 @@ async def test_cancel_typed_as_a_command_asks_first(slack: Slack):
 
     stale = await slack.click(question, "Cancel onboarding")  # the same button once more
     refusal = (await slack.api.answer_to(stale.response_url)).args
-    assert "No customer in onboarding matches" in text_of(refusal["blocks"])
+    assert "The onboarding of ABC Technologies Inc. was cancelled. Its card and activity log: " in (
+        text_of(refusal["blocks"])
+    )
+    # the cancelled customer keeps its card: found by its domain, marked, only its log
+    kept = await slack.ask("show abctech.com")
+    shown = text_of(kept["blocks"])
+    assert "ABC Technologies Inc. (abctech.com) — Cancelled just now by " in shown
+    assert button_labels(kept["blocks"]) == ["Activity log"]
+    listed = text_of((await slack.ask("status cancelled"))["blocks"])
+    assert "*ABC Technologies Inc.* (abctech.com) · Cancelled just now by " in listed

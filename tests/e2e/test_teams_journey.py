@@ -84,7 +84,7 @@ async def test_help_lists_every_command_in_a_card(world: World):
     assert len(sent) == 1 and sent[0].kind == "reply"
     text = sent[0].text
     for usage in (
-        "status [active|failed|completed] [page N]",
+        "status [active|failed|completed|finished|cancelled] [page N]",
         "notify here [all|failures|off]",
         "gdap CUSTOMER",
         "bulk FILE | bulk confirm ID | bulk discard ID",
@@ -252,7 +252,15 @@ async def test_full_journey_with_forms_updates_in_place_and_finish(world: World)
     # the confirmation clicked again (a stale card) gets a clear answer
     again = await w.teams.click(chat, shown.activity_id, button(ask.card, "Finish"))
     assert [s.kind for s in again] == ["reply"]
-    assert "No customer in onboarding matches" in again[0].text
+    assert "ABC Technologies Inc. was already finished and is no longer in onboarding." in (
+        again[0].text
+    )
+    # the finished customer keeps its card, marked, with its log as its only button
+    kept = last_card(await w.teams.say(chat, "show abctech.com"))
+    assert kept.text.startswith("ABC Technologies Inc. (abctech.com)\nFinished just now by ")
+    assert [a["title"] for a in _actions(kept.card)] == ["Activity log"]
+    listed = last_card(await w.teams.say(chat, "status finished"))
+    assert "ABC Technologies Inc." in listed.text and "Finished just now by " in listed.text
 
 
 def _actions(card: dict) -> list[dict]:

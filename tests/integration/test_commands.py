@@ -69,7 +69,8 @@ def test_status_pages_and_filters(dispatcher):
     found = run(dispatcher, "search customer 3")
     assert [r.name for r in found.rows] == ["Customer 3"]
     reply = run(dispatcher, "status sideways")
-    assert isinstance(reply, Notice) and "status [active|failed|completed]" in reply.text
+    assert isinstance(reply, Notice)
+    assert "status [active|failed|completed|finished|cancelled]" in reply.text
 
 
 def test_help_lists_every_command_and_sandbox_only_with_the_sandbox(dispatcher):

@@ -10,7 +10,7 @@ import pytest
 from adapters.clock import FixedClock
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
-from bot.errors import Conflict, NotAllowed, NotFound, OnboardingError, ValidationError
+from bot.errors import Conflict, NotAllowed, OnboardingError, ValidationError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
 from storage.adapter_state import AdapterState
 from tests.services import sandboxed_service
@@ -208,8 +208,9 @@ def test_cancel_onboarding_withdraws_the_pending_transfer(service, engine):
     assert card.closed == "cancelled"
     state = AdapterState(engine).all("transfer")
     assert [t["state"] for t in state] == ["cancelled"]
-    with pytest.raises(NotFound, match="No customer in onboarding"):
-        service.customers.card("abctech.com")
+    # Its card is still found by its domain, closed, with its log as the only action.
+    kept = service.customers.card("abctech.com")
+    assert kept.closed == "cancelled" and [a.line for a in kept.actions] == [f"log {kept.row.id}"]
     # The domain can be enrolled again after a cancel.
     enroll(service)
 
