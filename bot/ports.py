@@ -196,6 +196,12 @@ class OnboardingRepository(Protocol):
         enrollment order: what a Partner Center webhook concerns."""
         ...
 
+    def open_without_tenant(self, limit: int) -> list[Onboarding]:
+        """Open onboardings still waiting for the reseller relationship whose customer
+        tenant is not known (none owned the domain, or it could not be looked up), newest
+        enrollment first."""
+        ...
+
     def add(self, onboarding: Onboarding) -> None: ...
 
     def save(self, onboarding: Onboarding) -> None:

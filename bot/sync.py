@@ -31,6 +31,7 @@ from bot.records import (
     GdapRelationship,
     GdapState,
     MicrosoftEvent,
+    MicrosoftEventKind,
     Transfer,
     TransferState,
 )
@@ -39,6 +40,8 @@ from bot.tenants import resolve_tenant
 from bot.wiring import Wiring
 
 log = logging.getLogger(__name__)
+
+UNRESOLVED_PER_EVENT = 20  # onboardings without a tenant refreshed for an unknown customer
 
 
 def microsoft_transitions(
@@ -222,6 +225,10 @@ class MicrosoftSync:
                 relationship_id=event.relationship_id,
                 transfer_id=event.transfer_id,
             )
+            if not concerned and event.kind is MicrosoftEventKind.CUSTOMER and event.tenant_id:
+                # A tenant nobody here knows: perhaps one that did not exist (or could not
+                # be looked up) at enrollment, so its onboarding has no tenant yet.
+                concerned = uow.onboardings.open_without_tenant(UNRESOLVED_PER_EVENT)
         written: list[Activity] = []
         for ob in concerned:
             try:

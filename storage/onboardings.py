@@ -121,6 +121,20 @@ class SqlOnboardings(SqlRepository):
             return []
         return self._open_where(or_(*conditions), OPEN_BY_ID_LIMIT)
 
+    def open_without_tenant(self, limit: int) -> list[Onboarding]:
+        o = OnboardingRow
+        rows = self._conn().execute(
+            select(o)
+            .where(
+                IS_OPEN,
+                o.reseller_status == ResellerStatus.IN_PROGRESS.value,
+                o.customer_tenant_id.is_(None),
+            )
+            .order_by(o.enrolled_at.desc(), o.id.desc())
+            .limit(max(limit, 0))
+        )
+        return [to_onboarding(row) for row in rows]
+
     def add(self, onboarding: Onboarding) -> None:
         """Raises `Conflict` naming the customer that already holds the domain, if any."""
         conn = self._conn(write=True)

@@ -215,3 +215,27 @@ def test_microsoft_failing_for_one_onboarding_leaves_it_to_the_fallback_sync(ser
     assert service.sync.on_event(event) == []
     assert service.customers.card(card.row.id).row.reseller == "In Progress"
     assert len(service.sync.on_event(event)) == 1
+
+
+def test_a_customer_event_for_a_tenant_made_after_enrollment_finds_its_onboarding(
+    service, microsoft
+):
+    microsoft.no_tenant.update({"newco.com", "later.com"})
+    card = enroll(service, "newco.com", "NewCo")
+    enroll(service, "later.com", "Later Co")
+    # NewCo signs up for Microsoft 365 and accepts; Partner Center says so.
+    microsoft.no_tenant.discard("newco.com")
+    tenant = microsoft.sandbox.find_tenant("newco.com")
+    microsoft.sandbox.accept_reseller("newco.com", "NewCo", "john.doe@newco.com", "US")
+    event = MicrosoftEvent(MicrosoftEventKind.CUSTOMER, tenant_id=tenant)
+    changes = service.sync.on_event(event)
+    assert [a.message for a in changes if "Established" in a.message] == [
+        "Reseller relationship Established: the customer accepted."
+    ]
+    assert service.customers.card(card.row.id).row.reseller == "Established"
+    later = service.customers.card("later.com")
+    assert later.row.reseller == "In Progress"
+    assert (
+        "Microsoft knows no tenant for later.com yet" in step(later, "Reseller Relationship").detail
+    )
+    assert service.sync.on_event(event) == []
