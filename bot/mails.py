@@ -222,6 +222,16 @@ def gdap_approval(onboarding: Onboarding, partner_name: str, reminder: str = "")
             ),
             _line(extend),
             _line("A Global Administrator can review and approve it in the admin center."),
+            *(
+                [
+                    _line(
+                        "Microsoft withdraws the request if it is not approved by "
+                        f"{gdap.ends_unapproved_at:%d %B %Y}."
+                    )
+                ]
+                if gdap.ends_unapproved_at
+                else []
+            ),
         ],
         bullets=[_line(_Value(role)) for role in role_names(gdap.role_ids)],
         action="Review and approve the request",

@@ -248,6 +248,10 @@ def test_a_request_nobody_approves_for_90_days_is_failed_with_the_way_to_recover
     accepted(service)
     card = request_gdap(service)
     lapses = T0 + timedelta(days=90)
+    [mail] = [m.mail for m in service.customers.outbox.list() if m.mail.kind == "gdap"]
+    assert "Microsoft withdraws the request if it is not approved by 31 January 2027." in (
+        mail.body
+    )
     assert (
         f"Microsoft ends the request {lapses:%Y-%m-%d} (3 months left) unless the customer "
         "approves it" in gdap_step(card).detail
