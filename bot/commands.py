@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 YES = "--yes"
 CLOSED_WORDS = (Lifecycle.FINISHED.value, Lifecycle.CANCELLED.value)
+PAGE_MAX = 10**9
 
 
 @dataclass
@@ -229,6 +230,7 @@ class Dispatcher:
         lifecycle: Lifecycle = Lifecycle.OPEN,
     ) -> Reply:
         size = self.service.page_size
+        page = min(page, PAGE_MAX)  # past the end anyway; keeps OFFSET within 64 bits
         listing = self.service.customers.dashboard(
             status, search, (page - 1) * size, size, actor=actor, lifecycle=lifecycle
         )
@@ -239,7 +241,10 @@ class Dispatcher:
         else:
             base = "status" + (f" {status.value.lower()}" if status else "")
         actions: list[Action] = []
-        if page > 1:
+        if listing.past_the_end:
+            last = listing.pages
+            actions.append(Action("Last page", f"{base} page {last}", role=ActionRole.PREVIOUS))
+        elif page > 1:
             actions.append(Action("Previous", f"{base} page {page - 1}", role=ActionRole.PREVIOUS))
         if page * size < listing.total:
             actions.append(Action("Next", f"{base} page {page + 1}", role=ActionRole.NEXT))

@@ -152,6 +152,36 @@ class ListPage:
         c = self.counts
         return f"Active {c.active} · Failed {c.failed} · Completed {c.completed}"
 
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1 if self.limit > 0 else 1
+
+    @property
+    def pages(self) -> int:
+        """At least one: an empty list is one empty page."""
+        return max(1, -(-self.total // self.limit)) if self.limit > 0 else 1
+
+    @property
+    def position(self) -> str:
+        """Where this page is: "11–20 of 95 · page 2 of 10"."""
+        if not self.rows:
+            return f"page {self.page} of {self.pages}"
+        first, last = self.offset + 1, self.offset + len(self.rows)
+        shown = f"{first}–{last} of {self.total}"
+        return shown if self.pages == 1 else f"{shown} · page {self.page} of {self.pages}"
+
+    @property
+    def past_the_end(self) -> str | None:
+        """Said instead of the rows when a page past the last is asked for (an old link, a
+        typed number): there are customers, only not this many; the way back is the list's
+        PREVIOUS action, to the last page."""
+        if self.rows or self.total == 0:
+            return None
+        return (
+            f"Page {self.page} of {self.pages}: the list ends at page {self.pages} "
+            f"({self.total} customer{'s' if self.total != 1 else ''})"
+        )
+
 
 class FieldKind(StrEnum):
     TEXT = "text"

@@ -13,6 +13,7 @@ from enum import Enum
 from functools import singledispatch
 from typing import Any
 
+from adapters.console.grid import list_text
 from bot.views import (
     ActionRole,
     ActivityLog,
@@ -120,54 +121,17 @@ def _(reply: HelpView) -> str:
     return "\n".join(lines)
 
 
-_COLUMNS = (
-    ("Customer", 19),
-    ("Reseller", 11),
-    ("GDAP", 11),
-    ("MSP Hub", 11),
-    ("P2P", 11),
-    ("Enrolled", 11),
-)
-
-
 @render_text.register
 def _(reply: ListPage) -> str:
-    c = reply.counts
-    head = f"Active {c.active} · Failed {c.failed} · Completed {c.completed}"
-    if reply.status_filter:
-        head += f"   (showing {reply.status_filter})"
-    if reply.search:
-        head += f'   (search "{reply.search}")'
-    lines = [head]
-    if not reply.rows:
-        lines.append(
-            "No customers match."
-            if (reply.search or reply.status_filter)
-            else "No customers in onboarding yet. Enroll one with: enroll"
-        )
-        return "\n".join(lines)
-    lines.append(" ".join(name.ljust(w) for name, w in _COLUMNS).rstrip())
-    for row in reply.rows:
-        cells = (row.name, row.reseller, row.gdap, row.hub, row.p2p, row.enrolled)
-        lines.append(
-            " ".join(
-                _cut(v, w).ljust(w) for v, (_, w) in zip(cells, _COLUMNS, strict=True)
-            ).rstrip()
-        )
-        extra = [
-            f"{a.label.lower()}: {a.line}" for a in row.actions if a.role is not ActionRole.OPEN
-        ]
-        lines.append(
-            _cut(
-                f"  {row.standing} · id {row.id}" + (" · " + " · ".join(extra) if extra else ""),
-                WIDTH,
-            )
-        )
-    first, last = reply.offset + 1, reply.offset + len(reply.rows)
-    footer = f"{first}–{last} of {reply.total}"
-    nav = [f"{a.label.lower()}: {a.line}" for a in reply.actions if a.role in _PAGING]
-    lines.append(_cut(" · ".join([footer, *nav]), WIDTH))
-    return "\n".join(lines)
+    return list_text(reply, WIDTH)
+
+
+def render_text_at(reply: Reply, width: int | None) -> str:
+    """`render_text` for a terminal `width` columns wide (None: not a terminal): the
+    customer list is sized to it."""
+    if isinstance(reply, ListPage):
+        return list_text(reply, width)
+    return render_text(reply)
 
 
 @render_text.register

@@ -11,6 +11,7 @@ import contextlib
 import getpass
 import json
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from adapters.console.places import OLD_HISTORY_FILE, history_file, user_folder, user_path
-from adapters.console.render import printable, render_json, render_text, wrap
+from adapters.console.render import printable, render_json, render_text_at, wrap
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor
 from bot.errors import ValidationError
@@ -152,8 +153,19 @@ class Console:
             self.output_closed = True
 
     def show(self, reply: Reply) -> None:
-        text = render_json(reply) if self.json_mode else printable(render_text(reply))
+        text = (
+            render_json(reply) if self.json_mode else printable(render_text_at(reply, self.width))
+        )
         self._write(self.stdout, text + "\n")
+
+    @property
+    def width(self) -> int | None:
+        """The terminal's width, read at each answer (windows are resized); without a
+        terminal, COLUMNS when set, else None: a pipe gets every value whole."""
+        if self.stdout.isatty():
+            return shutil.get_terminal_size().columns
+        columns = os.environ.get("COLUMNS", "")
+        return int(columns) if columns.isdigit() and int(columns) > 0 else None
 
     def _info(self, text: str) -> None:
         indent = text[: len(text) - len(text.lstrip())]

@@ -220,9 +220,12 @@ def _(reply: ListPage, share: str | None = None) -> Message:
     if not reply.rows:
         blocks.append(
             section(
-                "No customers match."
-                if (reply.search or reply.status_filter)
-                else "No customers in onboarding yet. Enroll one with `/onboard enroll`."
+                reply.past_the_end
+                or (
+                    "No customers match."
+                    if (reply.search or reply.status_filter)
+                    else "No customers in onboarding yet. Enroll one with `/onboard enroll`."
+                )
             )
         )
     # Each row gets its buttons when they fit Slack's 50 blocks; else only "Show" beside it;
@@ -240,8 +243,7 @@ def _(reply: ListPage, share: str | None = None) -> Message:
             show = opener(row)
             blocks.append(section(_row_text(row), button(show, 0) if show else None))
     if reply.rows:
-        first, last = reply.offset + 1, reply.offset + len(reply.rows)
-        blocks.append(context(f"{first}–{last} of {reply.total}"))
+        blocks.append(context(reply.position))
     extra = [share_button(share)] if share else []
     blocks += action_rows(reply.actions, "list", "", extra)
     text = reply.summary + (f" — {len(reply.rows)} of {reply.total} shown" if reply.rows else "")

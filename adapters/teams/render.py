@@ -209,15 +209,17 @@ def _(reply: ListPage) -> dict:
     if not reply.rows:
         head.append(
             text(
-                "No customers match."
-                if (reply.search or reply.status_filter)
-                else "No customers in onboarding yet. Enroll one with: enroll"
+                reply.past_the_end
+                or (
+                    "No customers match."
+                    if (reply.search or reply.status_filter)
+                    else "No customers in onboarding yet. Enroll one with: enroll"
+                )
             )
         )
     foot: list[dict] = []
     if reply.rows:
-        first, last = reply.offset + 1, reply.offset + len(reply.rows)
-        foot.append(text(f"{first}–{last} of {reply.total}", subtle=True))
+        foot.append(text(reply.position, subtle=True))
     actions = [run(a, "list") for a in reply.actions]
     result = card([*head, *(_list_row(r, True) for r in reply.rows), *foot], actions, reply.summary)
     rows = list(reply.rows)

@@ -1,0 +1,116 @@
+"""The customer list at the console, sized to the terminal: the statuses and the Enrolled
+column whole, the name (and the domain, when there is room for it as a column) given the
+rest; a value cut to fit ends in "…". Without a terminal (a pipe, a file) nothing is cut.
+
+A row's second line says how it stands, its id and the commands for it, which are never
+cut (they are there to be typed), and its domain when the terminal had no room for it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.views import ActionRole, CustomerRow, ListPage
+
+ELLIPSIS = "…"
+GAP = " "
+INDENT = "  "
+NAME_MIN = 10  # narrower than this, a name says little; the line overflows instead
+DOMAIN_COLUMN_MIN = 16  # a domain column narrower than this moves the domain to line two
+DETAIL_DOMAIN_MIN = 12
+_PAGING = {ActionRole.PREVIOUS, ActionRole.NEXT}
+_HEADERS = ("Customer", "Domain", "Reseller", "GDAP", "MSP Hub", "P2P", "Enrolled")
+
+
+def cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + ELLIPSIS
+
+
+def _cells(row: CustomerRow) -> tuple[str, ...]:
+    return (row.name, row.domain, row.reseller, row.gdap, row.hub, row.p2p, row.enrolled)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Column widths, in `_HEADERS` order; a domain of width 0 is on the row's second line."""
+
+    widths: tuple[int, ...]
+
+    @property
+    def domain_column(self) -> bool:
+        return self.widths[1] > 0
+
+
+def layout(rows: Sequence[CustomerRow], width: int | None) -> Layout:
+    """The widths for `rows` on a terminal `width` columns wide (None: every value whole)."""
+    natural = [
+        max(len(header), *(len(_cells(r)[i]) for r in rows)) for i, header in enumerate(_HEADERS)
+    ]
+    if width is None:
+        return Layout(tuple(natural))
+    fixed = natural[2:]  # the statuses and Enrolled: never cut
+    room = width - sum(fixed) - len(GAP) * len(fixed)  # what is left for name and domain
+    name, domain = natural[0], natural[1]
+    if name + len(GAP) + domain <= room:
+        return Layout((name, domain, *fixed))
+    both = room - len(GAP)
+    if both >= 2 * DOMAIN_COLUMN_MIN:
+        # Water-filling: the shorter of the two keeps its width, the longer takes the rest.
+        short = min(name, domain, both // 2)
+        long = both - short
+        widths = (short, long) if name <= domain else (long, short)
+        return Layout((*widths, *fixed))
+    return Layout((max(NAME_MIN, room), 0, *fixed))
+
+
+def _line(values: Sequence[str], widths: Sequence[int]) -> str:
+    shown = [cut(v, w).ljust(w) for v, w in zip(values, widths, strict=True) if w > 0]
+    return GAP.join(shown).rstrip()
+
+
+def _commands(texts: list[str], lead: str, width: int | None) -> list[str]:
+    """`lead · command · command`, on one line when it fits, else each command on its own
+    line under it: a command is typed as shown, so it is never cut."""
+    one = " · ".join([lead, *texts])
+    if width is None or len(one) <= width or not texts:
+        return [one]
+    return [lead, *(INDENT + t for t in texts)]
+
+
+def _detail(row: CustomerRow, grid: Layout, width: int | None) -> list[str]:
+    facts = [f"{row.standing} · id {row.id}"]
+    if not grid.domain_column:
+        domain = row.domain
+        if width is not None:  # the domain gives way first, down to a readable stub
+            rest = len(INDENT) + len(" · ") + len(facts[0])
+            domain = cut(domain, max(DETAIL_DOMAIN_MIN, width - rest))
+        facts.insert(0, domain)
+    extra = [f"{a.label.lower()}: {a.line}" for a in row.actions if a.role is not ActionRole.OPEN]
+    return _commands(extra, INDENT + " · ".join(facts), width)
+
+
+def list_text(page: ListPage, width: int | None) -> str:
+    c = page.counts
+    head = f"Active {c.active} · Failed {c.failed} · Completed {c.completed}"
+    if page.status_filter:
+        head += f"   (showing {page.status_filter})"
+    if page.search:
+        head += f'   (search "{page.search}")'
+    lines = [head]
+    nav = [f"{a.label.lower()}: {a.line}" for a in page.actions if a.role in _PAGING]
+    if not page.rows:
+        if page.past_the_end:
+            return "\n".join([*lines, *_commands(nav, page.past_the_end, width)])
+        lines.append(
+            "No customers match."
+            if (page.search or page.status_filter)
+            else "No customers in onboarding yet. Enroll one with: enroll"
+        )
+        return "\n".join(lines)
+    grid = layout(page.rows, width)
+    lines.append(_line(_HEADERS, grid.widths))
+    for row in page.rows:
+        lines.append(_line(_cells(row), grid.widths))
+        lines += _detail(row, grid, width)
+    lines += _commands(nav, page.position, width)
+    return "\n".join(lines)
