@@ -17,7 +17,7 @@ from bot.errors import ProviderError
 from bot.history import record
 from bot.mails import describe
 from bot.notices import NoticePayload
-from bot.ports import Clock, Mailer, Notifier, Store, UnitOfWork
+from bot.ports import Clock, Mailer, Notifier, Store, StoreMailer, UnitOfWork
 from bot.records import Delivery, Mail
 from bot.steps import Step
 from bot.tone import Tone
@@ -133,19 +133,43 @@ class LedgerSender:
             if not batch:
                 return self._count(sent)
             by_destination: dict[tuple[str, str], list[Delivery]] = {}
-            for delivery in batch:
-                if delivery.channel == MAIL_CHANNEL:
-                    # The mail carries its ledger key: the mailer derives the Message-ID.
-                    mail = replace(delivery, payload={**delivery.payload, "key": delivery.key})
-                    if self._attempt(mail, senders[delivery.channel], atomic=True) is None:
+            # The mail carries its ledger key: the mailer derives the Message-ID.
+            mails = [
+                replace(d, payload={**d.payload, "key": d.key})
+                for d in batch
+                if d.channel == MAIL_CHANNEL
+            ]
+            if isinstance(self.mailer, StoreMailer) and self._send_mail_together(mails):
+                sent += len(mails)
+            else:
+                for mail in mails:
+                    if self._attempt(mail, senders[MAIL_CHANNEL], atomic=True) is None:
                         sent += 1
-                else:
+            for delivery in batch:
+                if delivery.channel != MAIL_CHANNEL:
                     where = (delivery.channel, str(delivery.payload.get("destination", "")))
                     by_destination.setdefault(where, []).append(delivery)
             for where, notices in by_destination.items():
                 sent += self._post_notices(where, notices, senders[where[0]])
             if len(batch) < limit:
                 return self._count(sent)
+
+    def _send_mail_together(self, mails: list[Delivery]) -> bool:
+        """A mailer that writes to the store (the outbox) sends a whole batch in the
+        transaction that marks it sent: one transaction, not one per mail, and still exactly
+        once if the process dies. False (nothing sent) when the batch cannot go as one; then
+        each mail is tried alone, so one bad mail is retried or given up on by itself."""
+        if not mails:
+            return True
+        assert isinstance(self.mailer, StoreMailer)
+        try:
+            with self.store.transaction() as uow:
+                self.mailer.send_all([Mail(**m.payload) for m in mails])
+                uow.ledger.mark_all_sent([m.id or 0 for m in mails], self.clock.now())
+        except Exception:
+            log.warning("sending %d mails together failed; trying each alone", len(mails))
+            return False
+        return True
 
     def _post_notices(self, where: tuple[str, str], notices: list[Delivery], send: Send) -> int:
         if len(notices) > self.notice_merge_over:

@@ -3,7 +3,7 @@ channel notices it becomes and the due work it starts), so neither can be lost o
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 from bot import presenters
@@ -49,4 +49,10 @@ def waiting_lines(uow: UnitOfWork, ob: Onboarding, activity: Activity) -> tuple[
 def enqueue_mail(uow: UnitOfWork, key: str, mail: Mail, now: datetime) -> bool:
     """Puts a mail in the ledger under `key` (see `bot.keys`); False if it is there already.
     It leaves after the unit of work commits."""
-    return uow.ledger.enqueue(Delivery(key, MAIL_CHANNEL, asdict(mail), now, mail.onboarding_id))
+    return uow.ledger.enqueue(mail_delivery(key, mail, now))
+
+
+def mail_delivery(key: str, mail: Mail, now: datetime) -> Delivery:
+    """The ledger entry of a mail under `key`, for `enqueue` or `enqueue_all`."""
+    payload = {f.name: getattr(mail, f.name) for f in fields(mail)}  # flat: no deep copy
+    return Delivery(key, MAIL_CHANNEL, payload, now, mail.onboarding_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.domain import Activity, ActivityKind, Lifecycle, Onboarding, OverallStatus
 from bot.notices import NoticePayload
@@ -28,6 +28,7 @@ from bot.records import (
     HubCustomer,
     KnownPartner,
     Mail,
+    RowError,
     SentMail,
     Subscription,
     Timer,
@@ -54,6 +55,16 @@ class Mailer(Protocol):
         with `mail.key` set to its ledger key (the Message-ID is derived from it). Return
         only once the server accepted it; `ProviderError(permanent=True)` when trying again
         cannot help (a 5xx refusal), so the ledger gives up and the card says so."""
+        ...
+
+
+@runtime_checkable
+class StoreMailer(Protocol):
+    """A mailer whose sending is a write to the store (the outbox): a batch of mail is sent
+    and marked sent in one transaction, all or none, instead of one transaction per mail."""
+
+    def send_all(self, mails: list[Mail]) -> None:
+        """Deliver them all in the caller's transaction, or raise and deliver none."""
         ...
 
 
@@ -194,6 +205,9 @@ class OnboardingRepository(Protocol):
         """Open onboardings whose customer tenant, GDAP relationship or P2P transfer has one
         of the given ids (ids compare case-insensitively, as Microsoft's GUIDs do), in
         enrollment order: what a Partner Center webhook concerns."""
+
+    def holders(self, domains: list[str]) -> dict[str, str]:
+        """The id of the open onboarding holding each domain, for the given domains."""
         ...
 
     def open_without_tenant(self, limit: int) -> list[Onboarding]:
@@ -203,6 +217,11 @@ class OnboardingRepository(Protocol):
         ...
 
     def add(self, onboarding: Onboarding) -> None: ...
+
+    def add_new(self, onboardings: list[Onboarding]) -> set[str]:
+        """Add many at once, leaving out (not failing on) any whose domain an open onboarding
+        holds, even one added a moment ago by someone else; returns the ids added."""
+        ...
 
     def save(self, onboarding: Onboarding) -> None:
         """Write the new state; raise `Conflict` if someone saved it since it was read."""
@@ -262,6 +281,8 @@ class OnboardingRepository(Protocol):
 class ActivityRepository(Protocol):
     def append(self, activity: Activity) -> None: ...
 
+    def append_all(self, activities: list[Activity]) -> None: ...
+
     def of(self, onboarding_id: str, limit: int | None = None) -> list[Activity]:
         """Oldest first; with `limit`, the newest `limit` ones (still oldest first)."""
         ...
@@ -284,6 +305,12 @@ class BulkImportRepository(Protocol):
     def get(self, import_id: str, *, for_update: bool = False) -> BulkImport | None: ...
 
     def save(self, bulk: BulkImport) -> None: ...
+
+    def progress(
+        self, import_id: str, enrolled: list[str], failed: list[RowError], lease_until: datetime
+    ) -> None:
+        """Record a chunk's outcome and renew the worker's hold, leaving the rest alone."""
+        ...
 
     def interrupted(self, now: datetime, limit: int) -> list[BulkImport]:
         """Running imports whose worker's lease ran out before `now`: to be resumed."""
@@ -321,6 +348,10 @@ class DeliveryLedger(Protocol):
         The unit of work remembers that it enqueued, so delivery runs after its commit."""
         ...
 
+    def enqueue_all(self, deliveries: list[Delivery]) -> None:
+        """`enqueue` for many at once (a key already there adds nothing; `id` is not set)."""
+        ...
+
     def claim(
         self, now: datetime, limit: int, lease_seconds: int, channels: list[str] | None = None
     ) -> list[Delivery]:
@@ -329,6 +360,8 @@ class DeliveryLedger(Protocol):
         ...
 
     def mark_sent(self, delivery_id: int, at: datetime) -> None: ...
+
+    def mark_all_sent(self, delivery_ids: list[int], at: datetime) -> None: ...
 
     def mark_failed(
         self, delivery_id: int, at: datetime, error: str, retry_at: datetime | None

@@ -12,7 +12,7 @@ from bot.records import Delivery, DeliveryState
 from storage.database import is_sqlite
 from storage.mapping import to_delivery
 from storage.models import DeliveryRow
-from storage.sql import IS_PENDING, SqlRepository
+from storage.sql import IN_CHUNK, IS_PENDING, SqlRepository, chunks
 
 
 class SqlLedger(SqlRepository):
@@ -20,17 +20,7 @@ class SqlLedger(SqlRepository):
 
     def enqueue(self, delivery: Delivery) -> bool:
         conn = self._conn(write=True)
-        stmt = self._insert(conn, DeliveryRow).values(
-            key=delivery.key,
-            channel=delivery.channel,
-            payload=delivery.payload,
-            onboarding_id=delivery.onboarding_id,
-            state=delivery.state.value,
-            attempts=delivery.attempts,
-            last_error=delivery.last_error,
-            created_at=delivery.created_at,
-            next_attempt_at=delivery.created_at,
-        )
+        stmt = self._insert(conn, DeliveryRow).values(**_values(delivery))
         new_id = conn.execute(
             stmt.on_conflict_do_nothing(index_elements=[DeliveryRow.key]).returning(DeliveryRow.id)  # type: ignore[attr-defined]
         ).scalar_one_or_none()
@@ -39,6 +29,18 @@ class SqlLedger(SqlRepository):
         delivery.id = new_id
         self._work.enqueued()
         return True
+
+    def enqueue_all(self, deliveries: list[Delivery]) -> None:
+        """`enqueue` for many in one executemany (a bulk chunk's invitations); a key already
+        in the ledger adds nothing. Their `id` is not set: the sender claims them by key."""
+        if not deliveries:
+            return
+        conn = self._conn(write=True)
+        stmt = self._insert(conn, DeliveryRow).on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=[DeliveryRow.key]
+        )
+        conn.execute(stmt, [_values(d) for d in deliveries])
+        self._work.enqueued()
 
     def claim(
         self, now: datetime, limit: int, lease_seconds: int, channels: list[str] | None = None
@@ -82,6 +84,21 @@ class SqlLedger(SqlRepository):
             claimed_until=None,
         )
 
+    def mark_all_sent(self, delivery_ids: list[int], at: datetime) -> None:
+        """`mark_sent` for a batch, one statement per `IN_CHUNK` ids."""
+        conn = self._conn(write=True)
+        for chunk in chunks(delivery_ids, IN_CHUNK):
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_(chunk))
+                .values(
+                    state=DeliveryState.SENT.value,
+                    sent_at=at,
+                    last_attempt_at=at,
+                    claimed_until=None,
+                )
+            )
+
     def mark_failed(
         self, delivery_id: int, at: datetime, error: str, retry_at: datetime | None
     ) -> None:
@@ -108,3 +125,17 @@ class SqlLedger(SqlRepository):
         )
         if result.rowcount != 1:
             raise NotFound(f"There is no delivery {delivery_id} in the ledger.")
+
+
+def _values(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "key": delivery.key,
+        "channel": delivery.channel,
+        "payload": delivery.payload,
+        "onboarding_id": delivery.onboarding_id,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "created_at": delivery.created_at,
+        "next_attempt_at": delivery.created_at,
+    }

@@ -199,7 +199,7 @@ def _row_error(data: dict[str, Any]) -> RowError:
     return RowError(data["row"], data["column"], data["reason"])
 
 
-def _row_error_values(error: RowError) -> dict[str, Any]:
+def row_error_values(error: RowError) -> dict[str, Any]:
     return {"row": error.row, "column": error.column, "reason": error.reason}
 
 
@@ -221,9 +221,9 @@ def bulk_values(bulk: BulkImport) -> dict[str, Any]:
             }
             for r in bulk.valid_rows
         ],
-        "errors": [_row_error_values(e) for e in bulk.errors],
+        "errors": [row_error_values(e) for e in bulk.errors],
         "enrolled": list(bulk.enrolled),
-        "failed": [_row_error_values(e) for e in bulk.failed],
+        "failed": [row_error_values(e) for e in bulk.failed],
         "confirmed_by": _actor_values(bulk.confirmed_by) if bulk.confirmed_by else None,
         "lease_until": bulk.lease_until,
     }

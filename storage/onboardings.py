@@ -135,6 +135,22 @@ class SqlOnboardings(SqlRepository):
         )
         return [to_onboarding(row) for row in rows]
 
+    def holders(self, domains: list[str]) -> dict[str, str]:
+        """The id of the open onboarding holding each of the domains, keyed by the domains as
+        given: two columns through the partial unique index, for thousands at a time."""
+        wanted: dict[str, list[str]] = {}
+        for domain in domains:
+            wanted.setdefault(domain.lower(), []).append(domain)
+        found: dict[str, str] = {}
+        conn = self._conn()
+        for chunk in chunks(list(wanted), IN_CHUNK):
+            key = func.lower(OnboardingRow.domain)
+            stmt = select(key, OnboardingRow.id).where(IS_OPEN, key.in_(chunk))
+            for domain, onboarding_id in conn.execute(stmt):
+                for given in wanted.get(domain, []):
+                    found[given] = onboarding_id
+        return found
+
     def add(self, onboarding: Onboarding) -> None:
         """Raises `Conflict` naming the customer that already holds the domain, if any."""
         conn = self._conn(write=True)
@@ -153,6 +169,28 @@ class SqlOnboardings(SqlRepository):
             if self.get(onboarding.id) is not None:
                 raise Conflict(f"An onboarding with id {onboarding.id} already exists.") from None
             raise
+
+    def add_new(self, onboardings: list[Onboarding]) -> set[str]:
+        """Inserts them all in one multi-row statement that skips, rather than fails on, a row
+        whose domain an open onboarding holds: the partial unique index decides, so two
+        writers racing for one domain cannot both win, and no savepoint per row is needed.
+        Returns the ids inserted; the others lost to the onboarding that holds their domain."""
+        if not onboardings:
+            return set()
+        conn = self._conn(write=True)
+        skip_taken = self._insert(conn, OnboardingRow).on_conflict_do_nothing()  # type: ignore[attr-defined]
+        conn.execute(
+            skip_taken, [{**onboarding_values(ob), "version": ob.version} for ob in onboardings]
+        )
+        # Which went in, by their new ids: a RETURNING would send the rows as one statement
+        # of many VALUES, which PostgreSQL parses far slower than the driver's pipelined
+        # executemany; one lookup by primary key is cheaper.
+        added: set[str] = set()
+        for chunk in chunks([ob.id for ob in onboardings], IN_CHUNK):
+            added.update(
+                conn.execute(select(OnboardingRow.id).where(OnboardingRow.id.in_(chunk))).scalars()
+            )
+        return added
 
     def save(self, onboarding: Onboarding) -> None:
         """Writes only if the row still has the version `onboarding` was read at, then
@@ -331,6 +369,14 @@ class SqlActivities(SqlRepository):
 
     def append(self, activity: Activity) -> None:
         self._conn(write=True).execute(insert(ActivityRow).values(**activity_values(activity)))
+
+    def append_all(self, activities: list[Activity]) -> None:
+        """One statement for many (a bulk enrollment's chunk): the compiled insert is cached
+        and the rows go as multi-row VALUES, instead of a statement built per row."""
+        if activities:
+            self._conn(write=True).execute(
+                insert(ActivityRow), [activity_values(a) for a in activities]
+            )
 
     def of(self, onboarding_id: str, limit: int | None = None) -> list[Activity]:
         stmt = select(ActivityRow).where(ActivityRow.onboarding_id == onboarding_id)

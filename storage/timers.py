@@ -12,41 +12,41 @@ from bot.records import Timer, TimerKind, TimerState
 from storage.database import is_sqlite
 from storage.mapping import timer_values, to_timer
 from storage.models import TimerRow
-from storage.sql import IN_CHUNK, TIMER_PENDING, SqlRepository, chunks
+from storage.sql import TIMER_PENDING, SqlRepository
 
 
 class SqlTimers(SqlRepository):
     """Implements `bot.ports.TimerRepository`."""
 
     def schedule(self, timers: list[Timer]) -> None:
-        """One multi-row insert for the new ones (a bulk enrollment writes thousands)."""
+        """One executemany for the new ones (a bulk enrollment writes thousands)."""
         if not timers:
             return
         conn = self._conn(write=True)
         now = datetime.now(UTC)
-        keep = [t for t in timers if not t.replace]
-        for chunk in chunks(keep, IN_CHUNK // 5):
-            stmt = self._insert(conn, TimerRow).values(
-                [{**timer_values(t), "created_at": now} for t in chunk]
-            )
+        keep = [{**timer_values(t), "created_at": now} for t in timers if not t.replace]
+        if keep:  # one cached statement, the rows sent as multi-row VALUES
             conn.execute(
-                stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                self._insert(conn, TimerRow).on_conflict_do_nothing(  # type: ignore[attr-defined]
                     index_elements=[TimerRow.key]
-                )
+                ),
+                keep,
             )
-        for timer in (t for t in timers if t.replace):
-            stmt = self._insert(conn, TimerRow).values(**timer_values(timer), created_at=now)
+        moved = [{**timer_values(t), "created_at": now} for t in timers if t.replace]
+        if moved:  # the same work at a new time: an upsert, also one executemany
+            upsert = self._insert(conn, TimerRow)
             conn.execute(
-                stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                upsert.on_conflict_do_update(  # type: ignore[attr-defined]
                     index_elements=[TimerRow.key],
                     set_={
-                        "due_at": timer.due_at,
+                        "due_at": upsert.excluded.due_at,  # type: ignore[attr-defined]
                         "state": TimerState.PENDING.value,
                         "claimed_until": None,
                         "finished_at": None,
                         "attempts": 0,  # the work is due anew: earlier runs are not failures
                     },
-                )
+                ),
+                moved,
             )
 
     def claim(self, now: datetime, limit: int, lease_seconds: int) -> list[Timer]:

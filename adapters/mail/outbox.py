@@ -14,24 +14,35 @@ from storage.transactions import joined
 
 
 class OutboxMailer:
-    """Implements `bot.ports.Mailer` and `bot.ports.MailOutbox`."""
+    """Implements `bot.ports.Mailer`, `bot.ports.StoreMailer` and `bot.ports.MailOutbox`."""
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
 
     def send(self, mail: Mail) -> None:
+        self.send_all([mail])
+
+    def send_all(self, mails: list[Mail]) -> None:
+        """Implements `bot.ports.StoreMailer`: one executemany in the caller's transaction."""
+        if not mails:
+            return
+        at = self.clock.now()
         with joined(self.engine, write=True) as conn:
             conn.execute(
-                insert(OutboxMailRow).values(
-                    at=self.clock.now(),
-                    to_address=mail.to,
-                    subject=mail.subject,
-                    body=mail.body,
-                    link=mail.link,
-                    onboarding_id=mail.onboarding_id,
-                    kind=mail.kind,
-                )
+                insert(OutboxMailRow),
+                [
+                    {
+                        "at": at,
+                        "to_address": mail.to,
+                        "subject": mail.subject,
+                        "body": mail.body,
+                        "link": mail.link,
+                        "onboarding_id": mail.onboarding_id,
+                        "kind": mail.kind,
+                    }
+                    for mail in mails
+                ],
             )
 
     def list(self, onboarding_id: str | None = None, limit: int = 50) -> list[SentMail]:

@@ -1,6 +1,11 @@
 """A bulk import whose process is killed half-way is not stuck: the scheduler (or the next
 `bulk confirm`) resumes it, every row is enrolled once and every customer gets one
-invitation. The real `python app.py` process, SIGKILLed, on SQLite and PostgreSQL."""
+invitation. The real `python app.py` process, SIGKILLed, on SQLite and PostgreSQL.
+
+The kill lands at a chunk boundary whatever the machine's load: a trigger the test puts on
+the table lets the first chunk in and holds the second one's insert for ever (SQLite: a
+query that cannot finish; PostgreSQL: a lock the test holds), so the process is killed with
+exactly one chunk committed and the second one in flight."""
 
 from __future__ import annotations
 
@@ -9,18 +14,21 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, text
 
+from bot.bulk import BULK_CHUNK
 from storage.database import create_engine_for
 from tests.dbs import PostgresUnavailable, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = 700
-KILL_AT = 250  # in its second chunk of 200: one chunk committed, the rest not
+ROWS = BULK_CHUNK + 200  # two chunks: the first committed before the kill, the second not
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -55,6 +63,91 @@ def count(engine, sql: str) -> int:
         return int(conn.execute(text(sql)).scalar_one())
 
 
+@contextmanager
+def second_chunk_held(engine: Engine) -> Iterator[Connection | None]:
+    """Holds every insert into onboardings once a chunk is in; yields, on PostgreSQL, the
+    connection holding the lock the held insert waits for."""
+    if engine.dialect.name == "sqlite":
+        # 500^4 rows to count: a statement that never ends, until its process is killed
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER hold_second_chunk BEFORE INSERT ON onboardings "
+                    f"WHEN (SELECT count(*) FROM onboardings) >= {BULK_CHUNK} BEGIN "
+                    "SELECT count(*) FROM onboardings a, onboardings b, onboardings c, "
+                    "onboardings d; END"
+                )
+            )
+        try:
+            yield None
+        finally:
+            with engine.begin() as conn:
+                conn.execute(text("DROP TRIGGER hold_second_chunk"))
+        return
+    key = uuid.uuid4().int % 2**31
+    with engine.connect() as holder:
+        holder.execute(text(f"SELECT pg_advisory_lock({key})"))
+        holder.commit()
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION hold_second_chunk() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    f"BEGIN IF (SELECT count(*) FROM onboardings) >= {BULK_CHUNK} THEN "
+                    f"PERFORM pg_advisory_xact_lock({key}); END IF; RETURN NULL; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER hold_second_chunk BEFORE INSERT ON onboardings "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION hold_second_chunk()"
+                )
+            )
+        holder.info["lock_key"] = key
+        try:
+            yield holder
+        finally:
+            with engine.begin() as conn:
+                conn.execute(text("DROP TRIGGER hold_second_chunk ON onboardings"))
+                conn.execute(text("DROP FUNCTION hold_second_chunk()"))
+
+
+def wait_for_the_held_chunk(engine: Engine, holder: Connection | None, process) -> None:
+    """Returns once the first chunk is committed and the second one is held."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, "the import ended before it could be killed"
+        assert time.monotonic() < deadline, "the import did not get to its second chunk"
+        if holder is None:
+            reached = count(engine, "SELECT count(*) FROM onboardings") >= BULK_CHUNK
+        else:
+            waiting = (
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                f"AND objid = {holder.info['lock_key']}"
+            )
+            reached = count(engine, waiting) > 0
+        if reached:
+            return
+        time.sleep(0.05)
+
+
+def release(engine: Engine, holder: Connection | None) -> None:
+    """Ends the killed process's server side too (PostgreSQL does not notice the client
+    has gone while it waits), so nothing it did stays half-done."""
+    if holder is None:
+        return
+    key = holder.info["lock_key"]
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                f"AND NOT granted AND objid = {key}"
+            )
+        )
+        conn.commit()
+    holder.execute(text(f"SELECT pg_advisory_unlock({key})"))
+    holder.commit()
+
+
 def test_a_bulk_import_killed_half_way_resumes_and_enrolls_each_row_once(db, tmp_path):
     csv_file = tmp_path / "customers.csv"
     lines = ["Customer Name,Email Address,Domain Name,Country Code"]
@@ -64,29 +157,27 @@ def test_a_bulk_import_killed_half_way_resumes_and_enrolls_each_row_once(db, tmp
     assert migrated.returncode == 0, migrated.stderr
     engine = create_engine_for(db)
     try:
-        confirming = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "console"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            cwd=tmp_path,
-            env=environment(db),
-        )
-        assert confirming.stdin is not None
-        confirming.stdin.write(f"bulk {csv_file}\nyes\n")  # review, then confirm
-        confirming.stdin.flush()
-        deadline = time.monotonic() + 120
-        while count(engine, "SELECT count(*) FROM onboardings") < KILL_AT:
-            assert confirming.poll() is None, "the import ended before it could be killed"
-            assert time.monotonic() < deadline, "the import did not get going"
-            time.sleep(0.05)
-        confirming.send_signal(signal.SIGKILL)
-        confirming.wait(10)
+        with second_chunk_held(engine) as holder:
+            confirming = subprocess.Popen(
+                [sys.executable, str(ROOT / "app.py"), "console"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                cwd=tmp_path,
+                env=environment(db),
+            )
+            assert confirming.stdin is not None
+            confirming.stdin.write(f"bulk {csv_file}\nyes\n")  # review, then confirm
+            confirming.stdin.flush()
+            wait_for_the_held_chunk(engine, holder, confirming)
+            confirming.send_signal(signal.SIGKILL)
+            confirming.wait(10)
+            release(engine, holder)
         with engine.connect() as conn:
             import_id = conn.execute(text("SELECT id FROM bulk_imports")).scalar_one()
         enrolled = count(engine, "SELECT count(*) FROM onboardings")
-        assert KILL_AT <= enrolled < ROWS
+        assert enrolled == BULK_CHUNK
         state = f"SELECT state FROM bulk_imports WHERE id = '{import_id}'"
         with engine.connect() as conn:
             assert conn.execute(text(state)).scalar_one() == "running"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+import bot.bulk
 from adapters.clock import FixedClock
 from bot.csvio import template_csv
 from bot.domain import Actor, OverallStatus, Step
@@ -253,7 +254,8 @@ def test_bulk_review_then_confirm_and_the_same_file_twice(service):
     assert len(invitations) == 3
 
 
-def test_the_lists_keep_a_bulk_imports_rows_in_the_order_of_its_file(service, clock):
+def test_the_lists_keep_a_bulk_imports_rows_in_the_order_of_its_file(service, clock, monkeypatch):
+    monkeypatch.setattr(bot.bulk, "BULK_CHUNK", 200)
     enroll(service, name="Enrolled Before", domain="before.com")
     clock.advance(minutes=5)
     # more rows than one chunk (200), the chunks a second apart, and names out of any order
@@ -270,6 +272,23 @@ def test_the_lists_keep_a_bulk_imports_rows_in_the_order_of_its_file(service, cl
     assert listed == ["Enrolled After", *names, "Enrolled Before"]
     searched = service.customers.dashboard(search="Customer 00", limit=20).rows
     assert [r.name for r in searched] == names[:10]
+
+
+def test_a_domain_enrolled_between_review_and_confirm_is_reported_not_doubled(service):
+    review = service.bulk.review(
+        _csv("Alpha Ltd,ops@alpha.com,alpha.com,US", "Beta GmbH,ops@beta.de,beta.de,DE"),
+        "customers.csv",
+        ALICE,
+    )
+    enroll(service, name="Beta by hand", domain="BETA.de")  # meanwhile, one at a time
+    result = service.bulk.confirm(review.import_id, BOB)
+    assert [r[2] for r in result.enrolled] == ["alpha.com"]
+    [problem] = result.problems
+    assert (problem.row, problem.column) == (3, "Domain Name")
+    assert "Beta by hand" in problem.reason
+    invitations = [m.to for m in service.customers.outbox_mails().mails]
+    assert len(invitations) == 2 and invitations.count("ops@alpha.com") == 1  # one each
+    assert "ops@beta.de" not in invitations  # the row not enrolled is not invited
 
 
 def test_bulk_confirm_by_two_users_at_once_enrolls_each_row_once(service):

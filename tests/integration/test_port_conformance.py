@@ -39,6 +39,7 @@ IMPLEMENTATIONS: list[tuple[type, type]] = [
     (ports.DigestRepository, SqlDigests),
     (ports.Mailer, OutboxMailer),
     (ports.MailOutbox, OutboxMailer),
+    (ports.StoreMailer, OutboxMailer),
     (ports.Hub, LocalHubDirectory),
     (ports.MicrosoftPartner, SandboxMicrosoft),
     (ports.MicrosoftPartner, LiveMicrosoft),

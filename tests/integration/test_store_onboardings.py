@@ -333,6 +333,44 @@ def test_one_open_onboarding_per_domain(store, make_onboarding):
         assert uow.onboardings.find("abctech.com") == [again]
 
 
+def test_adding_many_leaves_out_the_domains_held_and_says_which_went_in(store, make_onboarding):
+    held = make_onboarding(name="Held", domain="held.com")
+    with store.transaction() as uow:
+        uow.onboardings.add(held)
+    fresh = [make_onboarding(id=f"n{i}", name=f"New {i}", domain=f"new{i}.com") for i in range(3)]
+    taken = make_onboarding(id="dup", name="Held again", domain="HELD.com")
+    with store.transaction() as uow:
+        added = uow.onboardings.add_new([fresh[0], taken, *fresh[1:]])
+    assert added == {"n0", "n1", "n2"}
+    with store.transaction() as uow:
+        assert uow.onboardings.find("held.com") == [held]
+        assert uow.onboardings.get("dup") is None
+        assert uow.onboardings.get("n2") == fresh[2]
+        assert uow.onboardings.add_new([]) == set()
+
+
+def test_two_writers_adding_many_with_one_domain_in_common(store, make_onboarding):
+    barrier = threading.Barrier(2, timeout=10)
+    added: dict[str, set[str]] = {}
+
+    def add(name: str) -> None:
+        rows = [
+            make_onboarding(id=f"{name}-own", name=name, domain=f"{name}.com"),
+            make_onboarding(id=f"{name}-shared", name=name, domain="shared.com"),
+        ]
+        barrier.wait()
+        with store.transaction() as uow:
+            added[name] = uow.onboardings.add_new(rows)
+            time.sleep(0.05)  # hold the insert open while the other one tries
+
+    run_threads(add, ["first", "second"])
+    shared = [ids for ids in added.values() if any(i.endswith("-shared") for i in ids)]
+    assert len(shared) == 1  # exactly one got the shared domain; both got their own
+    assert all(f"{name}-own" in ids for name, ids in added.items())
+    with store.transaction() as uow:
+        assert len(uow.onboardings.find("shared.com")) == 1
+
+
 def test_two_users_enrolling_one_domain_at_once(store, make_onboarding):
     barrier = threading.Barrier(2, timeout=10)
     outcomes: list[str] = []
