@@ -11,12 +11,19 @@ Run: .venv/bin/python -m bench.bulk_enroll [--quick] [--database sqlite|postgres
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
 from sqlalchemy import insert, select
 
-from bench.common import Figure, arguments, database, quiet_logs, record, service_for
+from bench.common import (
+    Figure,
+    arguments,
+    database,
+    median_turn,
+    quiet_logs,
+    record,
+    service_for,
+)
 from bot.domain import Actor
 
 ACTOR = Actor("bench", "bench", "console")
@@ -98,10 +105,11 @@ def main() -> None:
             floors.append(runs.floor())
             smalls.append(runs.bulk(small))
         print(f"{dialect}: {big} rows {bigs}, floor {floors}, {small} rows {smalls}", flush=True)
-        med = statistics.median
-        figures.append(Figure(f"bulk_{big}_vs_floor", med(bigs), med(floors), 3.0, "s", dialect))
+        value, floor = median_turn(bigs, floors)
+        figures.append(Figure(f"bulk_{big}_vs_floor", value, floor, 3.0, "s", dialect))
+        value, baseline = median_turn(bigs, smalls)
         figures.append(
-            Figure(f"bulk_scaling_{big}_vs_{small}", med(bigs), med(smalls), 10.5, "s", dialect)
+            Figure(f"bulk_scaling_{big}_vs_{small}", value, baseline, 10.5, "s", dialect)
         )
     record(figures)
 

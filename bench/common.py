@@ -130,6 +130,13 @@ def interleaved(
     return statistics.median(base), statistics.median(measured), base, measured
 
 
+def median_turn(subjects: list[float], baselines: list[float]) -> tuple[float, float]:
+    """The (subject, baseline) of the turn whose ratio is the median: the two sides of a
+    turn ran a moment apart, so their ratio is what a burst of load spoils least."""
+    turns = sorted(zip(subjects, baselines, strict=True), key=lambda t: t[0] / t[1])
+    return turns[(len(turns) - 1) // 2]
+
+
 def timed(work: Callable[[], object]) -> float:
     started = time.perf_counter()
     work()
