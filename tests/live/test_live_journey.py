@@ -72,6 +72,25 @@ def test_the_journey_by_webhook(cloud, live_bot, clock):
         assert set(cloud.deliver_webhooks(to=deliver)) == {200}
         assert eventually(lambda: card(bot).row.gdap == "Established")
 
+        # Each GDAP_ROLE_GROUPS group is given its roles; Graph says when they are active.
+        helpdesk, user_admin = (
+            next(g for g, n in cloud.groups.items() if n == role)
+            for role in ("Helpdesk Administrator", "User Administrator")
+        )
+        pending = step(card(bot), "GDAP Access").detail
+        assert f"group {helpdesk} pending since now: Helpdesk Administrator" in pending
+        clock.advance(minutes=3)
+        assert set(cloud.deliver_webhooks(to=deliver)) == {200}
+        assert eventually(
+            lambda: (
+                f"group {helpdesk} holds Helpdesk Administrator"
+                in step(card(bot), "GDAP Access").detail
+            )
+        )
+        assert (
+            f"group {user_admin} holds User Administrator" in step(card(bot), "GDAP Access").detail
+        )
+
         values, hub_card = hub(bot)
         assert values["first_name"] == "John" and values["city"] == "Redmond"  # pre-filled
         assert hub_card.row.hub == "Completed"
@@ -95,6 +114,13 @@ def test_the_journey_by_webhook(cloud, live_bot, clock):
         "Reseller relationship Established: the customer accepted.",
         'GDAP request "ABC GDAP" sent: 365 days, 11 roles, auto-extends by 180 days.',
         "GDAP access Established: the customer approved the request.",
+        *sorted(
+            [
+                f"GDAP roles assigned: group {user_admin} now holds User Administrator.",
+                f"GDAP roles assigned: group {helpdesk} now holds Helpdesk Administrator.",
+            ],
+            key=log.index,
+        ),
         "MSP Hub access In Progress: customer sent to the hub.",
         "MSP Hub access Completed: the hub confirmed the customer.",
         "P2P transfer Pending: request sent to Old Partner Ltd <transfers@oldpartner.com>; "
@@ -123,6 +149,11 @@ def test_the_journey_by_polling_when_no_webhook_comes(cloud, live_bot, clock):
     clock.advance(minutes=16)
     run_due(bot.service)
     assert card(bot).row.gdap == "Established"
+    clock.advance(minutes=16)
+    run_due(bot.service)  # the access assignments, read again until active
+    detail = step(card(bot), "GDAP Access").detail
+    assert detail.count(" holds Helpdesk Administrator") + detail.count(" holds User Admin") == 2
+    assert "pending" not in detail, detail
 
     hub(bot)
     p2p(bot)
