@@ -18,10 +18,11 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.records import MicrosoftEvent, MicrosoftEventKind
@@ -30,6 +31,12 @@ log = logging.getLogger("onboarding.webhooks")
 
 MICROSOFT_ISSUER = "Microsoft Corporation"
 SIGNING_NAME = "pcnotifications-dispatch.microsoft.com"  # the signer Microsoft's docs show
+# Where a signing certificate's issuing CAs may be downloaded from (its Authority Information
+# Access), besides PARTNER_CENTER_WEBHOOK_CERT_HOSTS: Microsoft's and DigiCert's PKI hosts.
+CA_ISSUER_HOSTS = frozenset(
+    {"www.microsoft.com", "caissuers.microsoft.com", "cacerts.digicert.com"}
+)
+MAX_ISSUERS = 3
 MAX_CERTIFICATE_BYTES = 64 * 1024
 BOM = b"\xef\xbb\xbf"
 
@@ -241,11 +248,71 @@ class CallbackVerifier:
             raise CallbackRefused(
                 401, f"cannot fetch the certificate ({type(err).__name__})"
             ) from None
-        leaf = self._chain_checked(certificates)
+        chain = self._with_issuers(certificates)
+        leaf = self._chain_checked(chain)
         _note_subject(leaf, url)
         with self._lock:
-            self._certificates[url] = certificates
+            self._certificates[url] = chain
         return leaf
+
+    def _with_issuers(self, certificates: list[object]) -> list[object]:
+        """The certificates and the issuing CAs they name in Authority Information Access
+        that neither they nor the trust store hold: Partner Center's URL serves the leaf
+        alone, and its issuing CA is not a root (X509Certificate2.Verify fetches it the same
+        way on Windows). Only from CA_ISSUER_HOSTS or the allowed hosts; what is fetched
+        proves nothing by itself, the chain verification decides."""
+        from cryptography import x509
+
+        found = list(certificates)
+        root_subjects = {r.subject for r in self.roots if isinstance(r, x509.Certificate)}
+        for _ in range(MAX_ISSUERS):
+            last = found[-1]
+            assert isinstance(last, x509.Certificate)
+            held = {c.subject for c in found if isinstance(c, x509.Certificate)}
+            if last.issuer in root_subjects or last.issuer == last.subject:
+                break
+            issuer = next(
+                (c for c in self._issuer_urls(last) if c is not None and c.subject == last.issuer),
+                None,
+            )
+            if issuer is None or issuer.subject in held:
+                break
+            found.append(issuer)
+        return found
+
+    def _issuer_urls(self, certificate: object) -> Iterator[Any]:
+        from cryptography import x509
+        from cryptography.x509.oid import AuthorityInformationAccessOID
+
+        assert isinstance(certificate, x509.Certificate)
+        try:
+            access = certificate.extensions.get_extension_for_class(
+                x509.AuthorityInformationAccess
+            ).value
+        except x509.ExtensionNotFound:
+            return
+        for description in access:
+            if description.access_method != AuthorityInformationAccessOID.CA_ISSUERS:
+                continue
+            url = str(description.access_location.value)
+            if not self._issuer_host_allowed(url):
+                log.info("not fetching the issuing CA from %s: host not allowed", url[:120])
+                continue
+            try:
+                yield _load_certificates(self.fetch(url))[0]
+            except Exception as err:  # the chain check then says what is missing
+                log.info("cannot fetch the issuing CA at %s (%s)", url[:120], type(err).__name__)
+
+    def _issuer_host_allowed(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or parts.username or not parts.hostname:
+            return False
+        if parts.hostname.lower() in CA_ISSUER_HOSTS:
+            return True
+        return parts.scheme == "https" and host_allowed(url, self.hosts)
 
     def _chain_checked(self, certificates: list[object]) -> object:
         from cryptography import x509
