@@ -162,7 +162,15 @@ def service_principal(doctor: Doctor) -> list[Line]:
         doctor.graph.first_relationships(deadline)
     except MicrosoftRefused as refused:
         if refused.said.status == 403:
-            return [Line(False, f"{name}: GDAP calls are refused ({refused.said}). {fix}")]
+            if "service principal" in refused.said.message.lower():
+                return [Line(False, f"{name}: missing in your tenant ({refused.said}). {fix}")]
+            return [
+                Line(
+                    False,
+                    f"{name}: GDAP calls are refused ({refused.said}); grant "
+                    f"{GDAP_PERMISSION}, or {fix[5:]}",
+                )
+            ]
         raise
     return [Line(True, f"{name}: provisioned ({PARTNER_DELEGATED_ADMIN_APP_ID})")]
 
