@@ -104,8 +104,7 @@ def break_registration_url(cloud, monkeypatch):
         ),
         (
             lambda cloud, mp: setattr(cloud, "service_principal_provisioned", False),
-            "✗ Partner Customer Delegated Administration service principal: missing in your "
-            "tenant",
+            "✗ Partner Customer Delegated Administration service principal: missing in your tenant",
         ),
         (
             lambda cloud, mp: AdapterState(
