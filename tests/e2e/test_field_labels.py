@@ -15,7 +15,7 @@ from tests.e2e.teams_support import PERSONAL, World, last_card, loopback_only, t
 
 __all__ = ["loopback_only", "slack"]
 
-TWO_WRONG = 'enroll "Fourth Coffee" it@fourthcoffee fourthcoffee.com USA'
+TWO_WRONG = 'enroll "Fourth Coffee" it@fourthcoffee fourthcoffee.com Atlantis'
 INTERNAL_NAMES = ("partner_tenant_id", "partner_email", "email:", "country:", "Please fix:")
 
 
@@ -37,9 +37,7 @@ def test_the_console_names_labels_one_problem_a_line(tmp_path):
     start = lines.index("Error: Please fix these 2 fields:")
     assert lines[start + 1].startswith('• Email Address: "it@fourthcoffee" is not a valid email')
     assert lines[start + 2].startswith("  ")  # a long problem goes on under its own text
-    assert lines[start + 3].startswith(
-        '• Country: "USA" is not a two-letter country code: use "US"'
-    )
+    assert lines[start + 3].startswith('• Country: "Atlantis" is not a country we know')
     start = lines.index("Error: Please fix these 2 fields:", start + 1)
     assert lines[start + 1].startswith(
         '• Current Partner Microsoft ID: "not-a-guid" is not a Microsoft ID'
@@ -57,7 +55,7 @@ async def test_slack_shows_the_labels_one_problem_a_line(slack: Slack):
     refused = await slack.ask(TWO_WRONG)
     shown = text_of(refused["blocks"])
     assert ":x: Please fix these 2 fields:\n• Email Address: " in shown
-    assert '\n• Country: "USA" is not a two-letter country code: use "US"' in shown
+    assert '\n• Country: "Atlantis" is not a country we know' in shown
     assert not [name for name in INTERNAL_NAMES if name in shown]
 
 
@@ -73,6 +71,6 @@ async def test_teams_shows_the_labels_one_problem_a_line(world: World):
     lines = [block["text"] for block in card["body"]]
     assert lines[0] == "✗ Please fix these 2 fields:"
     assert lines[1].startswith("• Email Address: ")
-    assert lines[2].startswith('• Country: "USA" is not a two-letter country code')
+    assert lines[2].startswith('• Country: "Atlantis" is not a country we know')
     assert all(block["color"] == "attention" for block in card["body"])
     assert not [name for name in INTERNAL_NAMES if name in " ".join(lines)]
