@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from adapters.clock import FixedClock, SystemClock
+from adapters.console.logs import log_beside_the_console
 from adapters.console.places import user_folder, user_path
 from adapters.console.repl import Console, OutputClosed, end_as_reader_left
 from adapters.downloads import DownloadLinks, signing_key
@@ -209,7 +210,8 @@ async def learn_slack_workspace(bot: Bot) -> None:
         )
 
 
-async def serve(bot: Bot) -> int:
+async def serve(bot: Bot, notes: tuple[str, ...] = ()) -> int:
+    """`notes`: what the console says first when it runs (where the log is)."""
     from aiohttp import web
 
     from adapters.web import AccessLog
@@ -238,7 +240,8 @@ async def serve(bot: Bot) -> int:
         scheduler.start()
     try:
         if sys.stdin.isatty():
-            await asyncio.to_thread(Console(bot.dispatcher).run)
+            listening = f"Listening on http://{bot.settings.host}:{bot.settings.port}."
+            await asyncio.to_thread(Console(bot.dispatcher, notes=(listening, *notes)).run)
         else:
             await asyncio.Event().wait()
     finally:
@@ -420,6 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "console":
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    typing_at_a_terminal = sys.stdin.isatty() and (
+        args.command in (None, "serve") or (args.command == "console" and not args.json)
+    )
+    log_note = log_beside_the_console(logging.getLogger().level) if typing_at_a_terminal else None
     if args.command == "teams-package":
         output = user_path(str(args.output), user_folder()) if args.output else None
         return teams_package(settings, output or Path("dist/teams-app.zip"))
@@ -449,11 +456,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "webhooks":
         return register_webhooks(bot, args.url, replace_url=args.replace_url)
     try:
+        notes = (log_note,) if log_note else ()
         if args.command == "console":
-            return Console(bot.dispatcher, json_mode=args.json).run()
+            return Console(bot.dispatcher, json_mode=args.json, notes=notes).run()
         if args.command == "tick":
             return tick(bot)
-        return asyncio.run(serve(bot))
+        return asyncio.run(serve(bot, notes))
     except KeyboardInterrupt:
         return 0
     except OutputClosed:

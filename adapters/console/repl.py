@@ -110,6 +110,7 @@ class Console:
         json_mode: bool = False,
         actor: Actor | None = None,
         folder: Path | None = None,
+        notes: tuple[str, ...] = (),
     ) -> None:
         self.dispatcher = dispatcher
         self.stdin = stdin
@@ -122,6 +123,7 @@ class Console:
         # Prompts must never mix into the JSON lines a script reads.
         self.prompt_out: TextIO = sys.stderr if json_mode else stdout
         self.output_closed = False
+        self.notes = notes  # said after the greeting on a terminal (where the log is)
 
     # -- I/O ---------------------------------------------------------------------------------
 
@@ -181,6 +183,8 @@ class Console:
         if self.interactive and not self.json_mode:
             self._enable_line_editing()
             self._info("Onboarding bot console. Type help for the commands, Ctrl-D to quit.")
+            for note in self.notes:
+                self._info(note)
         while True:
             if self.output_closed:
                 raise OutputClosed
