@@ -160,6 +160,8 @@ class MicrosoftSync:
                 record(uow, ob, activity, w.sync_after)
                 written.append(activity)
             changed = changed or bool(access)
+            if rel is not None and _new_lapse(ob, rel):
+                changed = True
             if transfer is not None and _new_expiry(ob, transfer):
                 uow.timers.schedule(p2p_expiry_timer(ob))
                 changed = True
@@ -253,6 +255,21 @@ def _reason(detail: str, default: str) -> str:
     if detail and detail.lower() not in default:
         return f"{default} (Microsoft: {detail})"
     return default
+
+
+def _new_lapse(ob: Onboarding, rel: GdapRelationship) -> bool:
+    """Microsoft says (or moves) when it ends the request if nobody approves it."""
+    gdap = ob.gdap
+    if (
+        gdap is None
+        or ob.gdap_status is not GdapStatus.IN_PROGRESS
+        or gdap.relationship_id != rel.id
+        or rel.ends_unapproved_at is None
+        or rel.ends_unapproved_at == gdap.ends_unapproved_at
+    ):
+        return False
+    gdap.ends_unapproved_at = rel.ends_unapproved_at
+    return True
 
 
 def _new_expiry(ob: Onboarding, transfer: Transfer) -> bool:

@@ -40,6 +40,7 @@ class RefusingMicrosoft:
     transfer_expires_at: datetime | None = None  # what Partner Center says, when set
     assignment_state: AssignmentState | None = None  # every assignment reads as this
     assignment_detail: str = ""
+    lapse_known_on_create: bool = True  # False: the created relationship lacks its 90-day end
 
     def refuse(
         self,
@@ -104,7 +105,7 @@ class RefusingMicrosoft:
             customer_name=customer_name,
         )
         self._answer("create_gdap_relationship")
-        return created
+        return created if self.lapse_known_on_create else replace(created, ends_unapproved_at=None)
 
     def get_gdap_relationship(self, relationship_id: str) -> GdapRelationship:
         self._call("get_gdap_relationship")

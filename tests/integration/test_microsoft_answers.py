@@ -378,3 +378,14 @@ def test_a_transfer_partner_center_expires_itself_is_not_withdrawn(service, micr
     run_due(service)
     assert service.customers.card("abctech.com").row.p2p == "Expired"
     assert microsoft.calls["cancel_transfer"] == 0
+
+
+def test_when_microsoft_ends_an_unapproved_request_is_learnt_on_a_later_read(service, microsoft):
+    accepted(service)
+    microsoft.lapse_known_on_create = False
+    card = request_gdap(service)
+    assert "unless the customer approves" not in gdap_step(card).detail
+    service.sync.refresh(card.row.id)
+    card = service.customers.card("abctech.com")
+    lapses = T0 + timedelta(days=90)
+    assert f"Microsoft ends the request {lapses:%Y-%m-%d}" in gdap_step(card).detail
