@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import case, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -289,7 +289,10 @@ class SqlOnboardings(SqlRepository):
         conditions = self._export_conditions(lifecycle, status)
         if after is not None:
             at, last_id = after
-            conditions.append(or_(o.enrolled_at < at, and_(o.enrolled_at == at, o.id < last_id)))
+            # A row-value comparison, so both databases seek the index to the previous
+            # batch's last row (an OR of the two cases is a filter over every newer row).
+            key = tuple_(literal(at, o.enrolled_at.type), literal(last_id, o.id.type))
+            conditions.append(tuple_(o.enrolled_at, o.id) < key)
         rows = self._conn().execute(
             select(o)
             .where(*conditions)

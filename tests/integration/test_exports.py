@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 
 from adapters.clock import FixedClock
 from bot.domain import Actor
@@ -188,3 +189,61 @@ def test_the_review_file_lists_what_a_bulk_review_will_enroll(service, clock):
 def test_an_unknown_status_says_which_ones_there_are(service):
     with pytest.raises(ValidationError, match="use one of active, failed, completed"):
         service.exports.customers("falied", ALICE)
+
+
+_SEED_SQL = {
+    "sqlite": (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+        "INSERT INTO onboardings (id, name, email, domain, country, enrolled_at, enrolled_by, "
+        "reseller_status, gdap_status, hub_status, p2p_status, overall_status, lifecycle, "
+        "version) SELECT printf('ob%06d', i), 'C' || i, 'it@c.com', 'c' || i || '.com', 'US', "
+        # the time as SQLAlchemy writes it to SQLite, microseconds included
+        "datetime('2026-01-01', '+' || i || ' minutes') || '.000000', 'x', 'In Progress', "
+        "'Not started', 'Not started', 'Not started', 'Active', 'open', 0 FROM n"
+    ),
+    "postgresql": (
+        "INSERT INTO onboardings (id, name, email, domain, country, enrolled_at, enrolled_by, "
+        "reseller_status, gdap_status, hub_status, p2p_status, overall_status, lifecycle, "
+        "version) SELECT 'ob' || lpad(i::text, 6, '0'), 'C' || i, 'it@c.com', 'c' || i || "
+        "'.com', 'US', timestamptz '2026-01-01 00:00+00' + (i || ' minutes')::interval, 'x', "
+        "'In Progress', 'Not started', 'Not started', 'Not started', 'Active', 'open', 0 "
+        "FROM generate_series(1, 20000) AS i"
+    ),
+}
+
+
+def test_each_batch_seeks_the_index_to_where_the_last_one_ended(engine, store):
+    """EXPLAIN of the very statement a batch runs, on 20,000 customers: an index seek from
+    the previous batch's last row, not a scan that skips every newer row first."""
+    dialect = engine.dialect.name
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_SEED_SQL[dialect])
+        conn.exec_driver_sql("ANALYZE")
+    seen: list[tuple[str, object]] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        if "FROM onboardings" in statement and "ORDER BY" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        with store.transaction() as uow:
+            after = (datetime(2026, 1, 5, tzinfo=UTC), "ob005760")
+            batch = uow.onboardings.batch_after(None, None, after, 500)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert [ob.id for ob in batch[:2]] == ["ob005759", "ob005758"] and len(batch) == 500
+    ((statement, parameters),) = seen
+    explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        plan = "\n".join(
+            str(row[-1]) for row in conn.exec_driver_sql(explain + statement, parameters)
+        )
+    assert "ix_onboardings_enrolled_at_id" in plan, plan
+    if dialect == "postgresql":
+        assert "Index Cond: (ROW(enrolled_at, " in plan, plan
+    else:
+        assert (
+            "SEARCH onboardings USING INDEX ix_onboardings_enrolled_at_id ((enrolled_at,id)<(?,?))"
+            in plan
+        ), plan
