@@ -64,9 +64,17 @@ def needs_asking(ob: Onboarding, role_groups: Mapping[str, str]) -> list[tuple[s
     asks = []
     for group, roles in access_plan(ob.gdap.role_ids, role_groups).items():
         existing = known.get(group)
-        if existing is None or not existing.settled:
+        if existing is None or not existing.settled or _remapped(existing, roles):
             asks.append((group, roles))
     return asks
+
+
+def _remapped(access: GroupAccess, roles: list[str]) -> bool:
+    """A group Microsoft refused whose roles the mapping has changed since: asked again."""
+    wanted = sorted(r.lower() for r in roles)
+    return (
+        access.state is AccessState.FAILED and sorted(r.lower() for r in access.role_ids) != wanted
+    )
 
 
 def apply_access(ob: Onboarding, now: datetime, answers: list[AccessAnswer]) -> Iterator[Activity]:
@@ -82,6 +90,12 @@ def apply_access(ob: Onboarding, now: datetime, answers: list[AccessAnswer]) -> 
             access = GroupAccess(answer.group_id, list(answer.role_ids), since=now)
             gdap.assignments.append(access)
             known[answer.group_id] = access
+        if _remapped(access, answer.role_ids):
+            access.role_ids, access.state, access.detail = (
+                list(answer.role_ids),
+                AccessState.WAITING,
+                "",
+            )
         if access.settled:
             continue
         reply = answer.answer

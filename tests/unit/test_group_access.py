@@ -98,3 +98,15 @@ def test_nothing_is_assigned_on_a_relationship_that_is_not_established():
     answers = [AccessAnswer(G1, [HELPDESK], assignment(G1, [HELPDESK], AssignmentState.ACTIVE))]
     assert list(apply_access(ob, T0, answers)) == []
     assert ob.gdap.assignments == [] and needs_asking(ob, {HELPDESK: G1}) == []
+
+
+def test_a_refused_group_is_asked_again_once_the_mapping_gives_it_other_roles():
+    ob = established()
+    refused = [AccessAnswer(G1, [HELPDESK, READER], ProviderError("not approved", permanent=True))]
+    list(apply_access(ob, T0, refused))
+    assert needs_asking(ob, {HELPDESK: G1, READER: G1}) == []  # the same mapping: not again
+    assert needs_asking(ob, {HELPDESK: G1}) == [(G1, [HELPDESK])]
+    fixed = [AccessAnswer(G1, [HELPDESK], assignment(G1, [HELPDESK], AssignmentState.ACTIVE))]
+    [active] = list(apply_access(ob, T0, fixed))
+    assert active.kind is ActivityKind.ACCESS_ACTIVE
+    assert ob.gdap.assignments[0].role_ids == [HELPDESK]
