@@ -104,6 +104,8 @@ class CustomerFacts:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of the export: its title (in the header line) and a customer's cell."""
+
     title: str
     value: Callable[[CustomerFacts], object]
 
@@ -118,10 +120,6 @@ def _step_columns(step: Step) -> list[Column]:
     if step in REMINDED_STEPS:
         columns.append(Column(f"{title} Reminders Sent", lambda f: f.reminders(step)))
     return columns
-
-
-def _gdap(f: CustomerFacts) -> object:
-    return f.onboarding.gdap
 
 
 # The export's columns, in order; their titles are the file's header line.
