@@ -111,8 +111,19 @@ def parse_schedule(
         weekday, at, rest = parse_day(words[1]), parse_time(words[2]), words[3:]
     else:
         raise ValidationError(USAGE)
-    tz = zone_named(rest[0]) if rest else (zone_named(default_zone) if default_zone else "UTC")
+    tz = zone_named(rest[0]) if rest else (known_zone(default_zone) or "UTC")
     return DigestFrequency(kind), weekday, at, tz
+
+
+def known_zone(name: str) -> str | None:
+    """A zone the platform gave (Slack's `user.tz`, Teams' `clientInfo`) when it is one we
+    know, else None: what a platform sends is not the user's typo to point out."""
+    if not name:
+        return None
+    try:
+        return zone_named(name)
+    except ValidationError:
+        return None
 
 
 def describe(sub: DigestSubscription) -> str:

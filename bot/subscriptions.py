@@ -107,9 +107,16 @@ class Subscriptions:
         sub.next_due_at = digests.next_due(sub, now)
         with self.wiring.store.transaction() as uow:
             uow.digests.save(sub)
+        typed_zone = len(words) > (2 if frequency is DigestFrequency.DAILY else 3)
+        source = (
+            f" That is your time zone in {place.platform.capitalize()}; to choose another, "
+            f"add it: digest {' '.join(words)} Europe/Paris"
+            if not typed_zone and digests.known_zone(place.timezone)
+            else ""
+        )
         return (
             f"Digest for {where}: {digests.describe(sub)}. First one: "
-            f"{digests.when(sub.next_due_at, tz)}. Stop it with: digest off"
+            f"{digests.when(sub.next_due_at, tz)}. Stop it with: digest off.{source}"
         )
 
     def digest_now(self, place: Place | None) -> Digest | str:
@@ -128,7 +135,7 @@ class Subscriptions:
                     place.direct,
                     DigestFrequency.DAILY,
                     "00:00",
-                    digests.zone_named(place.timezone or "UTC"),
+                    digests.known_zone(place.timezone) or "UTC",
                     now,
                     "",
                     now,

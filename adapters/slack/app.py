@@ -75,6 +75,7 @@ from bot.views import (
 )
 
 log = logging.getLogger(__name__)
+TIME_ZONE_COMMANDS = frozenset({"digest"})  # whose answer depends on the person's time zone
 
 RUN_ACTION = re.compile(r"^run!?:\d+$")
 SUBMIT_WAIT = 2.0  # seconds a form submission may take before the modal says "working…"
@@ -340,7 +341,29 @@ class SlackFrontEnd:
     # -- running a line ----------------------------------------------------------------------
 
     async def _handle(self, line: str, where: Where, **context: Any) -> Reply:
+        if not where.timezone and self._needs_time_zone(line):
+            where.timezone = await self._time_zone_of(where.user_id)
         return await asyncio.to_thread(self.dispatcher.handle, line, where.context(**context))
+
+    def _needs_time_zone(self, line: str) -> bool:
+        """Only a digest's schedule is in the person's time: other commands cost no call."""
+        command = self.dispatcher.interpret(line).command
+        return command is not None and command.name in TIME_ZONE_COMMANDS
+
+    async def _time_zone_of(self, user_id: str) -> str:
+        """The person's time zone as set in Slack (users.info `user.tz`, scope users:read);
+        "" when Slack cannot say, and the digest falls back to UTC as before."""
+        try:
+            answer = await self.client.users_info(user=user_id)
+        except SlackApiError as err:
+            log.warning("Slack users.info failed (%s): digests use UTC", err.response.get("error"))
+            return ""
+        except Exception as err:  # a timeout, no connection: the command still runs
+            log.warning("Slack users.info failed (%s): digests use UTC", type(err).__name__)
+            return ""
+        user = answer.get("user") or {}
+        zone = user.get("tz") if isinstance(user, dict) else None
+        return zone if isinstance(zone, str) else ""
 
     async def _guard(self, work: Awaitable[None], where: Where) -> None:
         """Anything unexpected after the ack becomes a message with an error id, not silence."""

@@ -22,6 +22,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("files:write",),  # the template (files_upload_v2)
     "files.completeUploadExternal": ("files:write",),
     "conversations.open": ("im:write",),  # the user's DM when the template has no channel
+    "users.info": ("users:read",),  # the person's time zone (user.tz) for their digest
 }
 # slack_sdk helpers that call several methods
 CLIENT_HELPERS: dict[str, tuple[str, ...]] = {

@@ -70,6 +70,7 @@ class Where:
     ephemeral: bool = True
     team_id: str = ""  # the workspace the person is in: part of who they are to the bot
     enterprise_id: str = ""  # the Enterprise Grid organisation, when the workspace is in one
+    timezone: str = ""  # the person's IANA zone (users.info `user.tz`), once asked for
 
     @property
     def actor(self) -> Actor:
@@ -85,7 +86,7 @@ class Where:
         label = (
             "a direct message" if direct else (f"#{self.channel_name}" if named else "this channel")
         )
-        return Place("slack", self.channel_id, label, direct)
+        return Place("slack", self.channel_id, label, direct, self.timezone)
 
     def context(
         self,

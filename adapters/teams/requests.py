@@ -109,7 +109,24 @@ def place_of(activity: Activity) -> Place:
         label = f"group chat {conversation.name}" if conversation.name else "this group chat"
     else:
         label = "your personal chat with the bot"
-    return Place("teams", destination_of(activity), label, direct=kind == "personal")
+    return Place(
+        "teams",
+        destination_of(activity),
+        label,
+        direct=kind == "personal",
+        timezone=time_zone_of(activity),
+    )
+
+
+def time_zone_of(activity: Activity) -> str:
+    """The sender's IANA time zone as their Teams client says it: the `clientInfo` entity
+    (`"timezone": "Europe/Berlin"`), else the activity's `localTimezone`; "" if neither."""
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) == "clientInfo":
+            zone = (entity.additional_properties or {}).get("timezone")
+            if isinstance(zone, str) and zone.strip():
+                return zone.strip()
+    return (activity.local_timezone or "").strip()
 
 
 def context_of(

@@ -16,13 +16,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+
+from adapters.slack.manifest import bot_scopes
+
+DEFAULT_TIME_ZONE = "America/Los_Angeles"  # a new Slack account's zone until its owner sets one
 
 
 @dataclass
@@ -66,6 +72,9 @@ class FakeSlack:
         self.upload_failures = 0  # answer this many next upload POSTs 500, as a file host can
         self.download_piece = 16 * 1024  # bytes per write of a file download
         self.download_pause = 0.001  # seconds between those writes (raise it: a slow host)
+        self.time_zones: dict[str, str] = {}  # user id -> user.tz (else DEFAULT_TIME_ZONE)
+        self.unknown_users: set[str] = set()  # users.info answers user_not_found for these
+        self.scopes = set(bot_scopes())  # the token's grant: the manifest's bot scopes
         self._ts = itertools.count(1)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -237,6 +246,55 @@ class FakeSlack:
 
     def _next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A person's profile as Slack gives it (`user.tz` is their time zone, with its
+        label and UTC offset now); `missing_scope` without `users:read` in `scopes`."""
+        if "users:read" not in self.scopes:
+            return {
+                "error": "missing_scope",
+                "needed": "users:read",
+                "provided": ",".join(sorted(self.scopes)),
+            }
+        user_id = str(args.get("user", ""))
+        if user_id[:1] not in ("U", "W") or user_id in self.unknown_users:
+            return {"error": "user_not_found"}
+        tz = self.time_zones.get(user_id, DEFAULT_TIME_ZONE)
+        now = datetime.now(ZoneInfo(tz))
+        offset = now.utcoffset()
+        name = user_id.lower()
+        return {
+            "user": {
+                "id": user_id,
+                "team_id": "T0PARTNER",
+                "name": name,
+                "deleted": False,
+                "color": "9f69e7",
+                "real_name": name.capitalize(),
+                "tz": tz,
+                "tz_label": now.tzname() or tz,
+                "tz_offset": int(offset.total_seconds()) if offset else 0,
+                "profile": {
+                    "avatar_hash": "ge3b51ca72de",
+                    "status_text": "",
+                    "status_emoji": "",
+                    "real_name": name.capitalize(),
+                    "display_name": name,
+                    "real_name_normalized": name.capitalize(),
+                    "display_name_normalized": name,
+                    "team": "T0PARTNER",
+                },
+                "is_admin": False,
+                "is_owner": False,
+                "is_primary_owner": False,
+                "is_restricted": False,
+                "is_ultra_restricted": False,
+                "is_bot": False,
+                "updated": 1502138686,
+                "is_app_user": False,
+                "has_2fa": False,
+            }
+        }
 
     def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
