@@ -6,6 +6,7 @@ budget are small here, so a fault costs tenths of a second."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import threading
 import time
@@ -22,6 +23,8 @@ from adapters.microsoft.live.http import RetryPolicy
 from app import Bot, build, make_web_app
 from bot.activity import Actor
 from settings import Settings
+from storage.database import create_engine_for
+from storage.migrate import upgrade
 from tests.fakes.microsoft_cloud import MicrosoftCloud
 from tests.fakes.microsoft_cloud.fixtures import microsoft_cloud
 
@@ -32,6 +35,24 @@ ALICE = Actor("U1", "alice", "console")
 QUICK = RetryPolicy(
     budget_seconds=3.0, request_timeout=1.0, first_backoff=0.05, max_backoff=0.2, max_attempts=6
 )
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated once per worker; each test starts from a copy (the
+    migrations take a second; `app.build` then finds nothing to do)."""
+    path = tmp_path_factory.mktemp("template") / "bot.db"
+    engine = create_engine_for(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def bot_db(migrated_db: Path, tmp_path: Path) -> str:
+    target = tmp_path / "bot.db"
+    shutil.copyfile(migrated_db, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture
@@ -45,11 +66,11 @@ def cloud(microsoft_cloud: MicrosoftCloud, monkeypatch: pytest.MonkeyPatch) -> M
     return microsoft_cloud
 
 
-def live_settings(cloud: MicrosoftCloud, tmp_path: Path, **overrides: Any) -> Settings:
+def live_settings(cloud: MicrosoftCloud, database_url: str, **overrides: Any) -> Settings:
     env = {k.lower(): v for k, v in cloud.settings_env().items() if k != "SSL_CERT_FILE"}
     values: dict[str, Any] = {
         **env,
-        "database_url": f"sqlite:///{tmp_path / 'bot.db'}",
+        "database_url": database_url,
         "partner_name": "Fabrikam Cloud",
         "partner_reseller_link": cloud.reseller_link,
         **overrides,
@@ -58,9 +79,9 @@ def live_settings(cloud: MicrosoftCloud, tmp_path: Path, **overrides: Any) -> Se
 
 
 @pytest.fixture
-def live_bot(cloud: MicrosoftCloud, tmp_path: Path, clock: FixedClock) -> Callable[..., Bot]:
+def live_bot(cloud: MicrosoftCloud, bot_db: str, clock: FixedClock) -> Callable[..., Bot]:
     def make(policy: RetryPolicy = QUICK, **overrides: Any) -> Bot:
-        return build(live_settings(cloud, tmp_path, **overrides), clock, retry_policy=policy)
+        return build(live_settings(cloud, bot_db, **overrides), clock, retry_policy=policy)
 
     return make
 

@@ -17,7 +17,6 @@ from adapters.microsoft.live.webhooks import OUR_EVENTS
 from app import main
 from storage.adapter_state import AdapterState
 from storage.database import create_engine_for
-from storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "https://bot.fabrikam.example/webhooks/partner-center"
@@ -25,12 +24,12 @@ CHECKS = 9 + 1  # the fake's two groups are two lines
 
 
 @pytest.fixture
-def configured(cloud, tmp_path, monkeypatch):
+def configured(cloud, tmp_path, monkeypatch, bot_db):
     """Everything right: the link stored, the webhooks registered, mail over Graph."""
     monkeypatch.chdir(tmp_path)
     env = {
         **cloud.settings_env(),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "DATABASE_URL": bot_db,
         "MAIL_BACKEND": "graph",
         "MAIL_FROM": "Fabrikam Onboarding <onboarding@fabrikam.example>",
         "LOG_LEVEL": "ERROR",
@@ -38,9 +37,7 @@ def configured(cloud, tmp_path, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     cloud.granted_permissions.add("Mail.Send")
-    engine = create_engine_for(env["DATABASE_URL"])
-    upgrade(engine)
-    state = AdapterState(engine)
+    state = AdapterState(create_engine_for(env["DATABASE_URL"]))
     state.put(STATE_KIND, RESELLER_LINK_KEY, {"url": cloud.reseller_link})
     state.put(STATE_KIND, STATE_KEY, {"url": URL})
     cloud.registration = {"WebhookUrl": URL, "WebhookEvents": list(OUR_EVENTS)}

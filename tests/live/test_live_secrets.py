@@ -30,14 +30,14 @@ def run(tmp_path, env, *args, stdin=""):
     )
 
 
-def test_the_live_backend_logs_and_stores_no_secret(cloud, tmp_path):
+def test_the_live_backend_logs_and_stores_no_secret(cloud, tmp_path, bot_db):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         **cloud.settings_env(),
         "PARTNER_CLIENT_CERTIFICATE": "",
         "PARTNER_CLIENT_SECRET": cloud.client_secret,
         "PARTNER_RESELLER_LINK": cloud.reseller_link,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "DATABASE_URL": bot_db,
         "LOG_LEVEL": "DEBUG",
     }
     cloud.add_tenant("abctech.com", "ABC Technologies Inc.")

@@ -21,11 +21,11 @@ URL = "https://bot.fabrikam.example/webhooks/partner-center"
 
 
 @pytest.fixture
-def env(cloud, tmp_path, monkeypatch):
+def env(cloud, tmp_path, monkeypatch, bot_db):
     monkeypatch.chdir(tmp_path)
     values = {
         **cloud.settings_env(),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "DATABASE_URL": bot_db,
         "LOG_LEVEL": "ERROR",
     }
     for name, value in values.items():
