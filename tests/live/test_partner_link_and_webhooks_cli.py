@@ -15,7 +15,7 @@ from app import build, main
 from bot.errors import ProviderError
 from settings import load_settings
 from storage.models import AdapterStateRow
-from tests.live.conftest import eventually
+from tests.live.conftest import enroll, eventually
 
 URL = "https://bot.fabrikam.example/webhooks/partner-center"
 
@@ -119,3 +119,14 @@ def test_webhooks_register_wants_https_and_the_live_backend(cloud, env, capsys, 
     monkeypatch.setenv("MICROSOFT_BACKEND", "sandbox")
     assert main(["webhooks", "register", URL]) == 2
     assert "is for MICROSOFT_BACKEND=live" in capsys.readouterr().err
+
+
+def test_enrolling_before_any_link_is_stored_tells_the_admin_what_to_run(cloud, live_bot):
+    cloud.add_tenant("abctech.com", "ABC Technologies Inc.")
+    bot = live_bot(partner_reseller_link="")
+    with pytest.raises(ProviderError) as no_link:
+        enroll(bot)
+    assert str(no_link.value).startswith(
+        "No reseller invitation link is stored yet: an admin runs python app.py partner-link"
+    )
+    assert bot.service.customers.dashboard().total == 0  # nobody enrolled without a link
