@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from adapters.microsoft.live.backend import KeyValue, stored_reseller_link
@@ -90,6 +91,15 @@ def settings_complete(doctor: Doctor) -> list[Line]:
     if settings.partner_client_certificate is not None:
         certificate = load_certificate(settings.partner_client_certificate.get_secret_value())
         until = f"{certificate.not_valid_after:%Y-%m-%d}"
+        if certificate.not_valid_after <= datetime.now(UTC):
+            return [
+                Line(
+                    False,
+                    f"Settings: the certificate {certificate.thumbprint} expired on {until}. "
+                    "Fix: make a new one, upload it to the app and point "
+                    "PARTNER_CLIENT_CERTIFICATE at it",
+                )
+            ]
         how = f"the certificate {certificate.thumbprint} (valid until {until})"
     return [
         Line(True, f"Settings: MICROSOFT_BACKEND=live, app {settings.partner_client_id} with {how}")
