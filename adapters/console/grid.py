@@ -3,7 +3,8 @@ column whole, the name (and the domain, when there is room for it as a column) g
 rest; a value cut to fit ends in "…". Without a terminal (a pipe, a file) nothing is cut.
 
 A row's second line says how it stands, its id and the commands for it, which are never
-cut (they are there to be typed), and its domain when the terminal had no room for it."""
+cut (they are there to be typed), and its domain when the terminal had no room for it. On a
+terminal too narrow for the columns (a phone), each row is stacked on a few lines."""
 
 from __future__ import annotations
 
@@ -108,9 +109,32 @@ def list_text(page: ListPage, width: int | None) -> str:
         )
         return "\n".join(lines)
     grid = layout(page.rows, width)
-    lines.append(_line(_HEADERS, grid.widths))
-    for row in page.rows:
-        lines.append(_line(_cells(row), grid.widths))
-        lines += _detail(row, grid, width)
+    if width is not None and len(_line(_HEADERS, grid.widths)) > width:
+        for row in page.rows:  # too narrow for columns (a phone): each row stacked
+            lines += _stacked(row, grid, width)
+    else:
+        lines.append(_line(_HEADERS, grid.widths))
+        for row in page.rows:
+            lines.append(_line(_cells(row), grid.widths))
+            lines += _detail(row, grid, width)
     lines += _commands(nav, page.position, width)
     return "\n".join(lines)
+
+
+def _stacked(row: CustomerRow, grid: Layout, width: int) -> list[str]:
+    """A row on a terminal too narrow for the columns: the name and Enrolled, then each
+    step's status by its name, then the detail line."""
+    name = cut(row.name, max(width - len(GAP * 2) - len(row.enrolled), NAME_MIN))
+    steps = [
+        f"Reseller {row.reseller}",
+        f"GDAP {row.gdap}",
+        f"MSP Hub {row.hub}",
+        f"P2P {row.p2p}",
+    ]
+    lines = [INDENT + steps[0]]
+    for step in steps[1:]:  # a step's name and status stay on one line
+        if len(lines[-1]) + len(" · ") + len(step) <= width:
+            lines[-1] += " · " + step
+        else:
+            lines.append(INDENT + step)
+    return [f"{name}{GAP * 2}{row.enrolled}", *lines, *_detail(row, grid, width)]

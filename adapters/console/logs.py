@@ -33,7 +33,7 @@ def log_beside_the_console(level: int | str, path: Path | None = None) -> str:
         told = f"The log cannot be written to {path} ({err.strerror}): only errors are shown here."
         to_file = logging.NullHandler()
     else:
-        told = f"The server's log is in {path}; only errors are shown here."
+        told = f"The log is in {path}; only errors are shown here."
     to_file.setFormatter(logging.Formatter(FORMAT))
     to_file.setLevel(level)
     for handler in root.handlers:  # what basicConfig put on standard error

@@ -81,6 +81,26 @@ def test_a_wide_terminal_has_a_domain_column_and_nothing_cut(tmp_path):
     assert contoso.startswith(LONG_NAME) and LONG_DOMAIN in contoso and "…" not in contoso
 
 
+@needs_pty
+def test_a_phone_sized_terminal_stacks_each_row(tmp_path):
+    assert piped(tmp_path, ENROLL).returncode == 0
+    with on_terminal(tmp_path, "console", columns=50) as terminal:
+        terminal.expect("onboard> ")
+        terminal.type("status")
+        terminal.expect("1–2 of 2")
+        terminal.type("quit")
+        terminal.wait_for_exit()
+    lines = terminal.screen.splitlines()
+    shown = lines[lines.index("onboard> status") + 1 : lines.index("1–2 of 2") + 1]
+    assert all(len(line) <= 50 for line in shown), shown
+    first = next(i for i, line in enumerate(shown) if line.startswith("Contoso"))
+    assert shown[first].startswith("Contoso Pharmaceuticals Internati") and "…  " in shown[first]
+    assert shown[first + 1 : first + 3] == [
+        "  Reseller In Progress · GDAP Not started",
+        "  MSP Hub Not started · P2P Not started",
+    ]
+
+
 def test_a_pipe_gets_every_value_whole(tmp_path):
     result = piped(tmp_path, ENROLL + "status\n")
     assert result.returncode == 0, result.stderr

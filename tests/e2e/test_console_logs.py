@@ -41,7 +41,7 @@ def test_on_a_terminal_the_log_goes_to_the_state_folder_not_into_the_prompt(tmp_
         terminal.expect("onboard> ")
         assert f"Listening on http://127.0.0.1:{port}." in terminal.screen
         told = " ".join(terminal.screen.split())
-        assert f"The server's log is in {log_file}; only errors are shown here." in told
+        assert f"The log is in {log_file}; only errors are shown here." in told
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
         wait_for(log_file, "apscheduler")  # the scheduler has run (and logged) meanwhile
         terminal.type('enroll "Fourth Coffee" it@fourthcoffee.com fourthcoffee.com US')
