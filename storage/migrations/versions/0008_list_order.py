@@ -66,12 +66,15 @@ def _backfill() -> None:
         if not members:
             continue
         began = min(m.enrolled_at for m in members)
-        for member in members:
-            connection.execute(
-                sa.update(onboardings)
-                .where(onboardings.c.id == member.id)
-                .values(listed_at=began, bulk_row=row_of.get(member.domain.lower()))
-            )
+        connection.execute(  # one executemany per import
+            sa.update(onboardings)
+            .where(onboardings.c.id == sa.bindparam("member"))
+            .values(listed_at=sa.bindparam("began"), bulk_row=sa.bindparam("row")),
+            [
+                {"member": m.id, "began": began, "row": row_of.get(m.domain.lower())}
+                for m in members
+            ],
+        )
 
 
 def downgrade() -> None:
