@@ -23,6 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
+QUICK_RESULTS = ROOT / "bench" / "results-quick.json"  # a smoke check's: not the budget figures
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -149,12 +150,13 @@ def percentile(samples: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def record(figures: list[Figure]) -> None:
+def record(figures: list[Figure], *, quick: bool = False) -> None:
     """Prints the figures and merges them into `bench/results.json` (by name and database),
     so each script can run alone and `make bench` collects them all."""
+    path = QUICK_RESULTS if quick or "--quick" in sys.argv else RESULTS
     rows: list[dict[str, Any]] = []
-    if RESULTS.exists():
-        rows = json.loads(RESULTS.read_text(encoding="utf-8")).get("results", [])
+    if path.exists():
+        rows = json.loads(path.read_text(encoding="utf-8")).get("results", [])
     fresh = {(f.name, f.database) for f in figures}
     rows = [r for r in rows if (r["name"], r["database"]) not in fresh]
     rows += [f.row() for f in figures]
@@ -164,7 +166,7 @@ def record(figures: list[Figure]) -> None:
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "results": rows,
     }
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     for figure in figures:
         print(line(figure.row()), flush=True)
 
@@ -189,3 +191,34 @@ def quiet_logs() -> None:
     import logging
 
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"))
+
+
+def populate(service: Any, count: int, *, needles: int = 0, prefix: str = "p") -> None:
+    """`count` open onboardings written straight through the store (as a bulk import
+    writes them, without the mail), `needles` of them named "Needle Customer N"."""
+    from bot.domain import new_onboarding
+    from bot.rules import CustomerDetails
+
+    now = service.clock.now()
+    actor = _bench_actor()
+    step = 5_000
+    for start in range(0, count, step):
+        obs = []
+        activities = []
+        for i in range(start, min(start + step, count)):
+            name = f"Needle Customer {i}" if i < needles else f"Customer {prefix}{i:06d} Ltd"
+            details = CustomerDetails(
+                name, f"it@{prefix}{i}.example.com", f"{prefix}{i}.example.com", "US"
+            )
+            ob, activity = new_onboarding(details, now, actor)
+            obs.append(ob)
+            activities.append(activity)
+        with service.store.transaction() as uow:
+            uow.onboardings.add_new(obs)
+            uow.activities.append_all(activities)
+
+
+def _bench_actor() -> Any:
+    from bot.domain import Actor
+
+    return Actor("bench", "bench", "console")

@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, text
 
 from storage.database import create_engine_for, is_sqlite
+from storage.search import ensure_trigram_indexes
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 0x6F6E62  # any constant: replicas starting together migrate one at a time
@@ -36,6 +37,7 @@ def upgrade(engine_or_url: Engine | str) -> None:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            ensure_trigram_indexes(connection)
     finally:
         if engine is not engine_or_url:
             engine.dispose()

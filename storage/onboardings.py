@@ -26,9 +26,9 @@ from bot.steps import Step
 from storage.database import fold_case
 from storage.mapping import activity_values, onboarding_values, to_activity, to_onboarding
 from storage.models import ActivityRow, OnboardingRow
+from storage.search import search_condition
 from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks
 
-LIKE_ESCAPE = "/"
 OPEN_BY_ID_LIMIT = 100  # one tenant is onboarded once; a relationship or transfer belongs to one
 # The lists: newest first; the customers of one bulk import (one `listed_at`) in the order
 # of their file, on SQLite and PostgreSQL alike (NULLS FIRST: a single enrollment has no row).
@@ -37,16 +37,6 @@ LIST_ORDER = (
     OnboardingRow.bulk_row.asc().nulls_first(),
     OnboardingRow.id.desc(),
 )
-
-
-def like_pattern(text: str) -> str:
-    """A LIKE pattern that matches `text` anywhere, with its own % and _ taken literally."""
-    escaped = (
-        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
-        .replace("%", LIKE_ESCAPE + "%")
-        .replace("_", LIKE_ESCAPE + "_")
-    )
-    return f"%{escaped}%"
 
 
 class SqlOnboardings(SqlRepository):
@@ -227,25 +217,15 @@ class SqlOnboardings(SqlRepository):
             conditions.append(o.lifecycle == lifecycle.value)
         if status is not None:
             conditions.append(o.overall_status == status.value)
+        conn = self._conn()
         if search and search.strip():
-            text = search.strip()
-            pattern = fold_case(literal(like_pattern(text)))
-            conditions.append(
-                or_(
-                    fold_case(o.name).like(pattern, escape=LIKE_ESCAPE),
-                    func.lower(o.domain).like(
-                        literal(like_pattern(text.lower())), escape=LIKE_ESCAPE
-                    ),
-                    o.id == text,
-                )
-            )
+            conditions.append(search_condition(conn, search.strip()))
         if lifecycle is Lifecycle.OPEN:
             order: tuple[Any, ...] = LIST_ORDER
         elif lifecycle is None:  # a search: open customers first, then the closed ones
             order = (case((IS_OPEN, 0), else_=1), *LIST_ORDER)
         else:  # finished or cancelled: the newest closed first
             order = (o.closed_at.desc(), o.id.desc())
-        conn = self._conn()
         total = conn.execute(select(func.count()).select_from(o).where(*conditions)).scalar_one()
         rows = conn.execute(
             select(o)

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root
 
 from storage.database import create_engine_for, is_sqlite
 from storage.models import Base
+from storage.search import is_search_object
 
 DEFAULT_URL = "sqlite:///data/onboarding.db"
 
@@ -23,12 +24,21 @@ DEFAULT_URL = "sqlite:///data/onboarding.db"
 warnings.filterwarnings("ignore", message=".*expression-based index.*")
 
 
+def include_object(
+    obj: object, name: str | None, kind: str, reflected: bool, compare_to: object
+) -> bool:
+    """The search index (storage/search.py) lives beside the models: FTS5 tables on SQLite
+    and trigram indexes on PostgreSQL that the metadata cannot describe."""
+    return not (reflected and is_search_object(name))
+
+
 def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=is_sqlite(connection),  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

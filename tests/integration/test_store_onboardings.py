@@ -278,6 +278,26 @@ def test_page_filters_searches_and_pages_newest_first(store, make_onboarding):
         assert uow.onboardings.page(None, "", 0, 10)[1] == 17
 
 
+def test_search_follows_a_renamed_customer_through_the_index(store, make_onboarding):
+    """The search index (FTS5 on SQLite, trigrams on PostgreSQL) moves with the row: a new
+    name is found and the old one no longer is; quotes and short texts are taken as typed."""
+    ob = make_onboarding(name='Contoso "Quoted" Ltd', domain="contoso-shop.com")
+    other = make_onboarding(name="Northwind", domain="nw.example.com")
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+        uow.onboardings.add(other)
+    with store.transaction() as uow:
+        assert uow.onboardings.page(None, '"quoted"', 0, 10) == ([ob], 1)
+        assert uow.onboardings.page(None, "SO-SH", 0, 10) == ([ob], 1)  # in the domain
+        assert uow.onboardings.page(None, "nw", 0, 10) == ([other], 1)  # shorter than a trigram
+        ob.name = "Fabrikam Renamed"
+        uow.onboardings.save(ob)
+    with store.transaction() as uow:
+        assert uow.onboardings.page(None, "quoted", 0, 10) == ([], 0)
+        assert uow.onboardings.page(None, "renamed", 0, 10) == ([ob], 1)
+        assert uow.onboardings.page(None, ob.id, 0, 10) == ([ob], 1)
+
+
 def test_search_folds_non_ascii_letters(store, make_onboarding):
     ob = make_onboarding(name="Société Générale Écoles")
     with store.transaction() as uow:
