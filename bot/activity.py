@@ -67,6 +67,7 @@ class ActivityKind(StrEnum):
     REMINDER_SENT = "reminder.sent"
     MAIL_BOUNCED = "mail.bounced"  # the mail server refused a mail for good (5xx)
     MAIL_UNDELIVERED = "mail.undelivered"  # temporary failures until the ledger gave up
+    EDITED = "customer.edited"  # name, email, domain or country corrected
     FINISHED = "onboarding.finished"
     CANCELLED = "onboarding.cancelled"
     BULK_ENROLLED = "bulk.enrolled"  # one line for a whole import, in no customer's log

@@ -185,6 +185,8 @@ class Dispatcher:
             ref = context.get("onboarding", "")
             if kind == "enroll":
                 return self.service.enrollment.enroll(values, ctx.actor)
+            if kind == "edit":
+                return self.service.editing.edit(ref, values, ctx.actor)
             if kind == "gdap":
                 return self.service.gdap.request(ref, values, ctx.actor)
             if kind == "hub":
@@ -300,6 +302,19 @@ class Dispatcher:
         return self.service.enrollment.enroll(
             {"name": name, "email": email, "domain": domain, "country": country}, ctx.actor
         )
+
+    def _edit(self, args: list[str], ctx: Context) -> Reply:
+        """Correct the enrollment: a form with the current values, or one FIELD (name, email,
+        domain or country) set to VALUE; a new email gets the waiting mail again."""
+        split = _field_edit(args)
+        if split is None:
+            if not args:
+                raise usage_of("edit").misuse("edit abctech.com email it@abctech.com")
+            ctx.retarget = lambda oid: f"edit {oid}"
+            return self.service.editing.form(" ".join(args), ctx.actor)
+        ref, field_name, value = split
+        ctx.retarget = lambda oid: f'edit {oid} {field_name} "{value}"'
+        return self.service.editing.edit(ref, {field_name: value}, ctx.actor)
 
     def _bulk(self, args: list[str], ctx: Context) -> Reply:
         """Enroll many customers from a CSV file: review first, then confirm."""
@@ -469,6 +484,22 @@ class Dispatcher:
         return self.service.sandbox.play(action, " ".join(args[1:]), ctx.actor)
 
 
+EDIT_FIELDS = ("name", "email", "domain", "country")
+
+
+def _field_edit(args: list[str]) -> tuple[str, str, str] | None:
+    """`CUSTOMER FIELD VALUE` → (customer, field, value), the first field word after the
+    customer being the field (quote a customer name that holds one); None: no field given."""
+    for i in range(1, len(args) - 1):
+        if args[i].lower() in EDIT_FIELDS:
+            return " ".join(args[:i]), args[i].lower(), " ".join(args[i + 1 :])
+    return None
+
+
+def _edit_answers(args: list[str]) -> Answer:
+    return Answer.FORM if args and _field_edit(args) is None else Answer.TEXT
+
+
 def _enroll_answers(args: list[str]) -> Answer:
     return Answer.TEXT if args else Answer.FORM
 
@@ -501,6 +532,12 @@ COMMANDS: tuple[Command, ...] = (
         'enroll | enroll "NAME" EMAIL DOMAIN COUNTRY',
         Dispatcher._enroll,
         answers=_enroll_answers,
+    ),
+    Command(
+        "edit",
+        "edit CUSTOMER | edit CUSTOMER name|email|domain|country VALUE",
+        Dispatcher._edit,
+        answers=_edit_answers,
     ),
     Command(
         "bulk",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import guards
+from bot import guards, labels
 from bot.activity import SYSTEM, SYSTEM_ACTOR, Activity, ActivityKind, Actor
 from bot.errors import NotAllowed
 from bot.rules import (
@@ -86,6 +86,10 @@ __all__ = [
     "ordinal",
     "reminder_due_at",
 ]
+
+
+EDITABLE = ("name", "email", "domain", "country")  # what `edit` corrects, in this order
+RESENT = {Step.RESELLER: "The invitation", Step.GDAP: "The GDAP approval request"}
 
 
 @dataclass
@@ -590,6 +594,49 @@ class Onboarding:
             step,
             recipient=recipient,
             slot=automatic_slot,
+        )
+
+    def edit(self, at: datetime, actor: Actor, changes: dict[str, str]) -> Activity:
+        """Corrects the enrollment (`changes`: field → new value, already validated). The
+        name and email may change until the onboarding is closed; the domain and country
+        only while the tenant is not bound (reseller In Progress), and a new domain forgets
+        the tenant found for the old one. A new email restarts each waiting step whose mail
+        goes to the customer: it waits at the new address from now, with fresh reminders."""
+        self.require(Change.EDIT)
+        if changes.keys() & {"domain", "country"}:
+            self.require(Change.EDIT_TENANT)
+        old = {f: str(getattr(self, f)) for f in changes}
+        for name, value in changes.items():
+            setattr(self, name, value)
+        if "domain" in changes:
+            self.customer_tenant_id = None
+            self.tenant_checked_at = None
+        restarted: list[Step] = []
+        if "email" in changes:
+            for step in self.waiting_steps():
+                if step is Step.RESELLER:
+                    self.reseller_started_at = at
+                elif step is Step.GDAP and self.gdap and self.gdap.approval_url:
+                    self.gdap_started_at = at
+                else:
+                    continue  # P2P mail goes to the current partner; a GDAP request not at
+                    # Microsoft yet is mailed, to the address of the day, once it is there
+                restarted.append(step)
+        said = "; ".join(
+            f'{labels.ENROLL[f]} "{old[f]}" → "{changes[f]}"' for f in EDITABLE if f in changes
+        )
+        message = f"Corrected {said}."
+        if restarted:
+            mails = " and ".join(RESENT[s] for s in restarted)
+            message += f" {mails} sent again to {self.email}; reminders start again."
+        return self._activity(
+            at,
+            actor,
+            ActivityKind.EDITED,
+            message,
+            None,
+            changes={f: {"old": old[f], "new": changes[f]} for f in changes},
+            restarted=[s.value for s in restarted],
         )
 
     def finish(self, at: datetime, actor: Actor) -> Activity:

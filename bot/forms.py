@@ -74,6 +74,31 @@ def enroll_form(values: dict[str, str] | None = None) -> Form:
     )
 
 
+def edit_form(ob: Onboarding, tenant_editable: bool, tenant_refusal: str = "") -> Form:
+    """The enrollment's fields pre-filled with what is recorded now; the domain and country
+    only while they may change (`tenant_refusal` says why not, as a note)."""
+    enrolled = enroll_form(
+        {"name": ob.name, "email": ob.email, "domain": ob.domain, "country": ob.country}
+    )
+    fields = tuple(
+        f for f in enrolled.fields if tenant_editable or f.name not in ("domain", "country")
+    )
+    notes = [
+        "A new email address gets the mail the customer is waiting for (the invitation, the "
+        "GDAP approval request) again, and its reminders start again."
+    ]
+    if not tenant_editable and tenant_refusal:
+        notes.append(tenant_refusal)
+    return Form(
+        "edit",
+        f"Correct {ob.name}",
+        fields,
+        context={"onboarding": ob.id},
+        notes=tuple(notes),
+        submit_label="Save",
+    )
+
+
 def default_gdap_name(ob: Onboarding, attempt: int = 1) -> str:
     """A Microsoft-valid, readable default: the customer's name plus "GDAP", and from the
     second attempt a number ("ABC GDAP 2"), for when an earlier relationship holds the name."""

@@ -58,6 +58,13 @@ def refusal(ob: Onboarding, change: Change, step: Step | None = None) -> str | N
                 f"{STEP_TITLES[step]} for {ob.name} is {ob.step_status(step)}: "
                 "there is nothing to remind about."
             )
+    elif change is Change.EDIT_TENANT and ob.reseller_status is ResellerStatus.ESTABLISHED:
+        tenant = f" ({ob.customer_tenant_id})" if ob.customer_tenant_id else ""
+        return (
+            f"The domain and country of {ob.name} can no longer change: the reseller "
+            f"relationship is Established, so the customer's tenant{tenant} is already bound. "
+            "If this is the wrong customer, cancel it and enroll the right one."
+        )
     elif change is Change.FINISH and ob.overall_status is not OverallStatus.COMPLETED:
         missing = [f"{STEP_TITLES[s]} is {ob.step_status(s)}" for s in Step if not ob.step_done(s)]
         return f"{ob.name} cannot be finished yet: " + "; ".join(missing) + "."

@@ -26,6 +26,12 @@ def p2p_request_mail(onboarding_id: str, transfer_id: str) -> str:
     return f"mail:{onboarding_id}:p2p:{transfer_id}:request"
 
 
+def corrected_address_mail(onboarding_id: str, step: Step, edit_id: str) -> str:
+    """The waiting step's mail sent again to a corrected email address: once per correction
+    (the edit's activity id), so it is neither lost to the first mail's key nor doubled."""
+    return f"mail:{onboarding_id}:{step.value}:corrected:{edit_id}"
+
+
 def manual_reminder_mail(onboarding_id: str, step: Step, nonce: str) -> str:
     """A reminder a user asked for: each click is its own mail (double clicks are refused
     before this, by the one-minute guard), so the key carries a fresh nonce."""

@@ -367,6 +367,11 @@ class DeliveryLedger(Protocol):
         self, delivery_id: int, at: datetime, error: str, retry_at: datetime | None
     ) -> None: ...
 
+    def withdraw_mail(self, onboarding_id: str, recipient: str, at: datetime, reason: str) -> int:
+        """Gives up the onboarding's mail still pending to `recipient` (its address was
+        corrected), recording `reason`; how many. Sent mail is left as it is."""
+        ...
+
     def defer(self, delivery_id: int, until: datetime) -> None:
         """Give a claimed delivery back, untried, to be claimed again from `until` (pacing)."""
         ...

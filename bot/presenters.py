@@ -164,6 +164,8 @@ def _customer_actions(ob: Onboarding) -> tuple[Action, ...]:
                 ActionRole.CANCEL_TRANSFER,
             )
         )
+    if ob.allows(Change.EDIT):
+        actions.append(Action("Correct details", f"edit {ref}", role=ActionRole.FORM))
     actions.append(
         Action(
             "Cancel onboarding",

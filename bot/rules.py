@@ -40,6 +40,8 @@ class Change(StrEnum):
     REMIND = "remind"
     FINISH = "finish"
     CANCEL = "cancel"
+    EDIT = "edit"  # correct the name or the email, until the onboarding is closed
+    EDIT_TENANT = "edit domain"  # correct the domain or the country: the tenant is not bound yet
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,10 @@ def timers_for(
         timers += reminder_timers(ob, step)
         if sync_after is not None:
             timers.append(sync_timer(ob.id, activity.at + sync_after))
+    if activity.kind is ActivityKind.EDITED:  # a corrected address: its reminders start again
+        for restarted in activity.details.get("restarted") or ():
+            if Step(restarted) in ob.waiting_steps():
+                timers += reminder_timers(ob, Step(restarted))
     if step is Step.P2P and step in ob.waiting_steps():
         timers += p2p_expiry_timer(ob)
     retry = RETRY_FROM.get(activity.kind)

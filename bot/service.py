@@ -16,6 +16,7 @@ from bot.bulk import BulkEnrollment
 from bot.closing import Closing
 from bot.customers import Customers
 from bot.delivery import LedgerSender
+from bot.editing import Editing
 from bot.enrollment import Enrollment
 from bot.exports import Exports
 from bot.gdap import GdapRequests
@@ -80,6 +81,7 @@ class OnboardingService:
         )
         self.customers = Customers(self.wiring, page_size, outbox)
         self.enrollment = Enrollment(self.wiring, self.customers)
+        self.editing = Editing(self.wiring, self.customers)
         self.bulk = BulkEnrollment(self.wiring, self.customers)
         self.gdap = GdapRequests(self.wiring, self.customers)
         self.hub_access = HubAccess(self.wiring, self.customers)

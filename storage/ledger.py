@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from bot.errors import NotFound
 from bot.records import Delivery, DeliveryState
+from bot.wiring import MAIL_CHANNEL
 from storage.database import is_sqlite
 from storage.mapping import to_delivery
 from storage.models import DeliveryRow
@@ -118,6 +119,34 @@ class SqlLedger(SqlRepository):
             claimed_until=None,
             attempts=DeliveryRow.attempts - 1,
         )
+
+    def withdraw_mail(self, onboarding_id: str, recipient: str, at: datetime, reason: str) -> int:
+        """Gives up, unsent, the mail still pending for this onboarding to `recipient`."""
+        conn = self._conn(write=True)
+        rows = conn.execute(
+            select(DeliveryRow.id, DeliveryRow.payload).where(
+                DeliveryRow.onboarding_id == onboarding_id,
+                DeliveryRow.channel == MAIL_CHANNEL,
+                IS_PENDING,
+            )
+        ).all()
+        ids = [
+            row.id
+            for row in rows
+            if str((row.payload or {}).get("to", "")).casefold() == recipient.casefold()
+        ]
+        if ids:
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id.in_(ids), IS_PENDING)
+                .values(
+                    state=DeliveryState.FAILED.value,
+                    last_error=reason,
+                    last_attempt_at=at,
+                    claimed_until=None,
+                )
+            )
+        return len(ids)
 
     def _mark(self, delivery_id: int, **values: Any) -> None:
         result = self._conn(write=True).execute(

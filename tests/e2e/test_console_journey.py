@@ -298,3 +298,34 @@ def test_a_cancelled_customer_keeps_its_card_and_log(tmp_path):
     assert "Reminder sent: reseller → ops@contoso.com." in out
     search = result.stdout.split('(search "contoso.com")')[1]
     assert search.index("Active · id") < search.index("Cancelled just now by")
+
+
+def test_correct_a_customer_at_the_prompts_and_in_one_line(tmp_path):
+    script = "\n".join(
+        [
+            'enroll "ABC Technologies Inc." john.doe@abctech.com abctech.com US',
+            "edit abctech.com",
+            "",  # name: keep
+            "jo.doe@abctech",  # a wrong email is asked again
+            "",  # domain: keep
+            "germany",  # country by its name
+            "jo.doe@abctech.com",
+            'edit abctech.com name "ABC Technologies Ltd"',
+            "log abctech.com",
+            "outbox abctech.com",
+        ]
+    )
+    result = run_console(tmp_path, script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "Customer Name [ABC Technologies Inc.]:" in out  # the current values are defaults
+    assert "Email Address [john.doe@abctech.com]:" in out
+    assert "Country [US]:" in out
+    assert "is not a valid email address" in out
+    assert (
+        'Corrected Email Address "john.doe@abctech.com" → "jo.doe@abctech.com"; Country "US" '
+        '→ "DE". The invitation sent again to jo.doe@abctech.com; reminders start again.'
+    ) in out
+    assert 'Corrected Customer Name "ABC Technologies Inc." → "ABC Technologies Ltd".' in out
+    assert "Outbox of ABC Technologies Ltd: 2 mails" in out
+    assert out.count("UTC to jo.doe@abctech.com") == 1 and "UTC to john.doe@abctech.com" in out

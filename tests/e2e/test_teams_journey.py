@@ -643,3 +643,42 @@ def _blocks(node: object) -> list[dict]:
         for item in node:
             found += _blocks(item)
     return found
+
+
+async def test_correct_a_customer_with_the_card_form(world: World):
+    w = world
+    await enroll_abc(w)
+    await w.teams.say(PERSONAL, 'enroll "Fourth Coffee" it@fourthcoffee.com fourthcoffee.com US')
+    shown = last_card(await w.teams.say(PERSONAL, "show abctech.com"))
+    form = last_card(
+        await w.teams.click(PERSONAL, shown.activity_id, button(shown.card, "Correct details"))
+    )
+    assert form.kind == "update" and "Correct ABC Technologies Inc." in form.text
+    by_id = {e["id"]: e for e in form.card["body"] if "id" in e}
+    assert by_id["name"]["value"] == "ABC Technologies Inc."
+    assert by_id["email"]["value"] == "john.doe@abctech.com"
+    assert by_id["domain"]["value"] == "abctech.com"
+    assert by_id["country"]["value"] == "US"
+    typed = {"name": "ABC Technologies Inc.", "email": "jo.doe@abctech.com", "country": "US"}
+    save = button(form.card, "Save")
+    # a domain another customer holds: the error under the field, what was typed kept
+    bad = last_card(
+        await w.teams.click(
+            PERSONAL, shown.activity_id, save, typed | {"domain": "fourthcoffee.com"}
+        )
+    )
+    assert "already in onboarding as Fourth Coffee" in bad.text
+    again = {e["id"]: e for e in bad.card["body"] if "id" in e}
+    assert again["email"]["value"] == "jo.doe@abctech.com"
+    saved = last_card(
+        await w.teams.click(PERSONAL, shown.activity_id, save, typed | {"domain": "abctech.com"})
+    )
+    assert saved.kind == "update"
+    assert (
+        'Corrected Email Address "john.doe@abctech.com" → "jo.doe@abctech.com". The '
+        "invitation sent again to jo.doe@abctech.com; reminders start again."
+    ) in saved.text
+    outbox = last_card(await w.teams.say(PERSONAL, "outbox abctech.com"))
+    assert "jo.doe@abctech.com" in outbox.text
+    one_line = last_card(await w.teams.say(PERSONAL, "edit abctech.com country germany"))
+    assert 'Corrected Country "US" → "DE".' in one_line.text
