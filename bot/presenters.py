@@ -217,8 +217,8 @@ def closed_line(ob: Onboarding, closing: Activity | None, now: datetime) -> str:
         return ""
     line = ob.lifecycle.value.capitalize()
     if ob.closed_at:
-        when = relative_time(ob.closed_at, now)
-        line += " just now" if when == "now" else f" {when}"
+        recent = now - ob.closed_at < timedelta(minutes=1)
+        line += " just now" if recent else f" {relative_time(ob.closed_at, now)}"
     if closing is not None:
         line += f" by {closing.actor.name}"
     return line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -292,12 +293,14 @@ def test_a_cancelled_customer_keeps_its_card_and_log(tmp_path):
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
     assert "Active 1 · Failed 0 · Completed 0 (showing Cancelled)" in out
-    assert "Contoso (contoso.com) — Cancelled just now by " in out  # its card, marked
+    cancelled = r"Cancelled just now by "  # within the minute, however slow the machine
+    assert re.search(r"Contoso \(contoso\.com\) — " + cancelled, out)  # its card, marked
     assert '"contoso" matches 2 customers' in out
     assert "Contoso (contoso.com) · Cancelled " in out  # the choice names the closed one
     assert "Reminder sent: reseller → ops@contoso.com." in out
     search = result.stdout.split('(search "contoso.com")')[1]
-    assert search.index("Active · id") < search.index("Cancelled just now by")
+    found = re.search(cancelled, search)
+    assert found and search.index("Active · id") < found.start()
 
 
 def test_correct_a_customer_at_the_prompts_and_in_one_line(tmp_path):
