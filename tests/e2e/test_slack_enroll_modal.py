@@ -15,7 +15,7 @@ async def test_help_lists_every_command_ephemerally(slack: Slack):
         assert answer["response_type"] == "ephemeral"
         shown = text_of(answer["blocks"])
         for usage in (
-            "status [active|failed|completed]",
+            "status [active|failed|completed|finished|cancelled]",
             "enroll",
             "bulk",
             "gdap CUSTOMER",
