@@ -16,7 +16,7 @@ from bot.views import ActionRole, CustomerRow, ListPage
 ELLIPSIS = "…"
 GAP = " "
 INDENT = "  "
-NAME_MIN = 10  # narrower than this, a name says little; the line overflows instead
+NAME_MIN = 10  # narrower than this, a name says little: the rows are stacked instead
 DOMAIN_COLUMN_MIN = 16  # a domain column narrower than this moves the domain to line two
 DETAIL_DOMAIN_MIN = 12
 _PAGING = {ActionRole.PREVIOUS, ActionRole.NEXT}
@@ -61,7 +61,7 @@ def layout(rows: Sequence[CustomerRow], width: int | None) -> Layout:
         long = both - short
         widths = (short, long) if name <= domain else (long, short)
         return Layout((*widths, *fixed))
-    return Layout((max(NAME_MIN, room), 0, *fixed))
+    return Layout((max(NAME_MIN, min(name, room)), 0, *fixed))
 
 
 def _line(values: Sequence[str], widths: Sequence[int]) -> str:
