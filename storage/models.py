@@ -144,6 +144,11 @@ class OnboardingRow(Base):
             "ix_onboardings_open_name", func.lower(name), sqlite_where=OPEN, postgresql_where=OPEN
         ),
         Index("ix_onboardings_gdap_name", func.lower(gdap_relationship_name)),
+        # Closed customers too (show, log, search find them): by domain and name, and the
+        # lists of finished or cancelled ones, newest closed first.
+        Index("ix_onboardings_domain", func.lower(domain)),
+        Index("ix_onboardings_name", func.lower(name)),
+        Index("ix_onboardings_lifecycle_closed_at", "lifecycle", "closed_at"),
         Index("ix_onboardings_dashboard", "lifecycle", "overall_status", "listed_at", "bulk_row"),
         Index("ix_onboardings_lifecycle_listed_at", "lifecycle", "listed_at", "bulk_row"),
         Index("ix_onboardings_lifecycle_enrolled_at", "lifecycle", "enrolled_at"),
