@@ -308,7 +308,7 @@ class Dispatcher:
         domain or country) set to VALUE; a new email gets the waiting mail again."""
         split = _field_edit(args)
         if split is None:
-            if not args:
+            if not args or (len(args) > 1 and args[-1].lower() in EDIT_FIELDS):
                 raise usage_of("edit").misuse("edit abctech.com email it@abctech.com")
             ctx.retarget = lambda oid: f"edit {oid}"
             return self.service.editing.form(" ".join(args), ctx.actor)

@@ -159,8 +159,9 @@ def test_who_may_correct_and_what(service):
     enroll(service)
     refused = run(service, "edit abctech.com email x@abctech.com", VIEWER)
     assert isinstance(refused, Notice) and "operator" in refused.text
-    usage = run(service, "edit")
-    assert "Use: edit CUSTOMER" in usage.text
+    for line in ("edit", "edit abctech.com email"):  # no customer; no value
+        usage = run(service, line)
+        assert "Use: edit CUSTOMER" in usage.text and "for example: edit abctech.com" in usage.text
     run(service, "cancel abctech.com --yes")
     closed = run(service, "edit abctech.com email x@abctech.com")
     assert closed.text.startswith("The onboarding of ABC Technologies Inc. was cancelled.")

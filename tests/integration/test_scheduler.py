@@ -403,3 +403,22 @@ def test_a_waiting_step_says_who_must_act_and_what_comes_next(service, clock):
         "Waiting for the customer to accept since 8 days ago · 3rd of 3 reminders sent · "
         "all 3 reminders sent: contact the customer" + tenant
     )
+
+
+def test_a_corrected_email_is_noticed_with_the_restarted_wait(service, clock, notifier):
+    service.subscriptions.notify(CHANNEL, "all", ALICE)
+    enroll(service)
+    clock.advance(hours=30)
+    service.editing.edit("abctech.com", {"email": "jo.doe@abctech.com"}, ALICE)
+    service.delivery.deliver_pending()
+    _, notice = notifier.posts[-1]
+    assert notice.text == (
+        'ABC Technologies Inc.: Corrected Email Address "john.doe@abctech.com" → '
+        '"jo.doe@abctech.com". The invitation sent again to jo.doe@abctech.com; reminders '
+        "start again."
+    )
+    assert notice.actor == "alice (slack)"
+    assert notice.waiting == (
+        "Reseller Relationship: Waiting for the customer to accept since now · next reminder "
+        "in a day (04 Nov)",
+    )
