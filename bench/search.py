@@ -59,6 +59,27 @@ def main() -> None:
                 bigs.append(search(stores[1][0]))
             value, baseline = median_turn(bigs, smalls)
             figures.append(Figure(f"search_{big}_vs_{small}", value, baseline, 1.5, "s", dialect))
+
+            def query(service: object) -> float:
+                """The store's search alone, without the page's status counts."""
+
+                def page() -> None:
+                    with service.store.transaction() as uow:  # type: ignore[attr-defined]
+                        assert (
+                            uow.onboardings.page(None, "needle cust", 0, 10, lifecycle=None)[1]
+                            == MATCHES
+                        )
+
+                return statistics.median(timed(page) for _ in range(calls))
+
+            bigs, smalls = [], []
+            for _ in range(repeats):
+                smalls.append(query(stores[0][0]))
+                bigs.append(query(stores[1][0]))
+            value, baseline = median_turn(bigs, smalls)
+            figures.append(
+                Figure(f"search_query_{big}_vs_{small}", value, baseline, 1.5, "s", dialect)
+            )
             for _, engine in stores:
                 engine.dispose()
     record(figures)

@@ -19,7 +19,9 @@ from storage.models import OnboardingRow
 LIKE_ESCAPE = "/"
 TRIGRAM = 3  # characters: a shorter text has no trigram to look up
 SEARCH_TABLE = "onboardings_search"  # SQLite: FTS5 (id, name, domain), tokenize trigram
-TRIGRAM_INDEXES = ("ix_onboardings_name_trgm", "ix_onboardings_domain_trgm")  # PostgreSQL
+TRIGRAM_INDEX = "ix_onboardings_search_trgm"  # PostgreSQL: on SEARCH_TEXT
+# name and domain joined by a character no search holds (control characters are refused)
+SEARCH_TEXT = "lower(name) || chr(31) || lower(domain)"
 
 
 def like_pattern(text: str) -> str:
@@ -51,7 +53,9 @@ def search_condition(conn: Connection, search: str) -> Any:
             )
         )
         contains = o.id.in_(candidates) & contains
-    # PostgreSQL needs nothing here: its planner takes the trigram indexes for the LIKEs.
+    elif not is_sqlite(conn):  # the trigram index narrows, the exact condition decides
+        joined: Any = literal_column(f"({SEARCH_TEXT})")
+        contains = joined.like(literal(like_pattern(search.lower())), escape=LIKE_ESCAPE) & contains
     return or_(contains, o.id == search)
 
 
@@ -64,7 +68,7 @@ def fts_phrase(text: str) -> str:
 def schema_objects() -> tuple[str, ...]:
     """What the search index adds to the schema beside the models (Alembic's check leaves
     them alone: they are not in the metadata, and SQLite lists FTS5's shadow tables)."""
-    return (SEARCH_TABLE, *TRIGRAM_INDEXES)
+    return (SEARCH_TABLE, TRIGRAM_INDEX)
 
 
 def is_search_object(name: str | None) -> bool:
@@ -81,21 +85,20 @@ def ensure_trigram_indexes(conn: Connection) -> None:
     present = conn.execute(
         text(
             "SELECT count(*) FROM pg_indexes "
-            "WHERE schemaname = current_schema() AND indexname IN (:a, :b)"
+            "WHERE schemaname = current_schema() AND indexname = :name"
         ),
-        {"a": TRIGRAM_INDEXES[0], "b": TRIGRAM_INDEXES[1]},
+        {"name": TRIGRAM_INDEX},
     ).scalar_one()
-    if present == len(TRIGRAM_INDEXES):
+    if present:
         return
     schema = conn.execute(
         text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
     ).scalar_one_or_none()
     if schema is None:
         return  # still without: search scans (the migration logged why)
-    for name, column in zip(TRIGRAM_INDEXES, ("name", "domain"), strict=True):
-        conn.execute(
-            text(
-                f"CREATE INDEX IF NOT EXISTS {name} ON onboardings "
-                f'USING gin (lower({column}) "{str(schema).strip(chr(34))}".gin_trgm_ops)'
-            )
+    conn.execute(
+        text(
+            f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON onboardings USING gin "
+            f'(({SEARCH_TEXT}) "{str(schema).strip(chr(34))}".gin_trgm_ops)'
         )
+    )
