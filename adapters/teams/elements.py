@@ -29,6 +29,7 @@ MAX_BYTES = 28 * 1024  # a card's JSON in UTF-8: Teams refuses chat messages ove
 # as UTF-16. Teams answers a bigger one with 413 MessageSizeTooBig. (Newer documentation
 # says 100 KB; the 40 KB it said before holds for both.)
 MAX_MESSAGE_BYTES = 40 * 1024
+MAX_ACTIONS = 6  # buttons Teams shows in one row (its host config's maxActions)
 ENVELOPE_BYTES = 4 * 1024  # what a reply carries beside its card, at most, for renderers
 
 # Adaptive Card text colours by tone: Good, Warning, Attention.

@@ -14,6 +14,7 @@ from typing import Any
 from adapters.teams.elements import (
     COLOR,
     DATA_KEY,
+    MAX_ACTIONS,
     action_set,
     card,
     facts,
@@ -220,7 +221,11 @@ def _(reply: ListPage) -> dict:
     foot: list[dict] = []
     if reply.rows:
         foot.append(text(reply.position, subtle=True))
-    actions = [run(a, "list") for a in reply.actions]
+    paging = [a for a in reply.actions if a.role is not ActionRole.FILTER]
+    filters = [run(a, "list") for a in reply.actions if a.role is ActionRole.FILTER]
+    if filters:  # a row of their own, under the counts: with paging they pass Teams' six
+        head.append(action_set(filters[:MAX_ACTIONS]))
+    actions = [run(a, "list") for a in paging]
     result = card([*head, *(_list_row(r, True) for r in reply.rows), *foot], actions, reply.summary)
     rows = list(reply.rows)
     while not fits(result) and rows:  # rows open the card, which has the buttons
@@ -288,7 +293,16 @@ def _(reply: CustomerCard) -> dict:
     if reply.events:
         body.append(text("Recent", weight="Bolder", spacing="Medium"))
         body += _events(reply.events, LIST_LIMIT)
-    return card(body, [run(a, "customer") for a in reply.actions], reply.summary)
+    actions = list(reply.actions)
+    if len(actions) > MAX_ACTIONS:
+        # Past Teams' six in a row, the activity log (then the last ones) go under the
+        # recent events, in a row of their own.
+        moved = [a for a in actions if a.role is ActionRole.LOG]
+        kept = [a for a in actions if a.role is not ActionRole.LOG]
+        moved = kept[MAX_ACTIONS:] + moved
+        actions = kept[:MAX_ACTIONS]
+        body.append(action_set([run(a, "customer") for a in moved]))
+    return card(body, [run(a, "customer") for a in actions], reply.summary)
 
 
 @render.register
