@@ -288,18 +288,23 @@ def waiting_line(ob: Onboarding, step: Step, activities: list[Activity], now: da
     )
     parts = [f"Waiting for {who} since {relative_time(started, now)}"]
     total = len(REMINDER_DELAYS)
-    if sent:
-        parts.append(f"{ordinal(max(sent))} of {total} reminders sent")
+    latest = max(sent, default=0)
     upcoming = [
         reminder_due_at(started, slot)
         for slot in range(1, total + 1)
         if slot not in sent and reminder_due_at(started, slot) > now
     ]
-    if upcoming:
-        nxt = upcoming[0]
-        parts.append(f"next reminder in {humanize.naturaldelta(nxt - now)} ({nxt:%d %b})")
-    elif sent or now - started >= REMINDER_DELAYS[-1]:
+    if latest == total or (not upcoming and not sent and now - started >= REMINDER_DELAYS[-1]):
+        # "3rd of 3 reminders sent · all 3 reminders sent" would say it twice.
         parts.append(f"all {total} reminders sent: contact {who.split(' to ')[0]}")
+    else:
+        if sent:
+            parts.append(f"{ordinal(latest)} of {total} reminders sent")
+        if upcoming:
+            nxt = upcoming[0]
+            parts.append(f"next reminder in {humanize.naturaldelta(nxt - now)} ({nxt:%d %b})")
+        else:
+            parts.append("next reminder due now")
     return " · ".join(parts)
 
 
