@@ -89,7 +89,8 @@ def test_one_customer_from_enrollment_to_finish(tmp_path):
         )
         + "\n"
     )
-    result = run_console(tmp_path, script)
+    # An 80-column terminal, as COLUMNS says (a bare pipe would get every value whole).
+    result = run_console(tmp_path, script, env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     out = " ".join(result.stdout.split())  # phrases may wrap at 80 columns
