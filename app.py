@@ -421,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command == "console":
+    if args.command in ("console", "doctor", "partner-link", "webhooks"):
+        # Their output is the answer: INFO lines (a first migration, say) would bury it.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     typing_at_a_terminal = sys.stdin.isatty() and (
         args.command in (None, "serve") or (args.command == "console" and not args.json)
