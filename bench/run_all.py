@@ -18,6 +18,7 @@ SCRIPTS = (
     "bench.dashboard",
     "bench.memory",
     "bench.start",
+    "bench.slack_ack",
 )
 
 
