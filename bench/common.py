@@ -87,9 +87,10 @@ def database(dialect: str) -> Iterator[str]:
         yield url
 
 
-def service_for(url: str, *, partner: str = "Fabrikam") -> Any:
+def service_for(url: str, *, partner: str = "Fabrikam", clock: Any = None) -> Any:
     """The store migrated and the service over it with the embedded backends, as `app.py`
-    builds it with no settings but DATABASE_URL (returns the service and its engine)."""
+    builds it with no settings but DATABASE_URL (returns the service and its engine);
+    `clock`: the system clock unless given (the tick bench holds time still)."""
     from adapters.clock import SystemClock
     from adapters.hub.directory import LocalHubDirectory
     from adapters.mail.outbox import OutboxMailer
@@ -102,7 +103,7 @@ def service_for(url: str, *, partner: str = "Fabrikam") -> Any:
 
     engine = create_engine_for(url)
     upgrade(engine)
-    clock = SystemClock()
+    clock = clock or SystemClock()
     sandbox = SandboxMicrosoft(AdapterState(engine), clock, "00000000-0000-4000-8000-00000000c0de")
     outbox = OutboxMailer(engine, clock)
     service = OnboardingService(

@@ -19,6 +19,7 @@ SCRIPTS = (
     "bench.memory",
     "bench.start",
     "bench.slack_ack",
+    "bench.tick",
 )
 
 
