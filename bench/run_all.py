@@ -20,6 +20,7 @@ SCRIPTS = (
     "bench.start",
     "bench.slack_ack",
     "bench.tick",
+    "bench.teams_status",
 )
 
 
