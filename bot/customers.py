@@ -117,15 +117,17 @@ class Customers:
         lifecycle: Lifecycle | None = Lifecycle.OPEN,
     ) -> ListPage:
         """A page of the grid: open customers (by status), finished or cancelled ones
-        (`lifecycle`), or a search, which finds open and closed ones. The counts are the
-        seed's three, of open customers, whatever the page shows."""
+        (`lifecycle`), or a search, which finds open and closed ones. A list page has the
+        seed's three counts, of open customers, whatever it shows; a search page has the
+        number of matches instead, so that it costs what it finds (a count of every open
+        customer grows with the store, a search's matches do not)."""
         limit = limit or self.page_size
         if search is not None:
             check_search(search)
             lifecycle = None
         now = self.wiring.clock.now()
         with self.wiring.store.transaction() as uow:
-            counts = uow.onboardings.counts()
+            counts = uow.onboardings.counts() if search is None else None
             onboardings, total = uow.onboardings.page(
                 status, search, max(offset, 0), limit, lifecycle=lifecycle
             )
@@ -139,7 +141,9 @@ class Customers:
         if lifecycle in (Lifecycle.FINISHED, Lifecycle.CANCELLED):
             shown = lifecycle.value.capitalize()
         return ListPage(
-            counts=Counts(
+            counts=None
+            if counts is None
+            else Counts(
                 counts[OverallStatus.ACTIVE],
                 counts[OverallStatus.FAILED],
                 counts[OverallStatus.COMPLETED],

@@ -136,9 +136,12 @@ class Counts:
 
 @dataclass(frozen=True)
 class ListPage:
-    """A page of the customer grid, as `status` and `search` show it."""
+    """A page of the customer grid, as `status` and `search` show it. A search page has no
+    `counts`: it says how many customers match what was searched for (`matches`), which is
+    what the searcher asked, and costs what it finds rather than a count of every open
+    customer."""
 
-    counts: Counts
+    counts: Counts | None
     rows: tuple[CustomerRow, ...]
     offset: int
     limit: int
@@ -150,7 +153,20 @@ class ListPage:
     @property
     def summary(self) -> str:
         c = self.counts
+        if c is None:
+            return self.matches
         return f"Active {c.active} · Failed {c.failed} · Completed {c.completed}"
+
+    @property
+    def matches(self) -> str:
+        """A search page's heading: '3 customers match "abc"', '1 customer matches "abc"',
+        'No customers match "abc"'."""
+        wanted = f'"{self.search or ""}"'
+        if self.total == 0:
+            return f"No customers match {wanted}"
+        if self.total == 1:
+            return f"1 customer matches {wanted}"
+        return f"{self.total} customers match {wanted}"
 
     @property
     def page(self) -> int:

@@ -91,17 +91,16 @@ def _detail(row: CustomerRow, grid: Layout, width: int | None) -> list[str]:
 
 
 def list_text(page: ListPage, width: int | None) -> str:
-    c = page.counts
-    head = f"Active {c.active} · Failed {c.failed} · Completed {c.completed}"
+    head = page.summary  # the three counts, or on a search page its number of matches
     if page.status_filter:
         head += f"   (showing {page.status_filter})"
-    if page.search:
-        head += f'   (search "{page.search}")'
     lines = [head]
     nav = [f"{a.label.lower()}: {a.line}" for a in page.actions if a.role in _PAGING]
     if not page.rows:
         if page.past_the_end:
             return "\n".join([*lines, *_commands(nav, page.past_the_end, width)])
+        if page.counts is None:  # the heading already says no customer matches
+            return "\n".join(lines)
         lines.append(
             "No customers match."
             if (page.search or page.status_filter)

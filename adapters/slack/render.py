@@ -205,7 +205,10 @@ def opener(row: CustomerRow) -> Action | None:
 
 
 def counts_text(page: ListPage) -> str:
+    """The three counts, or on a search page how many customers match."""
     c = page.counts
+    if c is None:
+        return f"*{mrkdwn(page.matches)}*"
     return f"*Active* {c.active}   ·   *Failed* {c.failed}   ·   *Completed* {c.completed}"
 
 
@@ -214,10 +217,8 @@ def _(reply: ListPage, share: str | None = None) -> Message:
     head = counts_text(reply)
     if reply.status_filter:
         head += f"\nShowing: {reply.status_filter}"
-    if reply.search:
-        head += f"\nSearch: “{mrkdwn(reply.search)}”"
     blocks: list[Block] = [section(head)]
-    if not reply.rows:
+    if not reply.rows and (reply.counts is not None or reply.past_the_end):
         blocks.append(
             section(
                 reply.past_the_end

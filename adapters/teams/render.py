@@ -194,20 +194,21 @@ def _(reply: ListPage) -> dict:
     title = "Customer onboarding"
     if reply.status_filter:
         title += f": {reply.status_filter}"
-    if reply.search:
-        title += f' matching "{reply.search}"'
-    head: list[dict] = [
-        heading(title),
-        {
-            "type": "ColumnSet",
-            "columns": [
-                _count("Active", c.active, "accent"),
-                _count("Failed", c.failed, "attention"),
-                _count("Completed", c.completed, "good"),
-            ],
-        },
-    ]
-    if not reply.rows:
+    head: list[dict] = [heading(title)]
+    if c is None:  # a search page: how many match, not the dashboard's counts
+        head.append(text(reply.matches, weight="Bolder", spacing="None"))
+    else:
+        head.append(
+            {
+                "type": "ColumnSet",
+                "columns": [
+                    _count("Active", c.active, "accent"),
+                    _count("Failed", c.failed, "attention"),
+                    _count("Completed", c.completed, "good"),
+                ],
+            }
+        )
+    if not reply.rows and (c is not None or reply.past_the_end):
         head.append(
             text(
                 reply.past_the_end

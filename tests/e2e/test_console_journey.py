@@ -299,7 +299,7 @@ def test_a_cancelled_customer_keeps_its_card_and_log(tmp_path):
     assert '"contoso" matches 2 customers' in out
     assert "Contoso (contoso.com) · Cancelled " in out  # the choice names the closed one
     assert "Reminder sent: reseller → ops@contoso.com." in out
-    search = result.stdout.split('(search "contoso.com")')[1]
+    search = result.stdout.split('2 customers match "contoso.com"')[1]  # open and closed
     found = re.search(cancelled, search)
     assert found and search.index("Active · id") < found.start()
 

@@ -109,7 +109,7 @@ def test_the_line_history_lives_in_the_users_state_folder(tmp_path):
     with on_terminal(tmp_path, "console") as terminal:
         terminal.expect("onboard> ")
         terminal.type("search northwind")
-        terminal.expect("No customers match.")
+        terminal.expect('No customers match "northwind"')
         terminal.type("quit")
         assert terminal.wait_for_exit() == 0
     history = tmp_path / "state" / "onboarding-bot" / "history"
@@ -119,4 +119,4 @@ def test_the_line_history_lives_in_the_users_state_folder(tmp_path):
     with on_terminal(tmp_path, "console") as terminal:
         terminal.expect("onboard> ")
         terminal.type("\x1b[A\x1b[A")  # up arrow twice (past "quit"), then Enter
-        terminal.expect('(search "northwind")')
+        terminal.expect('No customers match "northwind"')

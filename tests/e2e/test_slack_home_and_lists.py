@@ -51,7 +51,8 @@ async def test_status_pages_and_filters_in_place_and_shares(slack: Slack):
     assert "Fourth Coffee" in text_of(shared["blocks"])
 
     found = await slack.ask("search COFFEE")
-    assert "Search: “COFFEE”" in text_of(found["blocks"])
+    assert '1 customer matches "COFFEE"' in text_of(found["blocks"])
+    assert "*Active*" not in text_of(found["blocks"])  # a search counts what it finds
     assert "1–1 of 1" in text_of(found["blocks"])
 
 

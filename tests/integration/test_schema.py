@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import inspect, text
 
 from storage.database import create_engine_for, normalise_url
-from storage.migrate import alembic_config, upgrade
+from storage.migrate import alembic_config, script_head, upgrade
 
 
 def test_models_and_migrations_do_not_drift(engine):
@@ -167,3 +167,26 @@ def test_database_urls_are_normalised(given, expected):
 def test_unusable_database_urls_are_refused(url):
     with pytest.raises(ValueError, match="sqlite:///PATH"):
         normalise_url(url)
+
+
+def test_a_database_at_head_skips_alembic_and_an_older_one_upgrades(db_url):
+    """Start-up reads the version table once; Alembic runs only when there is work."""
+    from alembic.script import ScriptDirectory
+
+    assert script_head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert upgrade(db_url) is True  # a new database: Alembic builds it
+    assert upgrade(db_url) is False  # at head: skipped
+    engine = create_engine_for(db_url)
+    try:
+        previous = _version(engine)
+        _migrate(engine, "-1", down=True)
+        assert _version(engine) != previous
+        assert upgrade(engine) is True  # one behind: upgraded
+        assert _version(engine) == script_head()
+    finally:
+        engine.dispose()
+
+
+def _version(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()

@@ -3,6 +3,7 @@ Card schema and within Teams' 28 KB, and a submitted form read back as the servi
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -94,6 +95,15 @@ LARGEST = {
             Action("Next", "status page 2", role=ActionRole.NEXT),
             Action("All", "status", role=ActionRole.FILTER),
         ),
+    ),
+    "search page of 50": ListPage(
+        None,
+        tuple(row(i) for i in range(50)),
+        0,
+        50,
+        5052,
+        search="Customer " + LONG[:80],
+        actions=(Action("Next", "search Customer page 2", role=ActionRole.NEXT),),
     ),
     "card": CustomerCard(
         row(1),
@@ -218,3 +228,12 @@ def test_package_manifest_declares_commands_files_and_icons():
     assert color_icon()[:8] == b"\x89PNG\r\n\x1a\n"
     assert color_icon()[16:24] == (192).to_bytes(4, "big") * 2
     assert outline_icon()[16:24] == (32).to_bytes(4, "big") * 2
+
+
+def test_a_search_card_says_how_many_match_not_the_dashboard_counts():
+    found = ListPage(None, (row(1),), 0, 10, 1, search="c1.example")
+    card = render(found)
+    assert card["body"][1]["text"] == '1 customer matches "c1.example"'
+    assert '"ExtraLarge"' not in json.dumps(card)  # the dashboard's three big counts
+    none = json.dumps(render(ListPage(None, (), 0, 10, 0, search="nowhere")))
+    assert 'No customers match \\"nowhere\\"' in none

@@ -180,3 +180,16 @@ def test_mrkdwn_leaves_emoji_codes_web_and_email_addresses_whole():
     assert mrkdwn("see https://x.example/a_b?c=d&e") == "see https://x.example/a_b?c=d&amp;e"
     assert mrkdwn("to john_doe@abc.com.") == ("to <mailto:john_doe@abc.com|john_doe@abc.com>.")
     assert mrkdwn("<!here> & co") == "&lt;!here&gt; &amp; co"
+
+
+def test_a_search_page_says_how_many_match_instead_of_the_dashboard_counts():
+    rows = tuple(customer_row(onboarding(i), NOW) for i in range(3))
+    found = render(ListPage(None, rows, 0, 10, 3, search="abc <tech>"))
+    head = found.blocks[0].to_dict()["text"]["text"]
+    assert head == '*3 customers match "abc &lt;tech&gt;"*'
+    assert "*Active*" not in json.dumps(found.payload())  # the dashboard's counts
+    assert found.text.startswith('3 customers match "abc &lt;tech&gt;"')
+    one = render(ListPage(None, rows[:1], 0, 10, 1, search="abc"))
+    assert one.blocks[0].to_dict()["text"]["text"] == '*1 customer matches "abc"*'
+    empty = render(ListPage(None, (), 0, 10, 0, search="nowhere"))
+    assert [b.to_dict()["text"]["text"] for b in empty.blocks] == ['*No customers match "nowhere"*']
