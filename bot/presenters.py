@@ -53,6 +53,8 @@ def relative_time(at: datetime, now: datetime) -> str:
     delta = now - at
     if delta < timedelta(0):
         return "just now"
+    if delta < timedelta(minutes=1):
+        return "now"  # "since 2 seconds ago" reads as noise, and depends on how busy we are
     if delta < timedelta(hours=24):
         return humanize.naturaltime(delta)
     if delta < timedelta(hours=48) or (now.date() - at.date()).days == 1:
