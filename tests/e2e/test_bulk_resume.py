@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from bot.bulk import BULK_CHUNK
-from storage.database import create_engine_for
+from storage.database import READ_ONLY, create_engine_for
 from tests.dbs import PostgresUnavailable, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,8 @@ def app(*args: str, url: str, cwd: Path, script: str = "") -> subprocess.Complet
 
 
 def count(engine, sql: str) -> int:
-    with engine.connect() as conn:
+    """Reads without asking for the write lock: on SQLite the held chunk keeps it for ever."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         return int(conn.execute(text(sql)).scalar_one())
 
 
