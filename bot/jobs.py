@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bot import digest as digests
 from bot import keys
-from bot.domain import GdapStatus, P2PStatus, Step, ordinal
+from bot.domain import GdapStatus, Onboarding, P2PStatus, Step, ordinal
 from bot.group_access import pending_access
 from bot.ports import UnitOfWork
 from bot.records import Timer, TimerKind, TimerState
@@ -72,16 +72,9 @@ def run_due(
         while True:
             with service.store.transaction() as uow:
                 timers = uow.timers.claim(now, batch, lease_seconds)
-            for timer in timers:
-                try:
-                    _run(service, timer, now, work)
-                except Exception:
-                    work.failed += 1
-                    log.exception(
-                        "due work %s failed (attempt %s); retried when its claim expires",
-                        timer.key,
-                        timer.attempts,
-                    )
+            together, alone = _reminders_apart(timers)
+            _run_each(service, alone, now, work)
+            _reminders_together(service, together, now, work)
             if len(timers) < batch:
                 break
         work.digests = send_due_digests(service, now)
@@ -89,6 +82,23 @@ def run_due(
     service.delivery.deliver_pending()  # retries whose back-off has passed
     work.delivered = service.delivery.sent_total - sent_before
     return work
+
+
+def _run_each(
+    service: OnboardingService, timers: list[Timer], now: datetime, work: DueWork
+) -> None:
+    """Each timer in its own transaction; one that fails is logged and left claimed, to be
+    taken again when its lease expires, and the others go on."""
+    for timer in timers:
+        try:
+            _run(service, timer, now, work)
+        except Exception:
+            work.failed += 1
+            log.exception(
+                "due work %s failed (attempt %s); retried when its claim expires",
+                timer.key,
+                timer.attempts,
+            )
 
 
 def _run(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
@@ -117,6 +127,137 @@ def _skip(uow: UnitOfWork, timer: Timer, now: datetime, work: DueWork, why: str)
 # -- reminders -------------------------------------------------------------------------------
 
 
+def _reminders_apart(timers: list[Timer]) -> tuple[list[Timer], list[Timer]]:
+    """The claimed batch split into the reminders handled together and the rest, run one by
+    one, in claim order, before them: an expiry or sync then runs before the reminders of
+    its onboarding are decided, so they see what it found (a step Microsoft says is done
+    gets no reminder). A reminder that has failed before goes with the rest, and so do the
+    other reminders of its onboarding: it is given up on or retried by itself."""
+    by_itself = {t.onboarding_id for t in timers if t.kind is TimerKind.REMINDER and t.attempts > 1}
+    together, alone = [], []
+    for timer in timers:
+        if (
+            timer.kind is TimerKind.REMINDER
+            and timer.onboarding_id
+            and timer.onboarding_id not in by_itself
+        ):
+            together.append(timer)
+        else:
+            alone.append(timer)
+    return together, alone
+
+
+def _reminders_together(
+    service: OnboardingService, timers: list[Timer], now: datetime, work: DueWork
+) -> None:
+    """The reminders of one claimed batch in ONE transaction: their onboardings read (and
+    locked) in one query, their reminder timers in another, each decided as `_reminder`
+    decides, then the mail, activities, timer outcomes and onboarding saves written with one
+    multi-row statement per table. Per reminder one by one, the transaction and its small
+    statements cost twenty times the rows they write.
+
+    The guarantees are those of one by one: the timers are this worker's claims (leased,
+    skipped by other workers on PostgreSQL), the onboardings are locked before anything is
+    decided, and each mail's ledger key is unique, so a reminder is sent at most once even
+    if two workers decide on it. If the batch fails (one reminder's data the mail cannot be
+    made from, a save that lost a race), nothing of it is written; rather than letting the
+    whole batch wait out its lease and fail again together, each reminder is then run alone
+    in its own transaction (`_run_each`): the good ones go out now and the failing one is
+    logged with its timer key, and retried by itself when its claim expires."""
+    if not timers:
+        return
+    done = DueWork(now)
+    try:
+        with service.store.transaction() as uow:
+            _decide_reminders(service, uow, timers, now, done)
+    except Exception as err:  # the first line only: a store error's later ones hold the rows
+        first = (str(err).splitlines() or [""])[0][:300]
+        log.warning(
+            "the batch of %d reminders failed together (%s: %s); running each alone",
+            len(timers),
+            type(err).__name__,
+            first,
+        )
+        _run_each(service, timers, now, work)
+        return
+    work.reminders += done.reminders
+    work.skipped += done.skipped
+
+
+def _decide_reminders(
+    service: OnboardingService, uow: UnitOfWork, timers: list[Timer], now: datetime, work: DueWork
+) -> None:
+    ids = [t.onboarding_id or "" for t in timers]
+    obs = uow.onboardings.get_many(ids, for_update=True)  # serialises a step's slots
+    series_of = uow.timers.of_many(ids, TimerKind.REMINDER)
+    finished: dict[int, tuple[TimerState, str]] = {}
+    sending: list[tuple[Timer, Onboarding, Step, int]] = []
+
+    def finish(timer: Timer, state: TimerState, outcome: str) -> None:
+        timer.state = state  # later timers of the batch see it finished, as one by one
+        finished[timer.id or 0] = (state, outcome)
+        if state is TimerState.SKIPPED:
+            work.skipped += 1
+
+    for timer in timers:
+        step, slot = Step(timer.step or ""), timer.slot or 0
+        ob = obs.get(timer.onboarding_id or "")
+        series = [
+            t
+            for t in series_of.get(timer.onboarding_id or "", [])
+            if keys.reminder_series(t.key) == keys.reminder_series(timer.key)
+        ]
+        mine = next((t for t in series if t.id == timer.id), None)
+        if mine is None or mine.state is not TimerState.PENDING:
+            continue  # finished meanwhile by another worker
+        why = _reminder_refusal(ob, mine, series, step, slot, now)
+        if why is not None or ob is None:
+            finish(mine, TimerState.SKIPPED, why or "onboarding closed")
+            continue
+        sending.append((mine, ob, step, slot))
+        for older in series:
+            if (older.slot or 0) < slot and older.state is TimerState.PENDING:
+                finish(older, TimerState.SKIPPED, f"superseded by the {ordinal(slot)} reminder")
+        mine.state = TimerState.DONE  # decided: not pending for the rest of the batch
+    sent = service.reminders.send_automatic_all(uow, [(ob, s, n) for _, ob, s, n in sending])
+    for (timer, _, _, _), was_sent in zip(sending, sent, strict=True):
+        if was_sent:
+            finished[timer.id or 0] = (TimerState.DONE, _sent_outcome(timer, now))
+            work.reminders += 1
+        else:
+            finish(timer, TimerState.SKIPPED, "already sent")
+    uow.timers.finish_all([(i, s, o) for i, (s, o) in finished.items()], now)
+
+
+def _reminder_refusal(
+    ob: Onboarding | None,
+    timer: Timer,
+    series: list[Timer],
+    step: Step,
+    slot: int,
+    now: datetime,
+) -> str | None:
+    """Why a due reminder is not sent (the timer's outcome), or None: it goes out."""
+    if ob is None or not ob.is_open:
+        return "onboarding closed"
+    if step not in ob.waiting_steps():
+        return f"{step.value} is {ob.step_status(step)}"
+    started = ob.step_started_at(step)
+    if started is None or keys.reminder(ob.id, step, started, slot) != timer.key:
+        # The key records the step start it was scheduled for; comparing due times would
+        # drop every reminder already scheduled when the reminder delays change.
+        return f"{step.value} started again"
+    later = [
+        t
+        for t in series
+        if (t.slot or 0) > slot
+        and (t.state is TimerState.DONE or (t.state is TimerState.PENDING and t.due_at <= now))
+    ]
+    if later:
+        return f"superseded by the {ordinal(later[-1].slot or 0)} reminder"
+    return None
+
+
 def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     """Sends the slot unless the step moved on, or a later slot is due too (after an outage
     only the latest missed slot goes out, late; the older ones are skipped)."""
@@ -133,25 +274,9 @@ def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: Due
         mine = next((t for t in series if t.id == timer.id), None)
         if mine is None or mine.state is not TimerState.PENDING:
             return  # finished meanwhile by another worker
-        started = ob.step_started_at(step) if ob else None
-        if ob is None or not ob.is_open:
-            return _skip(uow, timer, now, work, "onboarding closed")
-        if step not in ob.waiting_steps():
-            return _skip(uow, timer, now, work, f"{step.value} is {ob.step_status(step)}")
-        if started is None or keys.reminder(ob.id, step, started, slot) != timer.key:
-            # The key records the step start it was scheduled for; comparing due times would
-            # drop every reminder already scheduled when the reminder delays change.
-            return _skip(uow, timer, now, work, f"{step.value} started again")
-        later = [
-            t
-            for t in series
-            if (t.slot or 0) > slot
-            and (t.state is TimerState.DONE or (t.state is TimerState.PENDING and t.due_at <= now))
-        ]
-        if later:
-            return _skip(
-                uow, timer, now, work, f"superseded by the {ordinal(later[-1].slot or 0)} reminder"
-            )
+        why = _reminder_refusal(ob, mine, series, step, slot, now)
+        if why is not None or ob is None:
+            return _skip(uow, timer, now, work, why or "onboarding closed")
         sent = service.reminders.send_automatic(ob.id, step, slot)
         for older in series:
             if (older.slot or 0) < slot and older.state is TimerState.PENDING:
@@ -162,8 +287,7 @@ def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: Due
                     f"superseded by the {ordinal(slot)} reminder",
                 )
                 work.skipped += 1
-        late = now - timer.due_at
-        outcome = "sent" if late < timedelta(minutes=5) else f"sent {_ago(late)} late"
+        outcome = _sent_outcome(timer, now)
         uow.timers.finish(
             timer.id or 0,
             TimerState.DONE if sent else TimerState.SKIPPED,
@@ -175,6 +299,11 @@ def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: Due
         else:
             work.skipped += 1
     return None
+
+
+def _sent_outcome(timer: Timer, now: datetime) -> str:
+    late = now - timer.due_at
+    return "sent" if late < timedelta(minutes=5) else f"sent {_ago(late)} late"
 
 
 def _ago(delta: timedelta) -> str:

@@ -185,6 +185,13 @@ class Notifier(Protocol):
 class OnboardingRepository(Protocol):
     def get(self, onboarding_id: str, *, for_update: bool = False) -> Onboarding | None: ...
 
+    def get_many(
+        self, onboarding_ids: list[str], *, for_update: bool = False
+    ) -> dict[str, Onboarding]:
+        """`get` for many at once, keyed by id (ids not there are left out); `for_update`
+        locks them all, always in the same order, so two callers cannot deadlock."""
+        ...
+
     def find(self, reference: str, *, include_closed: bool = False) -> list[Onboarding]:
         """Open onboardings whose id, domain or name (any case) equals `reference`; with
         `include_closed`, finished and cancelled ones too, after the open ones, newest
@@ -225,6 +232,11 @@ class OnboardingRepository(Protocol):
 
     def save(self, onboarding: Onboarding) -> None:
         """Write the new state; raise `Conflict` if someone saved it since it was read."""
+        ...
+
+    def save_all(self, onboardings: list[Onboarding]) -> None:
+        """`save` for many at once: all, or raise `Conflict` (roll back) if any was saved by
+        someone else since it was read."""
         ...
 
     def page(
@@ -352,6 +364,11 @@ class DeliveryLedger(Protocol):
         """`enqueue` for many at once (a key already there adds nothing; `id` is not set)."""
         ...
 
+    def enqueue_new(self, deliveries: list[Delivery]) -> set[str]:
+        """`enqueue` for many at once; returns the keys that were not there yet (`id` is not
+        set: the sender claims them by key)."""
+        ...
+
     def claim(
         self, now: datetime, limit: int, lease_seconds: int, channels: list[str] | None = None
     ) -> list[Delivery]:
@@ -393,7 +410,15 @@ class TimerRepository(Protocol):
         """An onboarding's timers of one kind, in any state, earliest first."""
         ...
 
+    def of_many(self, onboarding_ids: list[str], kind: TimerKind) -> dict[str, list[Timer]]:
+        """`of` for many onboardings at once, keyed by onboarding id."""
+        ...
+
     def finish(self, timer_id: int, state: TimerState, at: datetime, outcome: str = "") -> None: ...
+
+    def finish_all(self, finished: list[tuple[int, TimerState, str]], at: datetime) -> None:
+        """`finish` for many (timer id, state, outcome) at once."""
+        ...
 
     def reschedule(self, timer_id: int, due_at: datetime) -> None:
         """Pending again (and free) from `due_at`: the same work, later (sync back-off)."""

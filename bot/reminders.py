@@ -13,7 +13,7 @@ from bot.activity import SYSTEM_ACTOR, ActivityKind, Actor
 from bot.customers import Customers, resolve
 from bot.domain import Change, Onboarding, Step
 from bot.errors import Conflict
-from bot.history import enqueue_mail, record
+from bot.history import enqueue_mail, mail_delivery, record, record_all
 from bot.ports import UnitOfWork
 from bot.records import Mail, Role
 from bot.views import CustomerCard
@@ -95,6 +95,37 @@ class Reminders:
             )
             uow.onboardings.save(ob)
         return True
+
+    def send_automatic_all(
+        self, uow: UnitOfWork, wanted: list[tuple[Onboarding, Step, int]]
+    ) -> list[bool]:
+        """`send_automatic` for many reminders in the caller's unit of work (the scheduler's
+        batch), whose onboardings it has read locked: one multi-row write per table. For
+        each one wanted, in order, whether it was sent (False as `send_automatic` gives)."""
+        w = self.wiring
+        now = w.clock.now()
+        candidates: list[tuple[Onboarding, Step, int, Mail, str] | None] = []
+        for ob, step, slot in wanted:
+            started = ob.step_started_at(step)
+            if not ob.allows(Change.REMIND, step) or started is None:
+                candidates.append(None)
+                continue
+            mail = self._mail(ob, step, slot)
+            key = keys.reminder_mail(keys.reminder(ob.id, step, started, slot))
+            candidates.append((ob, step, slot, mail, key))
+        chosen = [c for c in candidates if c is not None]
+        added = uow.ledger.enqueue_new([mail_delivery(c[4], c[3], now) for c in chosen])
+        sent = [c for c in chosen if c[4] in added]
+        record_all(
+            uow,
+            [
+                (ob, ob.record_reminder(now, SYSTEM_ACTOR, step, mail.to, slot))
+                for ob, step, slot, mail, _ in sent
+            ],
+            w.sync_after,
+        )
+        uow.onboardings.save_all(list({id(ob): ob for ob, *_ in sent}.values()))
+        return [c is not None and c[4] in added for c in candidates]
 
     def warn_gdap_ending(self, uow: UnitOfWork, ob: Onboarding, now: datetime) -> None:
         """Logs (and announces) that a relationship without auto-extend is about to end, with

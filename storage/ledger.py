@@ -43,6 +43,22 @@ class SqlLedger(SqlRepository):
         conn.execute(stmt, [_values(d) for d in deliveries])
         self._work.enqueued()
 
+    def enqueue_new(self, deliveries: list[Delivery]) -> set[str]:
+        """`enqueue` for many in one statement; returns the keys added (a key already in
+        the ledger adds nothing and is not returned: the database's unique key decides)."""
+        if not deliveries:
+            return set()
+        conn = self._conn(write=True)
+        stmt = (
+            self._insert(conn, DeliveryRow)
+            .on_conflict_do_nothing(index_elements=[DeliveryRow.key])  # type: ignore[attr-defined]
+            .returning(DeliveryRow.key)
+        )
+        added = set(conn.execute(stmt, [_values(d) for d in deliveries]).scalars())
+        if added:
+            self._work.enqueued()
+        return added
+
     def claim(
         self, now: datetime, limit: int, lease_seconds: int, channels: list[str] | None = None
     ) -> list[Delivery]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import bindparam, case, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -48,6 +48,21 @@ class SqlOnboardings(SqlRepository):
             stmt = stmt.with_for_update()  # SQLite: already serialised by BEGIN IMMEDIATE
         row = self._conn(write=for_update).execute(stmt).first()
         return to_onboarding(row) if row else None
+
+    def get_many(
+        self, onboarding_ids: list[str], *, for_update: bool = False
+    ) -> dict[str, Onboarding]:
+        """One query per `IN_CHUNK` ids. Locked rows are taken in id order, so two workers
+        locking overlapping sets wait for each other instead of deadlocking."""
+        found: dict[str, Onboarding] = {}
+        conn = self._conn(write=for_update)
+        for chunk in chunks(sorted(set(onboarding_ids)), IN_CHUNK):
+            stmt = select(OnboardingRow).where(OnboardingRow.id.in_(chunk))
+            if for_update:
+                stmt = stmt.order_by(OnboardingRow.id).with_for_update()
+            for row in conn.execute(stmt):
+                found[row.id] = to_onboarding(row)
+        return found
 
     def find(self, reference: str, *, include_closed: bool = False) -> list[Onboarding]:
         """Onboardings matching by id, else by domain, else by name: the first kind that
@@ -199,6 +214,35 @@ class SqlOnboardings(SqlRepository):
         if self.get(onboarding.id) is None:
             raise NotFound(f"There is no onboarding {onboarding.id} to save.")
         raise Conflict(f"{onboarding.name} was changed by someone else; reload and try again.")
+
+    def save_all(self, onboardings: list[Onboarding]) -> None:
+        """`save` for many in one executemany of one cached statement; raises `Conflict`
+        (and the caller's transaction is to be rolled back) if any was saved since read."""
+        if not onboardings:
+            return
+        conn = self._conn(write=True)
+        rows = []
+        for ob in onboardings:
+            values = onboarding_values(ob)
+            values["_id"] = values.pop("id")
+            rows.append({**values, "_version": ob.version, "version": ob.version + 1})
+        columns = [c for c in rows[0] if not c.startswith("_")]
+        stmt = (
+            update(OnboardingRow)
+            .where(
+                OnboardingRow.id == bindparam("_id"),
+                OnboardingRow.version == bindparam("_version"),
+            )
+            .values({c: bindparam(c) for c in columns})
+        )
+        result = conn.execute(stmt, rows)
+        if result.rowcount != len(rows):
+            raise Conflict(
+                f"{len(rows) - result.rowcount} of {len(rows)} onboardings were changed by "
+                "someone else; reload and try again."
+            )
+        for ob in onboardings:
+            ob.version += 1
 
     def page(
         self,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from bot.errors import NotFound
 from bot.records import Timer, TimerKind, TimerState
 from storage.database import is_sqlite
 from storage.mapping import timer_values, to_timer
 from storage.models import TimerRow
-from storage.sql import TIMER_PENDING, SqlRepository
+from storage.sql import IN_CHUNK, TIMER_PENDING, SqlRepository, chunks
 
 
 class SqlTimers(SqlRepository):
@@ -89,6 +89,45 @@ class SqlTimers(SqlRepository):
             .order_by(TimerRow.due_at, TimerRow.id)
         )
         return [to_timer(row) for row in self._conn().execute(stmt)]
+
+    def of_many(self, onboarding_ids: list[str], kind: TimerKind) -> dict[str, list[Timer]]:
+        """`of` for many onboardings, one query per `IN_CHUNK` of them."""
+        found: dict[str, list[Timer]] = {}
+        conn = self._conn()
+        for chunk in chunks(sorted(set(onboarding_ids)), IN_CHUNK):
+            stmt = (
+                select(TimerRow)
+                .where(TimerRow.onboarding_id.in_(chunk), TimerRow.kind == kind.value)
+                .order_by(TimerRow.due_at, TimerRow.id)
+            )
+            for row in conn.execute(stmt):
+                found.setdefault(row.onboarding_id, []).append(to_timer(row))
+        return found
+
+    def finish_all(self, finished: list[tuple[int, TimerState, str]], at: datetime) -> None:
+        """`finish` for many (id, state, outcome) in one executemany; raises `NotFound` if
+        any of them is not there."""
+        if not finished:
+            return
+        stmt = (
+            update(TimerRow)
+            .where(TimerRow.id == bindparam("_id"))
+            .values(
+                state=bindparam("state"),
+                finished_at=bindparam("finished_at"),
+                claimed_until=None,
+                outcome=bindparam("outcome"),
+            )
+        )
+        result = self._conn(write=True).execute(
+            stmt,
+            [
+                {"_id": i, "state": s.value, "finished_at": at, "outcome": o or None}
+                for i, s, o in finished
+            ],
+        )
+        if result.rowcount != len(finished):
+            raise NotFound(f"{len(finished) - result.rowcount} of the timers finished are gone.")
 
     def finish(self, timer_id: int, state: TimerState, at: datetime, outcome: str = "") -> None:
         self._set_timer(
