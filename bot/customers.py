@@ -128,8 +128,11 @@ class Customers:
         now = self.wiring.clock.now()
         with self.wiring.store.transaction() as uow:
             counts = uow.onboardings.counts() if search is None else None
+            known = None  # the counts of open customers are the total of an open list
+            if counts is not None and lifecycle is Lifecycle.OPEN:
+                known = counts[status] if status is not None else sum(counts.values())
             onboardings, total = uow.onboardings.page(
-                status, search, max(offset, 0), limit, lifecycle=lifecycle
+                status, search, max(offset, 0), limit, lifecycle=lifecycle, known_total=known
             )
             closed = [ob.id for ob in onboardings if not ob.is_open]
             closings = uow.activities.latest_of(closed, list(CLOSING_KINDS)) if closed else {}

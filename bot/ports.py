@@ -247,11 +247,13 @@ class OnboardingRepository(Protocol):
         limit: int,
         *,
         lifecycle: Lifecycle | None = Lifecycle.OPEN,
+        known_total: int | None = None,
     ) -> tuple[list[Onboarding], int]:
         """A page of onboardings and how many match in all. Open ones (the default) newest
         enrollment first; finished or cancelled ones newest closed first; `lifecycle` None
         (a search) all, open ones first. `search` matches part of the name or domain (any
-        case) or the whole id."""
+        case) or the whole id. `known_total`: how many match, when the caller has counted
+        them already (the dashboard's counts), so they are not counted twice."""
         ...
 
     def counts(self) -> dict[OverallStatus, int]: ...

@@ -25,18 +25,11 @@ from bot.records import ActivityTally
 from bot.steps import Step
 from storage.database import fold_case
 from storage.mapping import activity_values, onboarding_values, to_activity, to_onboarding
-from storage.models import ActivityRow, OnboardingRow
+from storage.models import LIST_ORDER, ActivityRow, OnboardingRow
 from storage.search import search_condition
 from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks
 
 OPEN_BY_ID_LIMIT = 100  # one tenant is onboarded once; a relationship or transfer belongs to one
-# The lists: newest first; the customers of one bulk import (one `listed_at`) in the order
-# of their file, on SQLite and PostgreSQL alike (NULLS FIRST: a single enrollment has no row).
-LIST_ORDER = (
-    OnboardingRow.listed_at.desc(),
-    OnboardingRow.bulk_row.asc().nulls_first(),
-    OnboardingRow.id.desc(),
-)
 
 
 class SqlOnboardings(SqlRepository):
@@ -252,6 +245,7 @@ class SqlOnboardings(SqlRepository):
         limit: int,
         *,
         lifecycle: Lifecycle | None = Lifecycle.OPEN,
+        known_total: int | None = None,
     ) -> tuple[list[Onboarding], int]:
         o = OnboardingRow
         conditions: list[Any] = []
@@ -270,7 +264,11 @@ class SqlOnboardings(SqlRepository):
             order = (case((IS_OPEN, 0), else_=1), *LIST_ORDER)
         else:  # finished or cancelled: the newest closed first
             order = (o.closed_at.desc(), o.id.desc())
-        total = conn.execute(select(func.count()).select_from(o).where(*conditions)).scalar_one()
+        total = (
+            known_total
+            if known_total is not None
+            else conn.execute(select(func.count()).select_from(o).where(*conditions)).scalar_one()
+        )
         rows = conn.execute(
             select(o)
             .where(*conditions)

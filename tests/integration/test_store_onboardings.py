@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -680,3 +681,37 @@ def test_transfers_expiring_soon_count_partner_centers_own_expiry(store, make_on
     with store.transaction() as uow:
         found = uow.onboardings.expiring(now - timedelta(days=23), now, 10)
     assert {o.id for o in found} == {old_by_product.id, soon_by_partner_center.id}
+
+
+def test_a_list_page_is_read_from_an_index_not_by_sorting_every_open_customer(
+    store, engine, make_onboarding
+):
+    """`status` at 100,000 customers costs its page, not a sort of the store: the plan of the
+    page's query walks an index in the lists' order and has no sort step."""
+    with store.transaction() as uow:
+        uow.onboardings.add_new(
+            [make_onboarding(enrolled_at=T0 + timedelta(seconds=i)) for i in range(300)]
+        )
+    statements: list[tuple[str, Any]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "ORDER BY" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with store.transaction() as uow:
+            for status in (None, OverallStatus.ACTIVE):
+                uow.onboardings.page(status, None, 0, 10, known_total=300)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert len(statements) == 2
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE onboardings")
+            conn.exec_driver_sql("SET enable_seqscan = off")  # 300 rows: prefer no scan
+        explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+        for sql, parameters in statements:
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(explain + sql, parameters))
+            assert "ix_onboardings_" in plan, plan
+            assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
