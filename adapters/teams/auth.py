@@ -19,7 +19,8 @@ import contextlib
 import ipaddress
 import logging
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -33,6 +34,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity, CallerIdConstants
 from botframework.connector.auth import (  # type: ignore[import-untyped]
     AuthenticateRequestResult,
+    AuthenticationConstants,
     BotFrameworkAuthentication,
     ClaimsIdentity,
     ConnectorFactory,
@@ -40,6 +42,8 @@ from botframework.connector.auth import (  # type: ignore[import-untyped]
 )
 
 log = logging.getLogger(__name__)
+AUDIENCE_CLAIM = AuthenticationConstants.AUDIENCE_CLAIM
+APP_ID_CLAIM = AuthenticationConstants.APP_ID_CLAIM
 
 OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 CHANNEL_ISSUER = "https://api.botframework.com"  # who signs what Teams sends a bot
@@ -287,14 +291,65 @@ class TokenValidator:
         return claims
 
 
+class ReusedClients:
+    """The SDK's Bot Framework clients, kept from turn to turn.
+
+    `CloudAdapter` asks for a new connector client (the replies) and a new user token client
+    on every turn, and each is a new msrest client with a new `requests` session: every
+    reply opened a new TCP (and, with Teams, TLS) connection to the connector, and building
+    the two clients' retry settings alone cost milliseconds. A client is the same for the
+    same bot app id, service URL and audience, so one is made per such key and kept (the
+    newest `LIMIT`; the service URLs are Teams' few regional ones). Its session keeps its
+    connections open, and its credentials keep and renew their token as before."""
+
+    LIMIT = 64
+
+    def __init__(self) -> None:
+        self._clients: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+
+    async def get(self, key: tuple[str, ...], make: Callable[[], Awaitable[Any]]) -> Any:
+        client = self._clients.get(key)
+        if client is None:
+            client = await make()  # a failure (an app id refused) is not kept
+            self._clients[key] = client
+            while len(self._clients) > self.LIMIT:
+                self._clients.popitem(last=False)
+        self._clients.move_to_end(key)
+        return client
+
+
+class _ReusingConnectorFactory(ConnectorFactory):
+    """The SDK's connector factory for one caller, answering from `ReusedClients`."""
+
+    def __init__(self, inner: ConnectorFactory, app_id: str, clients: ReusedClients) -> None:
+        self.inner = inner
+        self.app_id = app_id
+        self.clients = clients
+
+    async def create(self, service_url: str, audience: str | None = None) -> Any:
+        key = ("connector", self.app_id, service_url or "", audience or "")
+        return await self.clients.get(key, lambda: self.inner.create(service_url, audience))
+
+
+def _app_id_of(identity: ClaimsIdentity) -> str:
+    """The bot app id the SDK makes a caller's clients for (its `get_app_id`)."""
+    claims = (identity.claims if identity is not None else None) or {}
+    app_id = claims.get(AUDIENCE_CLAIM)
+    if app_id is None:
+        app_id = claims.get(APP_ID_CLAIM)
+    return str(app_id or "")
+
+
 class TeamsAuthentication(BotFrameworkAuthentication):
     """The SDK's authentication with the token check replaced by `TokenValidator`; everything
-    else (the connector that sends replies, its outgoing credentials) is the SDK's own."""
+    else (the connector that sends replies, its outgoing credentials) is the SDK's own, its
+    clients kept across turns (`ReusedClients`)."""
 
     def __init__(self, credentials: Credentials, validator: TokenValidator) -> None:
         self.enabled = credentials.enabled
         self.validator = validator
         self.inner = ConfigurationBotFrameworkAuthentication(bot_config(credentials))
+        self.clients = ReusedClients()
 
     def result_for(self, claims: dict[str, Any]) -> AuthenticateRequestResult:
         """What the adapter needs to run a turn whose token `validate` accepted."""
@@ -303,14 +358,16 @@ class TeamsAuthentication(BotFrameworkAuthentication):
         result.claims_identity = identity
         result.audience = self.inner.get_originating_audience()
         result.caller_id = CallerIdConstants.public_azure_channel
-        result.connector_factory = self.inner.create_connector_factory(identity)
+        result.connector_factory = self.create_connector_factory(identity)
         return result
 
     async def authenticate_request(
         self, activity: Activity, auth_header: str
     ) -> AuthenticateRequestResult:
         if not self.enabled:  # the SDK's anonymous path; it never fetches keys without a header
-            return await self.inner.authenticate_request(activity, "")
+            result = await self.inner.authenticate_request(activity, "")
+            result.connector_factory = self.create_connector_factory(result.claims_identity)
+            return result
         claims = await self.validator.validate(
             auth_header, channel_id=activity.channel_id or "", service_url=activity.service_url
         )
@@ -322,10 +379,17 @@ class TeamsAuthentication(BotFrameworkAuthentication):
         raise Unauthorized("streaming connections are not served")
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
-        return self.inner.create_connector_factory(claims_identity)
+        return _ReusingConnectorFactory(
+            self.inner.create_connector_factory(claims_identity),
+            _app_id_of(claims_identity),
+            self.clients,
+        )
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
-        return await self.inner.create_user_token_client(claims_identity)
+        return await self.clients.get(
+            ("user token", _app_id_of(claims_identity)),
+            lambda: self.inner.create_user_token_client(claims_identity),
+        )
 
     def get_originating_audience(self) -> str:
         return self.inner.get_originating_audience()
