@@ -198,7 +198,7 @@ class FakeConnector:
     redirects: dict[str, str] = field(default_factory=dict)  # file name -> where it moved
     throttle: int = 0  # answer this many next sends with 429
     headers_seen: list[dict[str, str]] = field(default_factory=list)
-    peers: list[Any] = field(default_factory=list)  # the client end of each request's connection
+    peernames: list[Any] = field(default_factory=list)  # each request's connection, client end
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
 
@@ -214,7 +214,7 @@ class FakeConnector:
     async def _record(self, request: web.Request, kind: str, activity_id: str) -> web.Response:
         self.headers_seen.append(dict(request.headers))
         if request.transport is not None:
-            self.peers.append(request.transport.get_extra_info("peername"))
+            self.peernames.append(request.transport.get_extra_info("peername"))
         if self.throttle and kind != "update":
             self.throttle -= 1
             return web.json_response(

@@ -39,6 +39,6 @@ async def test_replies_to_two_service_urls_each_reach_their_own_connector_on_one
                 assert "enroll" in last_card(bob_sent).text
             assert len(w.connector.sent) == 3 and len(other.sent) == 3
             # three turns each, one connection each: kept, not opened per reply
-            assert len(set(w.connector.peers)) == 1, w.connector.peers
-            assert len(set(other.peers)) == 1, other.peers
-            assert set(w.connector.peers).isdisjoint(other.peers)
+            assert len(set(w.connector.peernames)) == 1, w.connector.peernames
+            assert len(set(other.peernames)) == 1, other.peernames
+            assert set(w.connector.peernames).isdisjoint(other.peernames)
