@@ -104,6 +104,27 @@ class Replica:
             self.process.wait(30)
 
 
+def wait_until_mid_run(engine, slot: int) -> None:
+    """Until a batch of these reminders is done and the next one is claimed but not done:
+    killed then, the replica is in the middle of its run and holds claims, whatever the
+    machine's speed (a fixed sleep was too long once reminders were sent in batches)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            done, claimed = conn.execute(
+                text(
+                    "SELECT count(*) FILTER (WHERE state <> 'pending'),"
+                    " count(*) FILTER (WHERE state = 'pending' AND claimed_until IS NOT NULL)"
+                    " FROM timers WHERE kind = 'reminder' AND slot = :slot"
+                ),
+                {"slot": slot},
+            ).one()
+        if 50 <= done <= CUSTOMERS - 200 and claimed:
+            return
+        time.sleep(0.002)
+    raise AssertionError(f"reminder {slot} was never caught in the middle of a run")
+
+
 def test_two_replicas_send_every_reminder_once_when_one_is_killed(pg_url, tmp_path):
     engine = create_engine_for(pg_url)
     upgrade(engine)
@@ -117,10 +138,9 @@ def test_two_replicas_send_every_reminder_once_when_one_is_killed(pg_url, tmp_pa
     try:
         for at in ticks:
             alive = [r for r in (one, two) if r.process.poll() is None]
-            for replica in alive:
-                replica.send(at)
-            if at == T0 + timedelta(hours=24):  # 1,000 first reminders are being sent
-                time.sleep(1.5)
+            if at == T0 + timedelta(hours=24):  # 1,000 first reminders: one starts alone
+                one.send(at)
+                wait_until_mid_run(engine, slot=1)
                 one.kill()
                 assert one.process.stdout is not None
                 killed_mid_run = not any(
@@ -128,6 +148,8 @@ def test_two_replicas_send_every_reminder_once_when_one_is_killed(pg_url, tmp_pa
                     for line in one.process.stdout.read().splitlines()
                 )
                 alive = [two]
+            for replica in alive:
+                replica.send(at)
             for replica in alive:
                 replica.wait_done()
     finally:
