@@ -32,7 +32,7 @@ ONE_QUERY = text(
     "(SELECT count(*) FROM onboardings WHERE lifecycle = 'open' "
     " AND overall_status = 'Completed') AS completed "
     "FROM onboardings o WHERE o.lifecycle = 'open' "
-    "ORDER BY o.listed_at DESC, o.bulk_row, o.id DESC LIMIT 10"
+    "ORDER BY o.listed_at DESC, o.bulk_row NULLS FIRST, o.id DESC LIMIT 10"  # the lists' order
 )
 
 
