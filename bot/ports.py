@@ -368,7 +368,10 @@ class DeliveryLedger(Protocol):
 
     def enqueue_new(self, deliveries: list[Delivery]) -> set[str]:
         """`enqueue` for many at once; returns the keys that were not there yet (`id` is not
-        set: the sender claims them by key)."""
+        set: the sender claims them by key). A key is never in the ledger twice, but the
+        answer is only exact if nobody else enqueues these keys at the same time: callers
+        hold the lock that serialises them (the scheduler's reminders: their onboardings'
+        rows, which every sender of those keys locks first)."""
         ...
 
     def claim(
