@@ -82,6 +82,24 @@ SUBMIT_WAIT = 2.0  # seconds a form submission may take before the modal says "w
 PROGRESS_EVERY = 0.7  # seconds between in-place updates of a running bulk enrollment
 IN_A_MODAL = (Answer.FORM, Answer.UPLOAD)
 KEPT_META_KIND = "slack.modal"  # adapter state: metadata too long for a modal, by key
+ACK_SENT = "onboarding_bot.ack_sent"  # Bolt context: an asyncio.Event, set once the ack is out
+FIRST_TIME = "onboarding_bot.first_time"  # Bolt context: the replay check's Future[bool]
+# Loop turns a listener gives away between its ack's write and its work: I/O that is ready by
+# then (the ack's reader in this process, another request's bytes) is taken before a worker
+# thread starts to compete for the GIL (5 ms a turn when it does). Three measured best.
+LOOP_TURNS_AFTER_ACK = 3
+
+
+async def _first_time(context: dict[str, Any]) -> bool:
+    """The replay check's verdict (True without one: Socket Mode, no replay guard)."""
+    verdict = context.get(FIRST_TIME)
+    return True if verdict is None else bool(await verdict)
+
+
+def _acks_first(body: dict[str, Any]) -> bool:
+    """Slash commands and button clicks: their listeners ack before anything else, then wait
+    for the replay check (`SlackFrontEnd._ack_first`); all other requests wait before."""
+    return "command" in body or body.get("type") == "block_actions"
 
 
 def _replaces(reply: Reply, where: Where) -> bool:
@@ -152,6 +170,8 @@ class SlackFrontEnd:
             web_app.router.add_post("/slack/events", self.handle_http)
 
     async def handle_http(self, request: web.Request) -> web.Response:
+        """The gate, then Bolt; the replay check (a write to the store) runs meanwhile, as
+        Bolt takes at least its 10 ms poll to hand over an ack (`_taken`)."""
         body = await request.read()
         refused = (
             gate.refusal(self._verifier, request.headers, request.content_type, body)
@@ -161,20 +181,35 @@ class SlackFrontEnd:
         if refused:
             log.warning("refused a Slack request: %s (%s bytes)", refused.reason, f"{len(body):,}")
             return web.Response(status=refused.status, text=refused.reason)
-        signature = request.headers.get("X-Slack-Signature", "")
-        if self.replays is not None and not await asyncio.to_thread(
-            self.replays.first_time, signature, datetime.now(UTC)
-        ):
-            # The very same signed request again is never run twice: Slack's own retry of
-            # it (it says so in X-Slack-Retry-Num) is answered 200 so Slack stops; anything
-            # else is a replay (after a restart, or to another replica) and refused.
-            if request.headers.get("X-Slack-Retry-Num"):
-                log.info("dropped a repeated Slack delivery (%s bytes)", f"{len(body):,}")
-                return web.Response(status=200)
-            log.warning("refused a Slack request: replayed (%s bytes)", f"{len(body):,}")
-            return web.Response(status=401, text="replayed request")
-        answer = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(answer)
+        bolt_request = await to_bolt_request(request)
+        sent = asyncio.Event()
+        bolt_request.context[ACK_SENT] = sent
+        if self.replays is not None:
+            signature = request.headers.get("X-Slack-Signature", "")
+            bolt_request.context[FIRST_TIME] = asyncio.ensure_future(
+                asyncio.to_thread(self.replays.first_time, signature, datetime.now(UTC))
+            )
+        try:
+            answer = await self.app.async_dispatch(bolt_request)
+            if not await _first_time(bolt_request.context):
+                return self._replayed(request, len(body))
+            response = await to_aiohttp_response(answer)
+            await response.prepare(request)
+            await response.write_eof()
+            return response
+        finally:
+            sent.set()
+
+    @staticmethod
+    def _replayed(request: web.Request, size: int) -> web.Response:
+        # The very same signed request again is never run twice: Slack's own retry of it (it
+        # says so in X-Slack-Retry-Num) is answered 200 so Slack stops; anything else is a
+        # replay (after a restart, or to another replica) and refused.
+        if request.headers.get("X-Slack-Retry-Num"):
+            log.info("dropped a repeated Slack delivery (%s bytes)", f"{size:,}")
+            return web.Response(status=200)
+        log.warning("refused a Slack request: replayed (%s bytes)", f"{size:,}")
+        return web.Response(status=401, text="replayed request")
 
     async def start_socket_mode(self, app_token: str) -> Any:
         """Socket Mode: Slack sends everything over a WebSocket the bot opens (no public URL)."""
@@ -188,6 +223,7 @@ class SlackFrontEnd:
 
     def _register(self) -> None:
         app = self.app
+        app.middleware(self._refuse_replays)
         app.middleware(self._drop_retries)
         app.middleware(self._restore_kept_meta)
         app.command("/onboard")(self._on_command)
@@ -198,6 +234,15 @@ class SlackFrontEnd:
         app.view(forms.FORM_CALLBACK)(self._on_submit)
         app.options(forms.VALUE_ACTION)(self._on_options)
         app.event("app_home_opened")(self._on_home_opened)
+
+    async def _refuse_replays(
+        self, body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """A replayed request goes no further: `handle_http` answers it. Listeners that ack
+        first check after their ack instead, so the check overlaps Bolt's way to the ack."""
+        if not _acks_first(body) and not await _first_time(context):
+            return BoltResponse(status=401, body="")
+        return await next()
 
     async def _drop_retries(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         """Slack retries an event it thinks we missed, and Bolt does not drop duplicates."""
@@ -228,18 +273,44 @@ class SlackFrontEnd:
             view["private_metadata"] = str((kept or {}).get("meta", ""))
         return await next()
 
-    async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+    @staticmethod
+    async def _ack_first(ack: Callable[..., Awaitable[Any]], context: dict[str, Any]) -> bool:
+        """Acks, then waits until the ack is written to Slack's connection (HTTP): True when
+        the request may go on, False for a replay (refused instead of acked). Bolt sends the
+        ack from the event loop while the listener goes on; work started at once (a worker
+        thread reading the store) would hold the GIL the loop needs to send it."""
         await ack()
+        sent = context.get(ACK_SENT)  # none in Socket Mode
+        if isinstance(sent, asyncio.Event):
+            await sent.wait()
+            for _ in range(LOOP_TURNS_AFTER_ACK):
+                await asyncio.sleep(0)
+        try:
+            return await _first_time(context)
+        except Exception:  # the check failed: `handle_http` answered 500, nothing runs
+            return False
+
+    async def _on_command(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        if not await self._ack_first(ack, context):
+            return
         where = Where.of_command(body)
         await self._guard(self._run(body.get("text", ""), where, body.get("trigger_id")), where)
 
-    async def _on_run(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        await ack()
+    async def _on_run(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        if not await self._ack_first(ack, context):
+            return
         where = Where.of_action(body)
         await self._guard(self._run(clicked_line(body), where, body.get("trigger_id")), where)
 
-    async def _on_share(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        await ack()
+    async def _on_share(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        if not await self._ack_first(ack, context):
+            return
         where = Where.of_action(body)
         await self._guard(self._share(clicked_line(body), where), where)
 
@@ -249,17 +320,23 @@ class SlackFrontEnd:
         if where.response_url:
             await self._respond(where.response_url, render(reply), in_channel=True)
 
-    async def _on_dismiss(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        await ack()
+    async def _on_dismiss(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        if not await self._ack_first(ack, context):
+            return
         where = Where.of_action(body)
         if where.response_url:
             await AsyncWebhookClient(where.response_url).send(
                 delete_original=True, text="Nothing was done."
             )
 
-    async def _on_field(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+    async def _on_field(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
         """A choice with `fills` changed in a modal (P2P: a known partner was picked)."""
-        await ack()
+        if not await self._ack_first(ack, context):
+            return
         picked = picked_choice(body)
         if picked is None:
             return
@@ -279,13 +356,15 @@ class SlackFrontEnd:
         if event.get("tab", "home") == "home":
             await self.publish_home(event["user"], str(body.get("team_id", "")))
 
-    async def _on_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+    async def _on_submit(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
         view, meta = body["view"], modal_meta(body)
         where = Where.of_modal(body, meta)
         values = forms.values_of(view)
         if meta.kind == forms.BULK_KIND:
-            await ack()
-            await self._guard(self._bulk_upload(forms.uploaded_file(values), where), where)
+            if await self._ack_first(ack, context):
+                await self._guard(self._bulk_upload(forms.uploaded_file(values), where), where)
             return
         task = asyncio.ensure_future(
             asyncio.to_thread(

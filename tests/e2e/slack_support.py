@@ -336,6 +336,14 @@ class Slack:
         self, view: dict[str, Any], values: dict[str, Any] | None = None, user: User = ALICE
     ) -> Sent:
         """Submits a modal; fields not in `values` keep what the modal shows."""
+        return await self.send(
+            self.submission_body(view, values, user), "application/x-www-form-urlencoded"
+        )
+
+    def submission_body(
+        self, view: dict[str, Any], values: dict[str, Any] | None = None, user: User = ALICE
+    ) -> str:
+        """The form body of a modal's `view_submission` (what `submit` sends)."""
         values = values or {}
         state = {
             b["block_id"]: {b["element"]["action_id"]: _state_of(b["element"], values.get(name))}
@@ -357,7 +365,7 @@ class Slack:
             "response_urls": [],
             "is_enterprise_install": False,
         }
-        return await self.interact(payload)
+        return urlencode({"payload": json.dumps(payload)})
 
     async def suggest(
         self, view: dict[str, Any], field_name: str, typed: str, user: User = ALICE
