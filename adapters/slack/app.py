@@ -171,7 +171,9 @@ class SlackFrontEnd:
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """The gate, then Bolt; the replay check (a write to the store) runs meanwhile, as
-        Bolt takes at least its 10 ms poll to hand over an ack (`_taken`)."""
+        Bolt takes at least its 10 ms poll to hand over an ack. Nothing acts before the
+        check says the request is new (`_refuse_replays`, `_ack_first`); a replay is
+        answered 401 instead of Bolt's ack."""
         body = await request.read()
         refused = (
             gate.refusal(self._verifier, request.headers, request.content_type, body)
