@@ -234,9 +234,10 @@ class OnboardingRepository(Protocol):
         """Write the new state; raise `Conflict` if someone saved it since it was read."""
         ...
 
-    def save_all(self, onboardings: list[Onboarding]) -> None:
-        """`save` for many at once: all, or raise `Conflict` (roll back) if any was saved by
-        someone else since it was read."""
+    def touch_all(self, onboardings: list[Onboarding]) -> None:
+        """Moves their version on without writing their state, checked as `save` checks it:
+        for a change that only adds to the log (an automatic reminder), so whoever read
+        them before it still reloads before saving, at a fraction of a full write."""
         ...
 
     def page(

@@ -124,7 +124,9 @@ class Reminders:
             ],
             w.sync_after,
         )
-        uow.onboardings.save_all(list({id(ob): ob for ob, *_ in sent}.values()))
+        # A reminder only adds to the log (`record_reminder` changes no field), so the
+        # onboardings' versions move on, as `send_automatic`'s save moves it, unwritten.
+        uow.onboardings.touch_all(list({id(ob): ob for ob, *_ in sent}.values()))
         return [c is not None and c[4] in added for c in candidates]
 
     def warn_gdap_ending(self, uow: UnitOfWork, ob: Onboarding, now: datetime) -> None:

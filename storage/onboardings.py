@@ -208,27 +208,22 @@ class SqlOnboardings(SqlRepository):
             raise NotFound(f"There is no onboarding {onboarding.id} to save.")
         raise Conflict(f"{onboarding.name} was changed by someone else; reload and try again.")
 
-    def save_all(self, onboardings: list[Onboarding]) -> None:
-        """`save` for many in one executemany of one cached statement; raises `Conflict`
-        (and the caller's transaction is to be rolled back) if any was saved since read."""
+    def touch_all(self, onboardings: list[Onboarding]) -> None:
+        """One executemany of three values a row, not every column as `save` writes."""
         if not onboardings:
             return
-        conn = self._conn(write=True)
-        rows = []
-        for ob in onboardings:
-            values = onboarding_values(ob)
-            values["_id"] = values.pop("id")
-            rows.append({**values, "_version": ob.version, "version": ob.version + 1})
-        columns = [c for c in rows[0] if not c.startswith("_")]
         stmt = (
             update(OnboardingRow)
             .where(
                 OnboardingRow.id == bindparam("_id"),
                 OnboardingRow.version == bindparam("_version"),
             )
-            .values({c: bindparam(c) for c in columns})
+            .values(version=bindparam("version"))
         )
-        result = conn.execute(stmt, rows)
+        rows = [
+            {"_id": ob.id, "_version": ob.version, "version": ob.version + 1} for ob in onboardings
+        ]
+        result = self._conn(write=True).execute(stmt, rows)
         if result.rowcount != len(rows):
             raise Conflict(
                 f"{len(rows) - result.rowcount} of {len(rows)} onboardings were changed by "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -221,6 +222,15 @@ def test_reminders_only_for_waiting_steps():
     assert auto.details["slot"] == 2
     with pytest.raises(NotAllowed, match="nothing to remind"):
         ob.record_reminder(T0, ALICE, Step.GDAP, "john.doe@abctech.com")
+
+
+def test_a_reminder_only_adds_to_the_log():
+    """The scheduler moves a reminded onboarding's version on without writing its fields
+    (`touch_all`): that is only right while a reminder changes none of them."""
+    ob, _ = enrolled()
+    before = copy.deepcopy(ob)
+    ob.record_reminder(T0, SYSTEM_ACTOR, Step.RESELLER, "john.doe@abctech.com", 1)
+    assert ob == before
 
 
 def test_reminder_slots_are_24h_48h_and_7_days_after_the_start():
