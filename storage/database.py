@@ -65,14 +65,16 @@ def create_engine_for(url: str | URL) -> Engine:
     and transactions that take the write lock at BEGIN (see `READ_ONLY`): SQLite has one
     writer at a time, and taking the lock up front is what makes a read-modify-write safe
     there. PostgreSQL gets `pool_pre_ping`, so a connection dropped by a restart or a proxy
-    is replaced instead of failing a user's command.
+    is replaced instead of failing a user's command. Both hide a statement's parameters in
+    errors: a failed write's traceback would otherwise log the customer's address, the mail
+    it was sending and whatever else the row held.
     """
     normalised = make_url(normalise_url(url))
     if normalised.get_backend_name() == "sqlite":
-        engine = create_engine(normalised)
+        engine = create_engine(normalised, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return create_engine(normalised, pool_pre_ping=True)
+    return create_engine(normalised, pool_pre_ping=True, hide_parameters=True)
 
 
 def is_sqlite(bind: Engine | Connection) -> bool:

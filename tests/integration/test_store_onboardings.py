@@ -559,6 +559,19 @@ def test_activities_keep_their_ids(store, make_onboarding):
         )
 
 
+def test_a_failed_write_names_the_statement_but_not_the_customers_data(store, make_onboarding):
+    """What a failed write puts in the log (its exception's text) holds no row data."""
+    ob = make_onboarding()
+    said = "Invitation sent to private.person@contoso-secret.example"
+    with store.transaction() as uow:
+        uow.onboardings.add(ob)
+        uow.activities.append(Activity(ob.id, T0, ALICE, ActivityKind.ENROLLED, said, id="a1"))
+    with pytest.raises(IntegrityError) as failed, store.transaction() as uow:
+        uow.activities.append(Activity(ob.id, T0, ALICE, ActivityKind.ENROLLED, said, id="a1"))
+    assert "INSERT INTO activities" in str(failed.value)
+    assert "private.person" not in str(failed.value)
+
+
 def test_notice_subscriptions_one_per_destination(store):
     def sub(destination: str, level: NoticeLevel, label: str) -> Subscription:
         return Subscription("slack", destination, level, label, "alice (slack)", T0)
