@@ -32,7 +32,6 @@ from adapters.downloads import DownloadLinks, signing_key
 from adapters.hub.directory import LocalHubDirectory
 from adapters.mail import build_mailer
 from adapters.microsoft.sandbox import SandboxMicrosoft
-from adapters.slack.app import SlackFrontEnd, slack_front_end
 from adapters.teams import Credentials as TeamsCredentials
 from adapters.teams import TeamsFrontEnd
 from adapters.teams import file_hosts as teams_file_hosts
@@ -52,6 +51,7 @@ if TYPE_CHECKING:
     from adapters.microsoft.live.http import RetryPolicy
     from adapters.microsoft.live.wiring import LiveParts
     from adapters.partner_center_webhook import PartnerCenterWebhook
+    from adapters.slack.app import SlackFrontEnd
 
 log = logging.getLogger("onboarding")
 
@@ -149,6 +149,8 @@ def build(
     service.notifiers.append(teams.notifier)
     slack: SlackFrontEnd | None = None
     if settings.slack_enabled and settings.slack_bot_token:
+        from adapters.slack.app import slack_front_end  # only when Slack is on: start-up
+
         secret = settings.slack_signing_secret
         slack = slack_front_end(
             dispatcher,

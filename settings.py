@@ -174,9 +174,10 @@ class Settings(BaseSettings):
     @field_validator("partner_client_certificate")
     @classmethod
     def _graph_credential(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        from adapters.microsoft.live.tokens import certificate_credential
-
         if value is not None and value.get_secret_value().strip():
+            # only with a certificate: the module brings httpx, which start-up does not need
+            from adapters.microsoft.live.tokens import certificate_credential
+
             certificate_credential(value.get_secret_value().strip())
             return SecretStr(value.get_secret_value().strip())
         secret = info.data.get("partner_client_secret")

@@ -66,9 +66,9 @@ class Runs:
 
         with database(self.dialect) as url:
             _, engine = service_for(url)
-            from storage.models import Base
+            from storage.models import metadata
 
-            tables = [Base.metadata.tables[name] for name in TABLES]
+            tables = [metadata.tables[name] for name in TABLES]
             with engine.connect() as conn:
                 started = time.perf_counter()
                 with conn.begin():
@@ -80,12 +80,12 @@ class Runs:
 
 
 def dump(engine: Any) -> dict[str, list[dict[str, Any]]]:
-    from storage.models import Base
+    from storage.models import metadata
 
     written: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as conn:
         for name in TABLES:
-            table = Base.metadata.tables[name]
+            table = metadata.tables[name]
             written[name] = [dict(row._mapping) for row in conn.execute(select(table))]
     return written
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import idna
 import pycountry
-from email_validator import EmailNotValidError, validate_email
 
 from bot import labels
 from bot.countries import CountryNotFound, find_country
@@ -72,6 +71,9 @@ def clean_email(text: str, label: str = labels.ENROLL["email"]) -> str:
     if not text:
         raise ValueError(f"{label} is required.")
     refuse_invisible(text, label)
+    # Imported on the first address, not at start-up: its RFC tables cost a share of it.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as err:

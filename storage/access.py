@@ -15,13 +15,13 @@ class SqlAccess(SqlRepository):
     def get(self, identity: str) -> Grant | None:
         row = (
             self._conn()
-            .execute(select(AccessGrantRow).where(AccessGrantRow.identity == identity))
+            .execute(select(AccessGrantRow).where(AccessGrantRow.c.identity == identity))
             .first()
         )
         return Grant(row.identity, Role(row.role), row.granted_by, row.granted_at) if row else None
 
     def all(self) -> list[Grant]:
-        rows = self._conn().execute(select(AccessGrantRow).order_by(AccessGrantRow.identity))
+        rows = self._conn().execute(select(AccessGrantRow).order_by(AccessGrantRow.c.identity))
         return [Grant(r.identity, Role(r.role), r.granted_by, r.granted_at) for r in rows]
 
     def save(self, grant: Grant) -> None:
@@ -34,15 +34,15 @@ class SqlAccess(SqlRepository):
         }
         stmt = self._insert(conn, AccessGrantRow).values(**values)
         conn.execute(
-            stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-                index_elements=[AccessGrantRow.identity],
+            stmt.on_conflict_do_update(
+                index_elements=[AccessGrantRow.c.identity],
                 set_={k: v for k, v in values.items() if k != "identity"},
             )
         )
 
     def remove(self, identity: str) -> bool:
         result = self._conn(write=True).execute(
-            delete(AccessGrantRow).where(AccessGrantRow.identity == identity)
+            delete(AccessGrantRow).where(AccessGrantRow.c.identity == identity)
         )
         return result.rowcount > 0
 
@@ -56,7 +56,7 @@ class SqlAccess(SqlRepository):
     def entries(self, limit: int) -> list[AccessEntry]:
         rows = (
             self._conn()
-            .execute(select(AccessLogRow).order_by(AccessLogRow.seq.desc()).limit(max(limit, 0)))
+            .execute(select(AccessLogRow).order_by(AccessLogRow.c.seq.desc()).limit(max(limit, 0)))
             .all()
         )
         return [AccessEntry(r.at, r.actor, r.identity, r.message) for r in reversed(rows)]

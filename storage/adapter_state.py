@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.database import is_sqlite
+from storage.database import dialect_insert
 from storage.models import AdapterStateRow
 from storage.transactions import joined
 
@@ -27,8 +26,8 @@ class AdapterState:
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
         with joined(self.engine, write=False) as conn:
             data = conn.execute(
-                select(AdapterStateRow.data).where(
-                    AdapterStateRow.kind == kind, AdapterStateRow.key == key
+                select(AdapterStateRow.c.data).where(
+                    AdapterStateRow.c.kind == kind, AdapterStateRow.c.key == key
                 )
             ).scalar()
         return dict(data) if data is not None else None
@@ -36,12 +35,13 @@ class AdapterState:
     def put(self, kind: str, key: str, data: dict[str, Any]) -> None:
         """Replaces the whole document."""
         with joined(self.engine, write=True) as conn:
-            insert = sqlite.insert if is_sqlite(conn) else postgresql.insert
             now = datetime.now(UTC)
-            stmt = insert(AdapterStateRow).values(kind=kind, key=key, data=data, updated_at=now)
+            stmt = dialect_insert(conn, AdapterStateRow).values(
+                kind=kind, key=key, data=data, updated_at=now
+            )
             conn.execute(
                 stmt.on_conflict_do_update(
-                    index_elements=[AdapterStateRow.kind, AdapterStateRow.key],
+                    index_elements=[AdapterStateRow.c.kind, AdapterStateRow.c.key],
                     set_={"data": data, "updated_at": now},
                 )
             )
@@ -51,9 +51,9 @@ class AdapterState:
         with joined(self.engine, write=False) as conn:
             rows = (
                 conn.execute(
-                    select(AdapterStateRow.data)
-                    .where(AdapterStateRow.kind == kind)
-                    .order_by(AdapterStateRow.id)
+                    select(AdapterStateRow.c.data)
+                    .where(AdapterStateRow.c.kind == kind)
+                    .order_by(AdapterStateRow.c.id)
                 )
                 .scalars()
                 .all()

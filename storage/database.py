@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, String, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -17,6 +17,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -79,6 +83,18 @@ def create_engine_for(url: str | URL) -> Engine:
 
 def is_sqlite(bind: Engine | Connection) -> bool:
     return bind.dialect.name == "sqlite"
+
+
+def dialect_insert(bind: Engine | Connection, table: Any) -> SqliteInsert | PostgresqlInsert:
+    """The database's own INSERT, which knows ON CONFLICT. Imported here, when first used,
+    so that a SQLite start never loads the PostgreSQL dialect (a share of start-up)."""
+    if is_sqlite(bind):
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.insert(table)
 
 
 def _configure_sqlite(engine: Engine) -> None:

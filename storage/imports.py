@@ -26,7 +26,7 @@ class SqlBulkImports(SqlRepository):
         self._conn(write=True).execute(insert(BulkImportRow).values(**bulk_values(bulk)))
 
     def get(self, import_id: str, *, for_update: bool = False) -> BulkImport | None:
-        stmt: Select[Any] = select(BulkImportRow).where(BulkImportRow.id == import_id)
+        stmt: Select[Any] = select(BulkImportRow).where(BulkImportRow.c.id == import_id)
         if for_update:
             stmt = stmt.with_for_update()
         row = self._conn(write=for_update).execute(stmt).first()
@@ -36,7 +36,7 @@ class SqlBulkImports(SqlRepository):
         values = bulk_values(bulk)
         del values["id"]
         result = self._conn(write=True).execute(
-            update(BulkImportRow).where(BulkImportRow.id == bulk.id).values(**values)
+            update(BulkImportRow).where(BulkImportRow.c.id == bulk.id).values(**values)
         )
         if result.rowcount != 1:
             raise NotFound(f"There is no bulk import {bulk.id} to save.")
@@ -59,7 +59,7 @@ class SqlBulkImports(SqlRepository):
         reviewed rows with every chunk would cost in proportion to the file, per chunk."""
         result = self._conn(write=True).execute(
             update(BulkImportRow)
-            .where(BulkImportRow.id == import_id)
+            .where(BulkImportRow.c.id == import_id)
             .values(
                 enrolled=list(enrolled),
                 failed=[row_error_values(e) for e in failed],
@@ -75,10 +75,10 @@ class SqlBulkImports(SqlRepository):
         stmt = (
             select(BulkImportRow)
             .where(
-                BulkImportRow.state == literal_column(f"'{BulkState.RUNNING.value}'"),
-                BulkImportRow.lease_until.is_(None) | (BulkImportRow.lease_until < now),
+                BulkImportRow.c.state == literal_column(f"'{BulkState.RUNNING.value}'"),
+                BulkImportRow.c.lease_until.is_(None) | (BulkImportRow.c.lease_until < now),
             )
-            .order_by(BulkImportRow.created_at, BulkImportRow.id)
+            .order_by(BulkImportRow.c.created_at, BulkImportRow.c.id)
             .limit(max(limit, 0))
         )
         return [to_bulk(row) for row in self._conn().execute(stmt)]
@@ -88,7 +88,7 @@ class SqlGdapNames(SqlRepository):
     """Implements `bot.ports.GdapNameRepository`."""
 
     def taken(self, name: str) -> bool:
-        stmt = select(GdapNameRow.name_key).where(GdapNameRow.name_key == gdap_name_key(name))
+        stmt = select(GdapNameRow.c.name_key).where(GdapNameRow.c.name_key == gdap_name_key(name))
         return self._conn().execute(stmt).first() is not None
 
     def claim(self, name: str, onboarding_id: str, at: datetime) -> bool:
@@ -98,16 +98,16 @@ class SqlGdapNames(SqlRepository):
         stmt = self._insert(conn, GdapNameRow).values(
             name_key=gdap_name_key(name), name=name, onboarding_id=onboarding_id, created_at=at
         )
-        stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
-            index_elements=[GdapNameRow.name_key]
-        ).returning(GdapNameRow.name_key)
-        return conn.execute(stmt).first() is not None
+        claim = stmt.on_conflict_do_nothing(index_elements=[GdapNameRow.c.name_key]).returning(
+            GdapNameRow.c.name_key
+        )
+        return conn.execute(claim).first() is not None
 
     def release(self, name: str, onboarding_id: str) -> None:
         self._conn(write=True).execute(
             delete(GdapNameRow).where(
-                GdapNameRow.name_key == gdap_name_key(name),
-                GdapNameRow.onboarding_id == onboarding_id,
+                GdapNameRow.c.name_key == gdap_name_key(name),
+                GdapNameRow.c.onboarding_id == onboarding_id,
             )
         )
 
@@ -116,7 +116,7 @@ class SqlPartners(SqlRepository):
     """Implements `bot.ports.PartnerRepository`."""
 
     def known(self) -> list[KnownPartner]:
-        stmt = select(PartnerRow).order_by(fold_case(PartnerRow.name), PartnerRow.tenant_id)
+        stmt = select(PartnerRow).order_by(fold_case(PartnerRow.c.name), PartnerRow.c.tenant_id)
         return [to_partner(row) for row in self._conn().execute(stmt)]
 
     def remember(self, partner: KnownPartner) -> None:
@@ -126,8 +126,8 @@ class SqlPartners(SqlRepository):
             tenant_id=partner.tenant_id, name=partner.name, email=partner.email
         )
         conn.execute(
-            stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-                index_elements=[PartnerRow.tenant_id],
+            stmt.on_conflict_do_update(
+                index_elements=[PartnerRow.c.tenant_id],
                 set_={"name": partner.name, "email": partner.email},
             )
         )

@@ -23,7 +23,9 @@ class SqlLedger(SqlRepository):
         conn = self._conn(write=True)
         stmt = self._insert(conn, DeliveryRow).values(**_values(delivery))
         new_id = conn.execute(
-            stmt.on_conflict_do_nothing(index_elements=[DeliveryRow.key]).returning(DeliveryRow.id)  # type: ignore[attr-defined]
+            stmt.on_conflict_do_nothing(index_elements=[DeliveryRow.c.key]).returning(
+                DeliveryRow.c.id
+            )
         ).scalar_one_or_none()
         if new_id is None:
             return False
@@ -37,8 +39,8 @@ class SqlLedger(SqlRepository):
         if not deliveries:
             return
         conn = self._conn(write=True)
-        stmt = self._insert(conn, DeliveryRow).on_conflict_do_nothing(  # type: ignore[attr-defined]
-            index_elements=[DeliveryRow.key]
+        stmt = self._insert(conn, DeliveryRow).on_conflict_do_nothing(
+            index_elements=[DeliveryRow.c.key]
         )
         conn.execute(stmt, [_values(d) for d in deliveries])
         self._work.enqueued()
@@ -54,7 +56,7 @@ class SqlLedger(SqlRepository):
         conn = self._conn(write=True)
         there: set[str] = set()
         for chunk in chunks([d.key for d in deliveries], IN_CHUNK):
-            found = conn.execute(select(DeliveryRow.key).where(DeliveryRow.key.in_(chunk)))
+            found = conn.execute(select(DeliveryRow.c.key).where(DeliveryRow.c.key.in_(chunk)))
             there.update(found.scalars())
         fresh = {d.key: d for d in deliveries if d.key not in there}
         self.enqueue_all(list(fresh.values()))  # ON CONFLICT DO NOTHING all the same
@@ -70,12 +72,12 @@ class SqlLedger(SqlRepository):
         conn = self._conn(write=True)
         stmt = select(DeliveryRow).where(
             IS_PENDING,
-            DeliveryRow.next_attempt_at <= now,
-            (DeliveryRow.claimed_until.is_(None)) | (DeliveryRow.claimed_until < now),
+            DeliveryRow.c.next_attempt_at <= now,
+            (DeliveryRow.c.claimed_until.is_(None)) | (DeliveryRow.c.claimed_until < now),
         )
         if channels is not None:
-            stmt = stmt.where(DeliveryRow.channel.in_(channels))
-        stmt = stmt.order_by(DeliveryRow.created_at, DeliveryRow.id).limit(limit)
+            stmt = stmt.where(DeliveryRow.c.channel.in_(channels))
+        stmt = stmt.order_by(DeliveryRow.c.created_at, DeliveryRow.c.id).limit(limit)
         if not is_sqlite(conn):
             stmt = stmt.with_for_update(skip_locked=True)
         rows = conn.execute(stmt).all()
@@ -85,8 +87,8 @@ class SqlLedger(SqlRepository):
         ids = [row.id for row in rows]
         conn.execute(
             update(DeliveryRow)
-            .where(DeliveryRow.id.in_(ids))
-            .values(claimed_until=until, attempts=DeliveryRow.attempts + 1)
+            .where(DeliveryRow.c.id.in_(ids))
+            .values(claimed_until=until, attempts=DeliveryRow.c.attempts + 1)
         )
         claimed = [to_delivery(row) for row in rows]
         for delivery in claimed:
@@ -108,7 +110,7 @@ class SqlLedger(SqlRepository):
         for chunk in chunks(delivery_ids, IN_CHUNK):
             conn.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id.in_(chunk))
+                .where(DeliveryRow.c.id.in_(chunk))
                 .values(
                     state=DeliveryState.SENT.value,
                     sent_at=at,
@@ -134,16 +136,16 @@ class SqlLedger(SqlRepository):
             delivery_id,
             next_attempt_at=until,
             claimed_until=None,
-            attempts=DeliveryRow.attempts - 1,
+            attempts=DeliveryRow.c.attempts - 1,
         )
 
     def withdraw_mail(self, onboarding_id: str, recipient: str, at: datetime, reason: str) -> int:
         """Gives up, unsent, the mail still pending for this onboarding to `recipient`."""
         conn = self._conn(write=True)
         rows = conn.execute(
-            select(DeliveryRow.id, DeliveryRow.payload).where(
-                DeliveryRow.onboarding_id == onboarding_id,
-                DeliveryRow.channel == MAIL_CHANNEL,
+            select(DeliveryRow.c.id, DeliveryRow.c.payload).where(
+                DeliveryRow.c.onboarding_id == onboarding_id,
+                DeliveryRow.c.channel == MAIL_CHANNEL,
                 IS_PENDING,
             )
         ).all()
@@ -155,7 +157,7 @@ class SqlLedger(SqlRepository):
         if ids:
             conn.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id.in_(ids), IS_PENDING)
+                .where(DeliveryRow.c.id.in_(ids), IS_PENDING)
                 .values(
                     state=DeliveryState.FAILED.value,
                     last_error=reason,
@@ -167,7 +169,7 @@ class SqlLedger(SqlRepository):
 
     def _mark(self, delivery_id: int, **values: Any) -> None:
         result = self._conn(write=True).execute(
-            update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values)
+            update(DeliveryRow).where(DeliveryRow.c.id == delivery_id).values(**values)
         )
         if result.rowcount != 1:
             raise NotFound(f"There is no delivery {delivery_id} in the ledger.")

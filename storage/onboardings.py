@@ -36,7 +36,7 @@ class SqlOnboardings(SqlRepository):
     """Implements `bot.ports.OnboardingRepository`."""
 
     def get(self, onboarding_id: str, *, for_update: bool = False) -> Onboarding | None:
-        stmt = select(OnboardingRow).where(OnboardingRow.id == onboarding_id)
+        stmt = select(OnboardingRow).where(OnboardingRow.c.id == onboarding_id)
         if for_update:
             stmt = stmt.with_for_update()  # SQLite: already serialised by BEGIN IMMEDIATE
         row = self._conn(write=for_update).execute(stmt).first()
@@ -50,9 +50,9 @@ class SqlOnboardings(SqlRepository):
         found: dict[str, Onboarding] = {}
         conn = self._conn(write=for_update)
         for chunk in chunks(sorted(set(onboarding_ids)), IN_CHUNK):
-            stmt = select(OnboardingRow).where(OnboardingRow.id.in_(chunk))
+            stmt = select(OnboardingRow).where(OnboardingRow.c.id.in_(chunk))
             if for_update:
-                stmt = stmt.order_by(OnboardingRow.id).with_for_update()
+                stmt = stmt.order_by(OnboardingRow.c.id).with_for_update()
             for row in conn.execute(stmt):
                 found[row.id] = to_onboarding(row)
         return found
@@ -67,17 +67,17 @@ class SqlOnboardings(SqlRepository):
         o = OnboardingRow
         conn = self._conn()
         for condition in (
-            o.id == ref,
-            func.lower(o.domain) == ref.lower(),
-            fold_case(o.name) == fold_case(literal(ref)),
+            o.c.id == ref,
+            func.lower(o.c.domain) == ref.lower(),
+            fold_case(o.c.name) == fold_case(literal(ref)),
         ):
             stmt = select(o).where(condition)
             if include_closed:
                 stmt = stmt.order_by(
-                    case((IS_OPEN, 0), else_=1), o.closed_at.desc(), o.enrolled_at, o.id
+                    case((IS_OPEN, 0), else_=1), o.c.closed_at.desc(), o.c.enrolled_at, o.c.id
                 )
             else:
-                stmt = stmt.where(IS_OPEN).order_by(o.enrolled_at, o.id)
+                stmt = stmt.where(IS_OPEN).order_by(o.c.enrolled_at, o.c.id)
             rows = conn.execute(stmt).all()
             if rows:
                 return [to_onboarding(row) for row in rows]
@@ -91,7 +91,9 @@ class SqlOnboardings(SqlRepository):
         found: dict[str, Onboarding] = {}
         conn = self._conn()
         for chunk in chunks(list(wanted), IN_CHUNK):
-            stmt = select(OnboardingRow).where(IS_OPEN, func.lower(OnboardingRow.domain).in_(chunk))
+            stmt = select(OnboardingRow).where(
+                IS_OPEN, func.lower(OnboardingRow.c.domain).in_(chunk)
+            )
             for row in conn.execute(stmt):
                 ob = to_onboarding(row)
                 for given in wanted.get(ob.domain.lower(), []):
@@ -109,9 +111,9 @@ class SqlOnboardings(SqlRepository):
         conditions = [
             func.lower(column) == value.strip().lower()
             for column, value in (
-                (o.customer_tenant_id, tenant_id),
-                (o.gdap_relationship_id, relationship_id),
-                (o.p2p_transfer_id, transfer_id),
+                (o.c.customer_tenant_id, tenant_id),
+                (o.c.gdap_relationship_id, relationship_id),
+                (o.c.p2p_transfer_id, transfer_id),
             )
             if value and value.strip()
         ]
@@ -125,10 +127,10 @@ class SqlOnboardings(SqlRepository):
             select(o)
             .where(
                 IS_OPEN,
-                o.reseller_status == ResellerStatus.IN_PROGRESS.value,
-                o.customer_tenant_id.is_(None),
+                o.c.reseller_status == ResellerStatus.IN_PROGRESS.value,
+                o.c.customer_tenant_id.is_(None),
             )
-            .order_by(o.enrolled_at.desc(), o.id.desc())
+            .order_by(o.c.enrolled_at.desc(), o.c.id.desc())
             .limit(max(limit, 0))
         )
         return [to_onboarding(row) for row in rows]
@@ -142,8 +144,8 @@ class SqlOnboardings(SqlRepository):
         found: dict[str, str] = {}
         conn = self._conn()
         for chunk in chunks(list(wanted), IN_CHUNK):
-            key = func.lower(OnboardingRow.domain)
-            stmt = select(key, OnboardingRow.id).where(IS_OPEN, key.in_(chunk))
+            key = func.lower(OnboardingRow.c.domain)
+            stmt = select(key, OnboardingRow.c.id).where(IS_OPEN, key.in_(chunk))
             for domain, onboarding_id in conn.execute(stmt):
                 for given in wanted.get(domain, []):
                     found[given] = onboarding_id
@@ -176,7 +178,7 @@ class SqlOnboardings(SqlRepository):
         if not onboardings:
             return set()
         conn = self._conn(write=True)
-        skip_taken = self._insert(conn, OnboardingRow).on_conflict_do_nothing()  # type: ignore[attr-defined]
+        skip_taken = self._insert(conn, OnboardingRow).on_conflict_do_nothing()
         conn.execute(
             skip_taken, [{**onboarding_values(ob), "version": ob.version} for ob in onboardings]
         )
@@ -186,7 +188,9 @@ class SqlOnboardings(SqlRepository):
         added: set[str] = set()
         for chunk in chunks([ob.id for ob in onboardings], IN_CHUNK):
             added.update(
-                conn.execute(select(OnboardingRow.id).where(OnboardingRow.id.in_(chunk))).scalars()
+                conn.execute(
+                    select(OnboardingRow.c.id).where(OnboardingRow.c.id.in_(chunk))
+                ).scalars()
             )
         return added
 
@@ -198,7 +202,9 @@ class SqlOnboardings(SqlRepository):
         del values["id"]
         result = conn.execute(
             update(OnboardingRow)
-            .where(OnboardingRow.id == onboarding.id, OnboardingRow.version == onboarding.version)
+            .where(
+                OnboardingRow.c.id == onboarding.id, OnboardingRow.c.version == onboarding.version
+            )
             .values(**values, version=onboarding.version + 1)
         )
         if result.rowcount == 1:
@@ -215,8 +221,8 @@ class SqlOnboardings(SqlRepository):
         stmt = (
             update(OnboardingRow)
             .where(
-                OnboardingRow.id == bindparam("_id"),
-                OnboardingRow.version == bindparam("_version"),
+                OnboardingRow.c.id == bindparam("_id"),
+                OnboardingRow.c.version == bindparam("_version"),
             )
             .values(version=bindparam("version"))
         )
@@ -247,9 +253,9 @@ class SqlOnboardings(SqlRepository):
         if lifecycle is Lifecycle.OPEN:
             conditions.append(IS_OPEN)
         elif lifecycle is not None:
-            conditions.append(o.lifecycle == lifecycle.value)
+            conditions.append(o.c.lifecycle == lifecycle.value)
         if status is not None:
-            conditions.append(o.overall_status == status.value)
+            conditions.append(o.c.overall_status == status.value)
         conn = self._conn()
         if search and search.strip():
             conditions.append(search_condition(conn, search.strip()))
@@ -258,7 +264,7 @@ class SqlOnboardings(SqlRepository):
         elif lifecycle is None:  # a search: open customers first, then the closed ones
             order = (case((IS_OPEN, 0), else_=1), *LIST_ORDER)
         else:  # finished or cancelled: the newest closed first
-            order = (o.closed_at.desc(), o.id.desc())
+            order = (o.c.closed_at.desc(), o.c.id.desc())
         total = (
             known_total
             if known_total is not None
@@ -276,9 +282,9 @@ class SqlOnboardings(SqlRepository):
     def counts(self) -> dict[OverallStatus, int]:
         counts = dict.fromkeys(OverallStatus, 0)
         stmt = (
-            select(OnboardingRow.overall_status, func.count())
+            select(OnboardingRow.c.overall_status, func.count())
             .where(IS_OPEN)
-            .group_by(OnboardingRow.overall_status)
+            .group_by(OnboardingRow.c.overall_status)
         )
         for status, count in self._conn().execute(stmt):
             counts[OverallStatus(status)] = count
@@ -290,9 +296,9 @@ class SqlOnboardings(SqlRepository):
         if lifecycle is Lifecycle.OPEN:
             conditions.append(IS_OPEN)
         elif lifecycle is not None:
-            conditions.append(OnboardingRow.lifecycle == lifecycle.value)
+            conditions.append(OnboardingRow.c.lifecycle == lifecycle.value)
         if status is not None:
-            conditions.append(OnboardingRow.overall_status == status.value)
+            conditions.append(OnboardingRow.c.overall_status == status.value)
         return conditions
 
     def batch_after(
@@ -308,12 +314,12 @@ class SqlOnboardings(SqlRepository):
             at, last_id = after
             # A row-value comparison, so both databases seek the index to the previous
             # batch's last row (an OR of the two cases is a filter over every newer row).
-            key = tuple_(literal(at, o.enrolled_at.type), literal(last_id, o.id.type))
-            conditions.append(tuple_(o.enrolled_at, o.id) < key)
+            key = tuple_(literal(at, o.c.enrolled_at.type), literal(last_id, o.c.id.type))
+            conditions.append(tuple_(o.c.enrolled_at, o.c.id) < key)
         rows = self._conn().execute(
             select(o)
             .where(*conditions)
-            .order_by(o.enrolled_at.desc(), o.id.desc())
+            .order_by(o.c.enrolled_at.desc(), o.c.id.desc())
             .limit(max(limit, 0))
         )
         return [to_onboarding(row) for row in rows]
@@ -327,7 +333,7 @@ class SqlOnboardings(SqlRepository):
         )
 
     def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
-        condition = (IS_OPEN, OnboardingRow.enrolled_at >= since)
+        condition = (IS_OPEN, OnboardingRow.c.enrolled_at >= since)
         conn = self._conn()
         total = conn.execute(
             select(func.count()).select_from(OnboardingRow).where(*condition)
@@ -336,9 +342,9 @@ class SqlOnboardings(SqlRepository):
             select(OnboardingRow)
             .where(*condition)
             .order_by(
-                OnboardingRow.enrolled_at,
-                OnboardingRow.bulk_row.asc().nulls_first(),
-                OnboardingRow.id,
+                OnboardingRow.c.enrolled_at,
+                OnboardingRow.c.bulk_row.asc().nulls_first(),
+                OnboardingRow.c.id,
             )
             .limit(max(limit, 0))
         ).all()
@@ -348,14 +354,14 @@ class SqlOnboardings(SqlRepository):
         o = OnboardingRow
         condition = (
             (
-                (o.reseller_status == ResellerStatus.IN_PROGRESS.value)
-                & (o.reseller_started_at < started_before)
+                (o.c.reseller_status == ResellerStatus.IN_PROGRESS.value)
+                & (o.c.reseller_started_at < started_before)
             )
             | (
-                (o.gdap_status == GdapStatus.IN_PROGRESS.value)
-                & (o.gdap_started_at < started_before)
+                (o.c.gdap_status == GdapStatus.IN_PROGRESS.value)
+                & (o.c.gdap_started_at < started_before)
             )
-            | ((o.p2p_status == P2PStatus.PENDING.value) & (o.p2p_started_at < started_before))
+            | ((o.c.p2p_status == P2PStatus.PENDING.value) & (o.c.p2p_started_at < started_before))
         )
         return self._open_where(condition, limit)
 
@@ -364,7 +370,7 @@ class SqlOnboardings(SqlRepository):
         rows = self._conn().execute(
             select(OnboardingRow)
             .where(IS_OPEN, condition)
-            .order_by(OnboardingRow.enrolled_at, OnboardingRow.id)
+            .order_by(OnboardingRow.c.enrolled_at, OnboardingRow.c.id)
             .limit(max(limit, 0))
         )
         return [to_onboarding(row) for row in rows]
@@ -375,11 +381,12 @@ class SqlOnboardings(SqlRepository):
         o = OnboardingRow
         # A transfer with Partner Center's own expiry ends then, not 30 days after it was sent.
         p2p_ends_before = p2p_sent_before + P2P_LIFETIME
-        p2p_ending = (o.p2p_expires_at.is_(None) & (o.p2p_sent_at < p2p_sent_before)) | (
-            o.p2p_expires_at < p2p_ends_before
+        p2p_ending = (o.c.p2p_expires_at.is_(None) & (o.c.p2p_sent_at < p2p_sent_before)) | (
+            o.c.p2p_expires_at < p2p_ends_before
         )
-        condition = ((o.p2p_status == P2PStatus.PENDING.value) & p2p_ending) | (
-            (o.gdap_status == GdapStatus.ESTABLISHED.value) & (o.gdap_ends_at < gdap_ends_before)
+        condition = ((o.c.p2p_status == P2PStatus.PENDING.value) & p2p_ending) | (
+            (o.c.gdap_status == GdapStatus.ESTABLISHED.value)
+            & (o.c.gdap_ends_at < gdap_ends_before)
         )
         return self._open_where(condition, limit)
 
@@ -399,14 +406,14 @@ class SqlActivities(SqlRepository):
             )
 
     def of(self, onboarding_id: str, limit: int | None = None) -> list[Activity]:
-        stmt = select(ActivityRow).where(ActivityRow.onboarding_id == onboarding_id)
+        stmt = select(ActivityRow).where(ActivityRow.c.onboarding_id == onboarding_id)
         if limit is None:
-            rows = self._conn().execute(stmt.order_by(ActivityRow.at, ActivityRow.seq)).all()
+            rows = self._conn().execute(stmt.order_by(ActivityRow.c.at, ActivityRow.c.seq)).all()
         else:
             rows = (
                 self._conn()
                 .execute(
-                    stmt.order_by(ActivityRow.at.desc(), ActivityRow.seq.desc()).limit(
+                    stmt.order_by(ActivityRow.c.at.desc(), ActivityRow.c.seq.desc()).limit(
                         max(limit, 0)
                     )
                 )
@@ -421,9 +428,9 @@ class SqlActivities(SqlRepository):
         conn = self._conn()
         for chunk in chunks(onboarding_ids, IN_CHUNK):
             stmt = (
-                select(a.onboarding_id, a.kind, a.step, func.count(), func.max(a.at))
-                .where(a.onboarding_id.in_(chunk), a.kind.in_([k.value for k in kinds]))
-                .group_by(a.onboarding_id, a.kind, a.step)
+                select(a.c.onboarding_id, a.c.kind, a.c.step, func.count(), func.max(a.c.at))
+                .where(a.c.onboarding_id.in_(chunk), a.c.kind.in_([k.value for k in kinds]))
+                .group_by(a.c.onboarding_id, a.c.kind, a.c.step)
             )
             for onboarding_id, kind, step, count, last_at in conn.execute(stmt):
                 found.append(
@@ -445,10 +452,10 @@ class SqlActivities(SqlRepository):
         conn = self._conn()
         for chunk in chunks(onboarding_ids, IN_CHUNK):
             newest = (
-                select(func.max(a.seq))
-                .where(a.onboarding_id.in_(chunk), a.kind.in_([k.value for k in kinds]))
-                .group_by(a.onboarding_id)
+                select(func.max(a.c.seq))
+                .where(a.c.onboarding_id.in_(chunk), a.c.kind.in_([k.value for k in kinds]))
+                .group_by(a.c.onboarding_id)
             )
-            for row in conn.execute(select(a).where(a.seq.in_(newest))):
+            for row in conn.execute(select(a).where(a.c.seq.in_(newest))):
                 found[row.onboarding_id] = to_activity(row)
         return found

@@ -39,8 +39,8 @@ def search_condition(conn: Connection, search: str) -> Any:
     o = OnboardingRow
     pattern = fold_case(literal(like_pattern(search)))
     contains = or_(
-        fold_case(o.name).like(pattern, escape=LIKE_ESCAPE),
-        func.lower(o.domain).like(literal(like_pattern(search.lower())), escape=LIKE_ESCAPE),
+        fold_case(o.c.name).like(pattern, escape=LIKE_ESCAPE),
+        func.lower(o.c.domain).like(literal(like_pattern(search.lower())), escape=LIKE_ESCAPE),
     )
     if is_sqlite(conn) and len(search) >= TRIGRAM:
         candidates: Select[Any] = (
@@ -52,11 +52,11 @@ def search_condition(conn: Connection, search: str) -> Any:
                 )
             )
         )
-        contains = o.id.in_(candidates) & contains
+        contains = o.c.id.in_(candidates) & contains
     elif not is_sqlite(conn):  # the trigram index narrows, the exact condition decides
         joined: Any = literal_column(f"({SEARCH_TEXT})")
         contains = joined.like(literal(like_pattern(search.lower())), escape=LIKE_ESCAPE) & contains
-    return or_(contains, o.id == search)
+    return or_(contains, o.c.id == search)
 
 
 def fts_phrase(text: str) -> str:

@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, not_
-from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.database import is_sqlite
+from storage.database import dialect_insert, is_sqlite
 from storage.models import SeenRequestRow
 
 CLEAN_UP_EVERY = timedelta(minutes=1)
@@ -39,11 +38,11 @@ class SqlSeenRequests:
         digest = hashlib.sha256(signature.encode()).hexdigest()
         key = f"{self.scope}:{digest}" if self.scope else digest
         with self.engine.connect() as conn, _without_waiting_for_the_disk(conn):
-            insert = (sqlite.insert if is_sqlite(conn) else postgresql.insert)(SeenRequestRow)
+            insert = dialect_insert(conn, SeenRequestRow)
             taken = conn.execute(
                 insert.values(key=key, seen_at=at)
-                .on_conflict_do_nothing(index_elements=[SeenRequestRow.key])
-                .returning(SeenRequestRow.key)
+                .on_conflict_do_nothing(index_elements=[SeenRequestRow.c.key])
+                .returning(SeenRequestRow.c.key)
             ).first()
         if self._cleaned_at is None or at - self._cleaned_at >= CLEAN_UP_EVERY:
             self.forget_expired(at)
@@ -56,14 +55,14 @@ class SqlSeenRequests:
         with self.engine.begin() as conn:
             conn.execute(
                 delete(SeenRequestRow).where(
-                    and_(self._mine(), SeenRequestRow.seen_at < at - self.window)
+                    and_(self._mine(), SeenRequestRow.c.seen_at < at - self.window)
                 )
             )
 
     def _mine(self) -> ColumnElement[bool]:
         if self.scope:
-            return SeenRequestRow.key.startswith(f"{self.scope}:")
-        return not_(SeenRequestRow.key.contains(":"))
+            return SeenRequestRow.c.key.startswith(f"{self.scope}:")
+        return not_(SeenRequestRow.c.key.contains(":"))
 
 
 @contextmanager

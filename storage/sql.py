@@ -7,20 +7,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Insert, literal_column
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, literal_column
 
 from bot.domain import Lifecycle
 from bot.records import DeliveryState, TimerState
-from storage.database import is_sqlite
+from storage.database import dialect_insert
 from storage.models import DeliveryRow, OnboardingRow, TimerRow
 
 if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
     from storage.unit_of_work import SqlUnitOfWork
 
-IS_OPEN = OnboardingRow.lifecycle == literal_column(f"'{Lifecycle.OPEN.value}'")
-IS_PENDING = DeliveryRow.state == literal_column(f"'{DeliveryState.PENDING.value}'")
-TIMER_PENDING = TimerRow.state == literal_column(f"'{TimerState.PENDING.value}'")
+IS_OPEN = OnboardingRow.c.lifecycle == literal_column(f"'{Lifecycle.OPEN.value}'")
+IS_PENDING = DeliveryRow.c.state == literal_column(f"'{DeliveryState.PENDING.value}'")
+TIMER_PENDING = TimerRow.c.state == literal_column(f"'{TimerState.PENDING.value}'")
 IN_CHUNK = 500  # values per IN (...) list, well under both databases' parameter limits
 
 
@@ -34,9 +36,8 @@ class SqlRepository:
         return self._work.connection(write=write)
 
     @staticmethod
-    def _insert(conn: Connection, table: Any) -> Insert:
-        dialect_insert = sqlite.insert if is_sqlite(conn) else postgresql.insert
-        return dialect_insert(table)
+    def _insert(conn: Connection, table: Any) -> SqliteInsert | PostgresqlInsert:
+        return dialect_insert(conn, table)
 
 
 def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -19,7 +19,7 @@ class SqlSubscriptions(SqlRepository):
 
     def all(self) -> list[Subscription]:
         """In the order they were made."""
-        stmt = select(SubscriptionRow).order_by(SubscriptionRow.id)
+        stmt = select(SubscriptionRow).order_by(SubscriptionRow.c.id)
         return [to_subscription(row) for row in self._conn().execute(stmt)]
 
     def save(self, subscription: Subscription) -> None:
@@ -28,8 +28,8 @@ class SqlSubscriptions(SqlRepository):
         values = subscription_values(subscription)
         stmt = self._insert(conn, SubscriptionRow).values(**values)
         conn.execute(
-            stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-                index_elements=[SubscriptionRow.platform, SubscriptionRow.destination],
+            stmt.on_conflict_do_update(
+                index_elements=[SubscriptionRow.c.platform, SubscriptionRow.c.destination],
                 set_={k: v for k, v in values.items() if k not in ("platform", "destination")},
             )
         )
@@ -38,7 +38,7 @@ class SqlSubscriptions(SqlRepository):
         """False when there was none."""
         result = self._conn(write=True).execute(
             delete(SubscriptionRow).where(
-                SubscriptionRow.platform == platform, SubscriptionRow.destination == destination
+                SubscriptionRow.c.platform == platform, SubscriptionRow.c.destination == destination
             )
         )
         return result.rowcount > 0
@@ -52,7 +52,7 @@ class SqlDigests(SqlRepository):
             self._conn()
             .execute(
                 select(DigestRow).where(
-                    DigestRow.platform == platform, DigestRow.destination == destination
+                    DigestRow.c.platform == platform, DigestRow.c.destination == destination
                 )
             )
             .first()
@@ -67,17 +67,17 @@ class SqlDigests(SqlRepository):
         keep = ("platform", "destination", "last_sent_at", "last_counts")
         stmt = self._insert(conn, DigestRow).values(**values)
         digest.id = conn.execute(
-            stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-                index_elements=[DigestRow.platform, DigestRow.destination],
+            stmt.on_conflict_do_update(
+                index_elements=[DigestRow.c.platform, DigestRow.c.destination],
                 set_={k: v for k, v in values.items() if k not in keep},
-            ).returning(DigestRow.id)
+            ).returning(DigestRow.c.id)
         ).scalar_one()
         return digest
 
     def remove(self, platform: str, destination: str) -> bool:
         result = self._conn(write=True).execute(
             delete(DigestRow).where(
-                DigestRow.platform == platform, DigestRow.destination == destination
+                DigestRow.c.platform == platform, DigestRow.c.destination == destination
             )
         )
         return result.rowcount > 0
@@ -86,8 +86,8 @@ class SqlDigests(SqlRepository):
         conn = self._conn(write=True)
         stmt = (
             select(DigestRow)
-            .where(DigestRow.next_due_at <= now)
-            .order_by(DigestRow.next_due_at, DigestRow.id)
+            .where(DigestRow.c.next_due_at <= now)
+            .order_by(DigestRow.c.next_due_at, DigestRow.c.id)
             .limit(1)
         )
         if not is_sqlite(conn):
@@ -102,5 +102,5 @@ class SqlDigests(SqlRepository):
         if next_due_at is not None:
             values["next_due_at"] = next_due_at
         self._conn(write=True).execute(
-            update(DigestRow).where(DigestRow.id == digest_id).values(**values)
+            update(DigestRow).where(DigestRow.c.id == digest_id).values(**values)
         )

@@ -27,8 +27,8 @@ class SqlTimers(SqlRepository):
         keep = [{**timer_values(t), "created_at": now} for t in timers if not t.replace]
         if keep:  # one cached statement, the rows sent as multi-row VALUES
             conn.execute(
-                self._insert(conn, TimerRow).on_conflict_do_nothing(  # type: ignore[attr-defined]
-                    index_elements=[TimerRow.key]
+                self._insert(conn, TimerRow).on_conflict_do_nothing(
+                    index_elements=[TimerRow.c.key]
                 ),
                 keep,
             )
@@ -36,10 +36,10 @@ class SqlTimers(SqlRepository):
         if moved:  # the same work at a new time: an upsert, also one executemany
             upsert = self._insert(conn, TimerRow)
             conn.execute(
-                upsert.on_conflict_do_update(  # type: ignore[attr-defined]
-                    index_elements=[TimerRow.key],
+                upsert.on_conflict_do_update(
+                    index_elements=[TimerRow.c.key],
                     set_={
-                        "due_at": upsert.excluded.due_at,  # type: ignore[attr-defined]
+                        "due_at": upsert.excluded.due_at,
                         "state": TimerState.PENDING.value,
                         "claimed_until": None,
                         "finished_at": None,
@@ -59,10 +59,10 @@ class SqlTimers(SqlRepository):
             select(TimerRow)
             .where(
                 TIMER_PENDING,
-                TimerRow.due_at <= now,
-                TimerRow.claimed_until.is_(None) | (TimerRow.claimed_until < now),
+                TimerRow.c.due_at <= now,
+                TimerRow.c.claimed_until.is_(None) | (TimerRow.c.claimed_until < now),
             )
-            .order_by(TimerRow.due_at, TimerRow.id)
+            .order_by(TimerRow.c.due_at, TimerRow.c.id)
             .limit(limit)
         )
         if not is_sqlite(conn):
@@ -72,9 +72,10 @@ class SqlTimers(SqlRepository):
             return []
         conn.execute(
             update(TimerRow)
-            .where(TimerRow.id.in_([r.id for r in rows]))
+            .where(TimerRow.c.id.in_([r.id for r in rows]))
             .values(
-                claimed_until=now + timedelta(seconds=lease_seconds), attempts=TimerRow.attempts + 1
+                claimed_until=now + timedelta(seconds=lease_seconds),
+                attempts=TimerRow.c.attempts + 1,
             )
         )
         claimed = [to_timer(row) for row in rows]
@@ -85,8 +86,8 @@ class SqlTimers(SqlRepository):
     def of(self, onboarding_id: str, kind: TimerKind) -> list[Timer]:
         stmt = (
             select(TimerRow)
-            .where(TimerRow.onboarding_id == onboarding_id, TimerRow.kind == kind.value)
-            .order_by(TimerRow.due_at, TimerRow.id)
+            .where(TimerRow.c.onboarding_id == onboarding_id, TimerRow.c.kind == kind.value)
+            .order_by(TimerRow.c.due_at, TimerRow.c.id)
         )
         return [to_timer(row) for row in self._conn().execute(stmt)]
 
@@ -97,8 +98,8 @@ class SqlTimers(SqlRepository):
         for chunk in chunks(sorted(set(onboarding_ids)), IN_CHUNK):
             stmt = (
                 select(TimerRow)
-                .where(TimerRow.onboarding_id.in_(chunk), TimerRow.kind == kind.value)
-                .order_by(TimerRow.due_at, TimerRow.id)
+                .where(TimerRow.c.onboarding_id.in_(chunk), TimerRow.c.kind == kind.value)
+                .order_by(TimerRow.c.due_at, TimerRow.c.id)
             )
             for row in conn.execute(stmt):
                 found.setdefault(row.onboarding_id, []).append(to_timer(row))
@@ -111,7 +112,7 @@ class SqlTimers(SqlRepository):
             return
         stmt = (
             update(TimerRow)
-            .where(TimerRow.id == bindparam("_id"))
+            .where(TimerRow.c.id == bindparam("_id"))
             .values(
                 state=bindparam("state"),
                 finished_at=bindparam("finished_at"),
@@ -148,7 +149,7 @@ class SqlTimers(SqlRepository):
 
     def _set_timer(self, timer_id: int, **values: Any) -> None:
         result = self._conn(write=True).execute(
-            update(TimerRow).where(TimerRow.id == timer_id).values(**values)
+            update(TimerRow).where(TimerRow.c.id == timer_id).values(**values)
         )
         if result.rowcount != 1:
             raise NotFound(f"There is no timer {timer_id}.")

@@ -72,7 +72,7 @@ class LocalHubDirectory:
         with joined(self.engine, write=False) as conn:
             return (
                 conn.execute(
-                    select(HubCustomerRow.id).where(HubCustomerRow.id == hub_customer_id)
+                    select(HubCustomerRow.c.id).where(HubCustomerRow.c.id == hub_customer_id)
                 ).first()
                 is not None
             )
@@ -81,6 +81,6 @@ class LocalHubDirectory:
     def _holder(conn: Connection, domain: str) -> Row[Any] | None:
         return conn.execute(
             select(HubCustomerRow).where(
-                func.lower(HubCustomerRow.domain) == domain.strip().lower()
+                func.lower(HubCustomerRow.c.domain) == domain.strip().lower()
             )
         ).first()

@@ -49,8 +49,8 @@ class OutboxMailer:
         """Newest first; only one customer's mail when `onboarding_id` is given."""
         stmt = select(OutboxMailRow)
         if onboarding_id is not None:
-            stmt = stmt.where(OutboxMailRow.onboarding_id == onboarding_id)
-        stmt = stmt.order_by(OutboxMailRow.at.desc(), OutboxMailRow.id.desc()).limit(limit)
+            stmt = stmt.where(OutboxMailRow.c.onboarding_id == onboarding_id)
+        stmt = stmt.order_by(OutboxMailRow.c.at.desc(), OutboxMailRow.c.id.desc()).limit(limit)
         with joined(self.engine, write=False) as conn:
             rows = conn.execute(stmt).all()
         return [

@@ -13,9 +13,8 @@ import asyncio
 import json
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.schema import Activity
@@ -40,6 +39,9 @@ from adapters.teams.render import render
 from bot.commands import Dispatcher
 from bot.views import Notice, Tone
 from storage.adapter_state import AdapterState
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 MESSAGES_PATH = "/api/messages"

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-import httpx
 import jwt
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -199,6 +198,8 @@ class OpenIdKeys:
         return self.keys.get(kid)
 
     async def _fetch(self) -> bool:
+        import httpx  # with credentials only, once running: not part of start-up
+
         self.tried_at = time.monotonic()
         try:
             keys = await asyncio.wait_for(self._download(), FETCH_TIMEOUT)
@@ -216,6 +217,8 @@ class OpenIdKeys:
         return True
 
     async def _download(self) -> dict[str, SigningKey]:
+        import httpx
+
         async with httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False) as http:
             metadata = (await http.get(self.metadata_url)).raise_for_status().json()
             jwks_uri = str(metadata["jwks_uri"])

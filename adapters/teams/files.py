@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-import httpx
 
 from bot.csvio import EXPECTED_HEADER, MAX_BYTES
 from bot.errors import ProviderError
+
+if TYPE_CHECKING:
+    import httpx
 
 # Where Teams keeps the files sent in a chat: SharePoint and OneDrive for Business, in the
 # commercial cloud and in the US government clouds (GCC High, DoD).
@@ -66,6 +68,8 @@ async def download(
 ) -> bytes:
     """The file's bytes (at most `READ_LIMIT`); `ProviderError` when the policy refuses the
     link or the file host does not hand the file over."""
+    import httpx  # on the first attachment, not at start-up
+
     if not allowed(url, service_url, hosts):
         raise ProviderError("the link is not on Teams' file storage, so it was not followed")
     client = http or httpx.AsyncClient(timeout=TIMEOUT)

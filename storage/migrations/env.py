@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root, for the CLI
 
 from storage.database import create_engine_for, is_sqlite
-from storage.models import Base
+from storage.models import schema
 from storage.search import is_search_object
 
 DEFAULT_URL = "sqlite:///data/onboarding.db"
@@ -35,7 +35,7 @@ def include_object(
 def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=schema(),
         render_as_batch=is_sqlite(connection),  # SQLite alters tables by copying them
         compare_type=True,
         include_object=include_object,

@@ -59,7 +59,7 @@ def app(*args: str, env: dict[str, str], cwd: Path, **kw) -> subprocess.Popen:
 def mail_rows(tmp_path: Path) -> list:
     engine = create_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     with engine.connect() as conn:
-        rows = list(conn.execute(select(DeliveryRow).where(DeliveryRow.channel == "mail")).all())
+        rows = list(conn.execute(select(DeliveryRow).where(DeliveryRow.c.channel == "mail")).all())
     engine.dispose()
     return rows
 

@@ -21,7 +21,7 @@ def mail(key: str, at: datetime = T0, channel: str = "mail") -> Delivery:
 
 def stored(engine: Engine, delivery_id: int) -> Row[Any]:
     with engine.connect() as conn:
-        return conn.execute(select(DeliveryRow).where(DeliveryRow.id == delivery_id)).one()
+        return conn.execute(select(DeliveryRow).where(DeliveryRow.c.id == delivery_id)).one()
 
 
 def test_the_same_key_is_recorded_once(store, engine):

@@ -73,7 +73,7 @@ def enroll(bot, domain="abctech.com", email=None):
 
 def ledger(bot) -> list:
     with bot.engine.connect() as conn:
-        return list(conn.execute(select(DeliveryRow).where(DeliveryRow.channel == "mail")).all())
+        return list(conn.execute(select(DeliveryRow).where(DeliveryRow.c.channel == "mail")).all())
 
 
 def test_sendmail_body_has_microsofts_shape_and_the_html_part(tmp_path, graph):

@@ -101,7 +101,7 @@ def enroll(bot, domain="abctech.com", email=None, name=None):
 
 def ledger(bot) -> list[DeliveryRow]:
     with bot.engine.connect() as conn:
-        return list(conn.execute(select(DeliveryRow).where(DeliveryRow.channel == "mail")).all())
+        return list(conn.execute(select(DeliveryRow).where(DeliveryRow.c.channel == "mail")).all())
 
 
 def test_every_kind_of_mail_arrives_with_both_parts_headers_and_link(

@@ -47,7 +47,7 @@ def partner_link(cloud, sign_in):
 def stored(env):
     bot = build(load_settings())
     with bot.engine.connect() as conn:
-        rows = conn.execute(select(AdapterStateRow.data)).scalars().all()
+        rows = conn.execute(select(AdapterStateRow.c.data)).scalars().all()
     return bot, [dict(r) for r in rows]
 
 
