@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from adapters.microsoft.live.http import RetryPolicy
     from adapters.microsoft.live.wiring import LiveParts
     from adapters.partner_center_webhook import PartnerCenterWebhook
+    from adapters.scheduler import DueWorkScheduler
     from adapters.slack.app import SlackFrontEnd
 
 log = logging.getLogger("onboarding")
@@ -231,15 +234,10 @@ async def serve(bot: Bot, notes: tuple[str, ...] = ()) -> int:
         log.info("Slack Socket Mode connected")
     if bot.live:
         asyncio.get_running_loop().run_in_executor(None, microsoft_ready, bot.live)
-    scheduler = None
-    if bot.settings.scheduler_enabled:
-        from adapters.scheduler import DueWorkScheduler
-        from bot.jobs import run_due
-
-        scheduler = DueWorkScheduler(
-            lambda: run_due(bot.service), bot.settings.scheduler_interval_seconds
-        )
-        scheduler.start()
+    # Requests do not wait for the scheduler: it starts beside them (see `start_scheduler`).
+    scheduling = (
+        asyncio.create_task(start_scheduler(bot)) if bot.settings.scheduler_enabled else None
+    )
     try:
         if sys.stdin.isatty():
             listening = f"Listening on http://{bot.settings.host}:{bot.settings.port}."
@@ -247,12 +245,41 @@ async def serve(bot: Bot, notes: tuple[str, ...] = ()) -> int:
         else:
             await asyncio.Event().wait()
     finally:
-        if scheduler:
-            scheduler.shutdown()
+        if scheduling:
+            await stop_scheduler(scheduling)
         if socket_mode:
             await socket_mode.close_async()
         await runner.cleanup()
     return 0
+
+
+async def start_scheduler(bot: Bot) -> DueWorkScheduler | None:
+    """Starts the due-work scheduler (its first run is at once) once the server is up, with
+    APScheduler imported in a worker thread: that import reads every installed package's
+    entry points, and requests (and /healthz) are served meanwhile instead of waiting.
+    None, and an error in the log, if it cannot start: the bot still takes requests."""
+    try:
+        await asyncio.to_thread(importlib.import_module, "adapters.scheduler")
+        from adapters.scheduler import DueWorkScheduler
+        from bot.jobs import run_due
+
+        scheduler = DueWorkScheduler(
+            lambda: run_due(bot.service), bot.settings.scheduler_interval_seconds
+        )
+        scheduler.start()
+    except Exception:
+        log.exception("the scheduler did not start: reminders and expiries wait for a restart")
+        return None
+    return scheduler
+
+
+async def stop_scheduler(scheduling: asyncio.Task[DueWorkScheduler | None]) -> None:
+    if not scheduling.done():
+        scheduling.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        scheduler = await scheduling
+        if scheduler:
+            scheduler.shutdown()
 
 
 def microsoft_ready(live: LiveParts) -> None:
