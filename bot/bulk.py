@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot import keys, mails, presenters
 from bot.activity import SYSTEM_ACTOR, Activity, ActivityKind, Actor
@@ -20,6 +21,7 @@ from bot.exports import review_file
 from bot.history import mail_delivery
 from bot.notices import notice_payload
 from bot.ports import UnitOfWork
+from bot.priority import step_aside
 from bot.records import BulkImport, BulkRow, BulkState, Delivery, NoticeLevel, Role, RowError
 from bot.rules import CustomerDetails
 from bot.schedule import timers_for
@@ -33,7 +35,12 @@ from bot.wiring import Wiring
 # second at a time (other users' writes wait at most that), a crash redoes at most 500 rows,
 # and progress moves every second or so. Measured in docs/PERFORMANCE.md.
 BULK_CHUNK = 500
+T = TypeVar("T")
 BULK_PAUSE = 0.005  # seconds between chunks, so the commands of other users are served
+# Within a chunk, safe points where a user's command in this process goes first
+# (bot/priority.py): every YIELD_EVERY rows built, and between statements of WRITE_PART rows.
+YIELD_EVERY = 10
+WRITE_PART = 250
 # A worker renews its hold on an import with every chunk (a second or so); silent this long,
 # it is taken to have died and the import is resumed. Safety does not hang on it: a row
 # enrolled twice is impossible (one open onboarding per domain), so it only decides how soon.
@@ -240,7 +247,9 @@ class BulkEnrollment:
         already = set(bulk.enrolled)
         with self.wiring.store.transaction() as uow:
             fresh: list[tuple[BulkRow, Onboarding, Activity]] = []
-            for r in rows:
+            for i, r in enumerate(rows):
+                if i % YIELD_EVERY == 0:
+                    step_aside()
                 details = CustomerDetails(r.name, r.email, r.domain, r.country)
                 ob, activity = new_onboarding(
                     details,
@@ -253,7 +262,9 @@ class BulkEnrollment:
                 fresh.append((r, ob, activity))
             # Insert first, look later: the partial unique index decides who gets a domain,
             # and only the rows it left out (normally none) cost a lookup.
-            added = uow.onboardings.add_new([ob for _, ob, _ in fresh])
+            added: set[str] = set()
+            for new in _parts([ob for _, ob, _ in fresh]):
+                added |= uow.onboardings.add_new(new)
             lost = [r for r, ob, _ in fresh if ob.id not in added]
             holders = uow.onboardings.open_by_domains([r.domain for r in lost]) if lost else {}
             for r in lost:
@@ -264,20 +275,21 @@ class BulkEnrollment:
                 else:
                     failed.append(self._taken(r, other, now))
             won = [(r, ob, activity) for r, ob, activity in fresh if ob.id in added]
-            uow.activities.append_all([activity for _, _, activity in won])
-            uow.timers.schedule(
-                [t for _, ob, a in won for t in timers_for(a, ob, self.wiring.sync_after)]
-            )
-            uow.ledger.enqueue_all(
-                [
-                    mail_delivery(
-                        keys.invitation_mail(ob.id),
-                        mails.reseller_invitation(ob, self.wiring.partner_name, link),
-                        now,
-                    )
-                    for _, ob, _ in won
-                ]
-            )
+            for part in _parts(won):
+                uow.activities.append_all([activity for _, _, activity in part])
+                uow.timers.schedule(
+                    [t for _, ob, a in part for t in timers_for(a, ob, self.wiring.sync_after)]
+                )
+                uow.ledger.enqueue_all(
+                    [
+                        mail_delivery(
+                            keys.invitation_mail(ob.id),
+                            mails.reseller_invitation(ob, self.wiring.partner_name, link),
+                            now,
+                        )
+                        for _, ob, _ in part
+                    ]
+                )
             outcome.update((r.row, ob.id) for r, ob, _ in won)
             settled_rows = {e.row for e in bulk.failed}
             now_enrolled = [*bulk.enrolled, *(outcome[r.row] for r in rows if r.row in outcome)]
@@ -333,3 +345,10 @@ class BulkEnrollment:
                             now,
                         )
                     )
+
+
+def _parts(items: list[T]) -> Iterator[list[T]]:
+    """`items` in parts of `WRITE_PART`, a safe point before each."""
+    for start in range(0, len(items), WRITE_PART):
+        step_aside()
+        yield items[start : start + WRITE_PART]

@@ -19,6 +19,7 @@ from bot.csvio import template_csv
 from bot.domain import Actor, Lifecycle, OverallStatus, Step
 from bot.errors import Ambiguous, NotAllowed, OnboardingError, ValidationError
 from bot.exports import EXPORT_STATUSES, STATUS_WORDS, looks_like_a_file
+from bot.priority import answering_user
 from bot.records import Place
 from bot.sandbox import SANDBOX_ACTIONS
 from bot.service import OnboardingService
@@ -142,6 +143,10 @@ class Dispatcher:
         return Invocation(command, tuple(words[1:]))
 
     def handle(self, line: str, ctx: Context) -> Reply:
+        with answering_user():  # background work in this process steps aside meanwhile
+            return self._handle(line, ctx)
+
+    def _handle(self, line: str, ctx: Context) -> Reply:
         try:
             words = split_line(line.strip())
             if not words:

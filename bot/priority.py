@@ -1,0 +1,81 @@
+"""Users before background work, inside one process.
+
+A bulk import and a user's command in one process share the interpreter lock. Each time the
+user's thread gives the lock up to wait for the database, the import's Python work takes it
+and keeps it for the interpreter's switch interval (5 ms) before handing it back, several
+times per command; and on a small machine the import's own database work takes the cores
+the user's query needs (measured in docs/PERFORMANCE.md). So a user's command announces
+itself here, and while one is answered:
+
+- background work steps aside at its safe points (`step_aside`), for a bounded time each,
+  so a stream of commands slows an import down but never stops it;
+- the switch interval is 0.5 ms instead of 5 ms, so a database answer costs the user's
+  thread at most that before it runs again. It is put back when no command is in flight.
+
+A command's own thread never waits for itself: a bulk import started by a command does not
+step aside for the command that started it.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STEP = 0.001  # seconds per pause at a safe point while another user is being answered
+MOST = 0.050  # at most this long per safe point, so background work always moves on
+ANSWERING_INTERVAL = 0.0005  # the interpreter's switch interval while a command is answered
+
+_lock = threading.Lock()
+_answering = 0  # threads answering a user's command now
+_usual_interval = sys.getswitchinterval()
+_here = threading.local()
+
+
+@contextmanager
+def answering_user() -> Iterator[None]:
+    """Around a user's command (nested calls on one thread count once)."""
+    depth = getattr(_here, "depth", 0)
+    _here.depth = depth + 1
+    if depth == 0:
+        _enter()
+    try:
+        yield
+    finally:
+        _here.depth = depth
+        if depth == 0:
+            _leave()
+
+
+def _enter() -> None:
+    global _answering, _usual_interval
+    with _lock:
+        if _answering == 0:
+            _usual_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(_usual_interval, ANSWERING_INTERVAL))
+        _answering += 1
+
+
+def _leave() -> None:
+    global _answering
+    with _lock:
+        _answering -= 1
+        if _answering == 0:
+            sys.setswitchinterval(_usual_interval)
+
+
+def others_answering() -> int:
+    """Commands being answered on threads other than this one."""
+    return _answering - (1 if getattr(_here, "depth", 0) else 0)
+
+
+def step_aside() -> None:
+    """A safe point of background work: while another user's command is answered, sleep
+    (which frees the interpreter lock and the core) in short steps, for at most `MOST`."""
+    if others_answering() <= 0:
+        return
+    deadline = time.monotonic() + MOST
+    while others_answering() > 0 and time.monotonic() < deadline:
+        time.sleep(STEP)

@@ -1,0 +1,74 @@
+"""A user's command and background work in one process: the work steps aside while another
+thread answers a user, never for its own command, and the interpreter's switch interval is
+back to what it was once no command is in flight."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import pytest
+
+from bot import priority
+
+
+@pytest.fixture
+def patient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bound long enough that only the other command's end can release the work."""
+    monkeypatch.setattr(priority, "MOST", 30.0)
+
+
+def test_background_work_waits_while_another_thread_answers_a_user(patient: None) -> None:
+    answering, release, order = threading.Event(), threading.Event(), []
+
+    def user() -> None:
+        with priority.answering_user():
+            answering.set()
+            release.wait(10)
+            order.append("command answered")
+
+    def work() -> None:
+        answering.wait(10)
+        priority.step_aside()
+        order.append("work went on")
+
+    threads = [threading.Thread(target=user), threading.Thread(target=work)]
+    for t in threads:
+        t.start()
+    answering.wait(10)
+    time.sleep(0.2)  # without stepping aside, the work would have gone on by now
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == ["command answered", "work went on"]
+
+
+def test_work_started_by_a_command_does_not_wait_for_that_command(patient: None) -> None:
+    finished = threading.Event()
+
+    def command_that_imports() -> None:
+        with priority.answering_user(), priority.answering_user():  # nested: counted once
+            priority.step_aside()
+            finished.set()
+
+    thread = threading.Thread(target=command_that_imports)
+    thread.start()
+    assert finished.wait(10), "the command's own import waited for the command"
+    thread.join(10)
+    assert priority.others_answering() == 0
+
+
+def test_the_switch_interval_is_short_only_while_a_command_is_answered() -> None:
+    usual = sys.getswitchinterval()
+    with priority.answering_user():
+        assert sys.getswitchinterval() == min(usual, priority.ANSWERING_INTERVAL)
+    assert sys.getswitchinterval() == usual
+
+
+def test_without_commands_background_work_does_not_pause() -> None:
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (priority.step_aside(), done.set()))
+    thread.start()
+    assert done.wait(5)
+    thread.join(5)
