@@ -8,8 +8,8 @@ test:
 	./test.sh
 
 # Benchmarks (never part of `make test`): every figure a ratio to a baseline measured in the
-# same run; writes bench/results.json. bench-quick is a smoke check (small, under a minute
-# or so) that writes bench/results-quick.json instead.
+# same run; writes bench/results.json. bench-quick is a smoke check (small, about a minute
+# and a half on 2 cores) that writes bench/results-quick.json instead.
 .PHONY: bench bench-quick
 bench:
 	.venv/bin/python -m bench.run_all
