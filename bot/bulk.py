@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from bot import keys, mails, presenters
 from bot.activity import SYSTEM_ACTOR, Activity, ActivityKind, Actor
@@ -22,7 +21,16 @@ from bot.history import mail_delivery
 from bot.notices import notice_payload
 from bot.ports import UnitOfWork
 from bot.priority import step_aside
-from bot.records import BulkImport, BulkRow, BulkState, Delivery, NoticeLevel, Role, RowError
+from bot.records import (
+    BulkImport,
+    BulkRow,
+    BulkState,
+    Delivery,
+    NoticeLevel,
+    Role,
+    RowError,
+    Timer,
+)
 from bot.rules import CustomerDetails
 from bot.schedule import timers_for
 from bot.validation import validate_enrollment
@@ -35,16 +43,25 @@ from bot.wiring import Wiring
 # second at a time (other users' writes wait at most that), a crash redoes at most 500 rows,
 # and progress moves every second or so. Measured in docs/PERFORMANCE.md.
 BULK_CHUNK = 500
-T = TypeVar("T")
 BULK_PAUSE = 0.005  # seconds between chunks, so the commands of other users are served
-# Within a chunk, safe points where a user's command in this process goes first
-# (bot/priority.py): every YIELD_EVERY rows built, and between statements of WRITE_PART rows.
+# Rows built between safe points where a user's command in this process goes first
+# (bot/priority.py); building a row takes about 0.1 ms.
 YIELD_EVERY = 10
-WRITE_PART = 250
 # A worker renews its hold on an import with every chunk (a second or so); silent this long,
 # it is taken to have died and the import is resumed. Safety does not hang on it: a row
 # enrolled twice is impossible (one open onboarding per domain), so it only decides how soon.
 BULK_LEASE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """One row's enrollment, built before it is written."""
+
+    row: BulkRow
+    onboarding: Onboarding
+    activity: Activity
+    timers: list[Timer]
+    invitation: Delivery
 
 
 @dataclass
@@ -240,32 +257,20 @@ class BulkEnrollment:
         self, bulk: BulkImport, rows: list[BulkRow], actor: Actor, link: str, listed_at: datetime
     ) -> None:
         """One transaction, one multi-row statement per table: the rows were validated at
-        review, so nothing here is per-row work but building the records."""
+        review, so nothing here is per-row work but building the records, which is done
+        before the transaction begins. Building is where a user's command in this process
+        goes first (`step_aside`); once the transaction writes, it runs through without
+        pausing, since on SQLite the user may be waiting for its write lock."""
         now = self.wiring.clock.now()
         outcome: dict[int, str] = {}  # row -> onboarding id, for the rows enrolled
         failed: list[RowError] = []
         already = set(bulk.enrolled)
+        fresh = self._build(bulk, rows, actor, link, listed_at, now)
         with self.wiring.store.transaction() as uow:
-            fresh: list[tuple[BulkRow, Onboarding, Activity]] = []
-            for i, r in enumerate(rows):
-                if i % YIELD_EVERY == 0:
-                    step_aside()
-                details = CustomerDetails(r.name, r.email, r.domain, r.country)
-                ob, activity = new_onboarding(
-                    details,
-                    now,
-                    actor,
-                    bulk_import_id=bulk.id,
-                    bulk_row=r.row,
-                    listed_at=listed_at,
-                )
-                fresh.append((r, ob, activity))
             # Insert first, look later: the partial unique index decides who gets a domain,
             # and only the rows it left out (normally none) cost a lookup.
-            added: set[str] = set()
-            for new in _parts([ob for _, ob, _ in fresh]):
-                added |= uow.onboardings.add_new(new)
-            lost = [r for r, ob, _ in fresh if ob.id not in added]
+            added = uow.onboardings.add_new([new.onboarding for new in fresh])
+            lost = [new.row for new in fresh if new.onboarding.id not in added]
             holders = uow.onboardings.open_by_domains([r.domain for r in lost]) if lost else {}
             for r in lost:
                 other = holders.get(r.domain)
@@ -274,29 +279,45 @@ class BulkEnrollment:
                         outcome[r.row] = other.id
                 else:
                     failed.append(self._taken(r, other, now))
-            won = [(r, ob, activity) for r, ob, activity in fresh if ob.id in added]
-            for part in _parts(won):
-                uow.activities.append_all([activity for _, _, activity in part])
-                uow.timers.schedule(
-                    [t for _, ob, a in part for t in timers_for(a, ob, self.wiring.sync_after)]
-                )
-                uow.ledger.enqueue_all(
-                    [
-                        mail_delivery(
-                            keys.invitation_mail(ob.id),
-                            mails.reseller_invitation(ob, self.wiring.partner_name, link),
-                            now,
-                        )
-                        for _, ob, _ in part
-                    ]
-                )
-            outcome.update((r.row, ob.id) for r, ob, _ in won)
+            won = [new for new in fresh if new.onboarding.id in added]
+            uow.activities.append_all([new.activity for new in won])
+            uow.timers.schedule([t for new in won for t in new.timers])
+            uow.ledger.enqueue_all([new.invitation for new in won])
+            outcome.update((new.row.row, new.onboarding.id) for new in won)
             settled_rows = {e.row for e in bulk.failed}
             now_enrolled = [*bulk.enrolled, *(outcome[r.row] for r in rows if r.row in outcome)]
             now_failed = [*bulk.failed, *(e for e in failed if e.row not in settled_rows)]
             # the progress commits with its rows, or neither
             uow.bulk_imports.progress(bulk.id, now_enrolled, now_failed, now + BULK_LEASE)
         bulk.enrolled, bulk.failed = now_enrolled, now_failed
+
+    def _build(
+        self,
+        bulk: BulkImport,
+        rows: list[BulkRow],
+        actor: Actor,
+        link: str,
+        listed_at: datetime,
+        now: datetime,
+    ) -> list[NewCustomer]:
+        """Every record a row's enrollment writes, before any is written (a row the unique
+        index turns away costs its records and nothing else)."""
+        built: list[NewCustomer] = []
+        for i, r in enumerate(rows):
+            if i % YIELD_EVERY == 0:
+                step_aside()
+            details = CustomerDetails(r.name, r.email, r.domain, r.country)
+            ob, activity = new_onboarding(
+                details, now, actor, bulk_import_id=bulk.id, bulk_row=r.row, listed_at=listed_at
+            )
+            invitation = mail_delivery(
+                keys.invitation_mail(ob.id),
+                mails.reseller_invitation(ob, self.wiring.partner_name, link),
+                now,
+            )
+            timers = timers_for(activity, ob, self.wiring.sync_after)
+            built.append(NewCustomer(r, ob, activity, timers, invitation))
+        return built
 
     @staticmethod
     def _taken(r: BulkRow, holder: Onboarding | None, now: datetime) -> RowError:
@@ -345,10 +366,3 @@ class BulkEnrollment:
                             now,
                         )
                     )
-
-
-def _parts(items: list[T]) -> Iterator[list[T]]:
-    """`items` in parts of `WRITE_PART`, a safe point before each."""
-    for start in range(0, len(items), WRITE_PART):
-        step_aside()
-        yield items[start : start + WRITE_PART]

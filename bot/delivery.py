@@ -18,6 +18,7 @@ from bot.history import record
 from bot.mails import describe
 from bot.notices import NoticePayload
 from bot.ports import Clock, Mailer, Notifier, Store, StoreMailer, UnitOfWork
+from bot.priority import step_aside
 from bot.records import Delivery, Mail
 from bot.steps import Step
 from bot.tone import Tone
@@ -139,6 +140,7 @@ class LedgerSender:
                 for d in batch
                 if d.channel == MAIL_CHANNEL
             ]
+            step_aside()  # between transactions: a user's command in this process goes first
             if isinstance(self.mailer, StoreMailer) and self._send_mail_together(mails):
                 sent += len(mails)
             else:
