@@ -259,8 +259,8 @@ class BulkEnrollment:
         """One transaction, one multi-row statement per table: the rows were validated at
         review, so nothing here is per-row work but building the records, which is done
         before the transaction begins. Building is where a user's command in this process
-        goes first (`step_aside`); once the transaction writes, it runs through without
-        pausing, since on SQLite the user may be waiting for its write lock."""
+        goes first (`step_aside`), and between statements unless the transaction holds off
+        every other writer (SQLite), since the user being answered may be waiting for it."""
         now = self.wiring.clock.now()
         outcome: dict[int, str] = {}  # row -> onboarding id, for the rows enrolled
         failed: list[RowError] = []
@@ -280,8 +280,13 @@ class BulkEnrollment:
                 else:
                     failed.append(self._taken(r, other, now))
             won = [new for new in fresh if new.onboarding.id in added]
+            # Between statements too, unless users' writes wait for this one (SQLite).
+            pause = step_aside if not uow.blocks_other_writers() else _go_on
+            pause()
             uow.activities.append_all([new.activity for new in won])
+            pause()
             uow.timers.schedule([t for new in won for t in new.timers])
+            pause()
             uow.ledger.enqueue_all([new.invitation for new in won])
             outcome.update((new.row.row, new.onboarding.id) for new in won)
             settled_rows = {e.row for e in bulk.failed}
@@ -366,3 +371,7 @@ class BulkEnrollment:
                             now,
                         )
                     )
+
+
+def _go_on() -> None:
+    """No pause: the transaction holds off every other writer."""

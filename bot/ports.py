@@ -505,6 +505,12 @@ class UnitOfWork(Protocol):
     digests: DigestRepository
     access: AccessRepository
 
+    def blocks_other_writers(self) -> bool:
+        """Whether every other writer now waits for this transaction to end (SQLite's one
+        write lock, once taken). Background work pauses for users only when it does not:
+        a user being answered may be one of those writers."""
+        ...
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractContextManager[UnitOfWork]: ...

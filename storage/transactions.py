@@ -55,6 +55,12 @@ class TransactionScope:
             self._writing = True
         return conn
 
+    def blocks_other_writers(self) -> bool:
+        """On SQLite, a transaction that took the write lock (BEGIN IMMEDIATE) holds off
+        every other writer until it ends; on PostgreSQL writers lock only rows."""
+        conn = self._connection
+        return conn is not None and conn.in_transaction() and self._writing and is_sqlite(conn)
+
     def commit(self) -> None:
         if self._connection is not None and self._connection.in_transaction():
             self._connection.commit()

@@ -158,6 +158,9 @@ class SqlUnitOfWork:
         self.digests: DigestRepository = SqlDigests(self)
         self.access: AccessRepository = SqlAccess(self)
 
+    def blocks_other_writers(self) -> bool:
+        return self._scope.blocks_other_writers()
+
     def connection(self, *, write: bool = False) -> Connection:
         """The transaction's connection; a joined unit of work writes in its own savepoint,
         so its failure does not spoil the outer one's work."""

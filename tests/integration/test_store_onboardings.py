@@ -728,3 +728,13 @@ def test_a_list_page_is_read_from_an_index_not_by_sorting_every_open_customer(
             plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(explain + sql, parameters))
             assert "ix_onboardings_" in plan, plan
             assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_transaction_says_when_every_other_writer_waits_for_it(store, engine, make_onboarding):
+    """Background work pauses for users only when no user can be waiting for its lock:
+    SQLite's one write lock once taken; never on PostgreSQL, and never while only reading."""
+    with store.transaction() as uow:
+        uow.onboardings.page(None, None, 0, 10)
+        assert not uow.blocks_other_writers()
+        uow.onboardings.add(make_onboarding())
+        assert uow.blocks_other_writers() == (engine.dialect.name == "sqlite")
