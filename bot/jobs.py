@@ -171,10 +171,8 @@ def _reminders_together(
     logged with its timer key, and retried by itself when its claim expires."""
     if not timers:
         return
-    done = DueWork(now)
     try:
-        with service.store.transaction() as uow:
-            _decide_reminders(service, uow, timers, now, done)
+        _reminders_in_one_transaction(service, timers, now, work)
     except Exception as err:  # the first line only: a store error's later ones hold the rows
         first = (str(err).splitlines() or [""])[0][:300]
         log.warning(
@@ -184,7 +182,16 @@ def _reminders_together(
             first,
         )
         _run_each(service, timers, now, work)
-        return
+
+
+def _reminders_in_one_transaction(
+    service: OnboardingService, timers: list[Timer], now: datetime, work: DueWork
+) -> None:
+    """Decides and writes `timers` in one transaction; `work` counts them only once it
+    committed."""
+    done = DueWork(now)
+    with service.store.transaction() as uow:
+        _decide_reminders(service, uow, timers, now, done)
     work.reminders += done.reminders
     work.skipped += done.skipped
 
@@ -266,44 +273,7 @@ def _reminder_refusal(
 def _reminder(service: OnboardingService, timer: Timer, now: datetime, work: DueWork) -> None:
     """Sends the slot unless the step moved on, or a later slot is due too (after an outage
     only the latest missed slot goes out, late; the older ones are skipped)."""
-    step, slot = Step(timer.step or ""), timer.slot or 0
-    with service.store.transaction() as uow:
-        ob = uow.onboardings.get(
-            timer.onboarding_id or "", for_update=True
-        )  # serialises a step's slots
-        series = [
-            t
-            for t in uow.timers.of(timer.onboarding_id or "", TimerKind.REMINDER)
-            if keys.reminder_series(t.key) == keys.reminder_series(timer.key)
-        ]
-        mine = next((t for t in series if t.id == timer.id), None)
-        if mine is None or mine.state is not TimerState.PENDING:
-            return  # finished meanwhile by another worker
-        why = _reminder_refusal(ob, mine, series, step, slot, now)
-        if why is not None or ob is None:
-            return _skip(uow, timer, now, work, why or "onboarding closed")
-        sent = service.reminders.send_automatic(ob.id, step, slot)
-        for older in series:
-            if (older.slot or 0) < slot and older.state is TimerState.PENDING:
-                uow.timers.finish(
-                    older.id or 0,
-                    TimerState.SKIPPED,
-                    now,
-                    f"superseded by the {ordinal(slot)} reminder",
-                )
-                work.skipped += 1
-        outcome = _sent_outcome(timer, now)
-        uow.timers.finish(
-            timer.id or 0,
-            TimerState.DONE if sent else TimerState.SKIPPED,
-            now,
-            outcome if sent else "already sent",
-        )
-        if sent:
-            work.reminders += 1
-        else:
-            work.skipped += 1
-    return None
+    _reminders_in_one_transaction(service, [timer], now, work)
 
 
 def _sent_outcome(timer: Timer, now: datetime) -> str:

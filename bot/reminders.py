@@ -77,31 +77,17 @@ class Reminders:
     def send_automatic(self, onboarding_id: str, step: Step, slot: int) -> bool:
         """Automatic reminder `slot` for a waiting step, at most once (its ledger key is the
         reminder's own key). False when it was already sent or the step no longer waits."""
-        w = self.wiring
-        now = w.clock.now()
-        with w.store.transaction() as uow:
+        with self.wiring.store.transaction() as uow:
             ob = uow.onboardings.get(onboarding_id, for_update=True)
-            if ob is None or not ob.allows(Change.REMIND, step):
-                return False
-            started = ob.step_started_at(step)
-            if started is None:
-                return False
-            mail = self._mail(ob, step, slot)
-            key = keys.reminder_mail(keys.reminder(ob.id, step, started, slot))
-            if not enqueue_mail(uow, key, mail, now):
-                return False
-            record(
-                uow, ob, ob.record_reminder(now, SYSTEM_ACTOR, step, mail.to, slot), w.sync_after
-            )
-            uow.onboardings.save(ob)
-        return True
+            return ob is not None and self.send_automatic_all(uow, [(ob, step, slot)])[0]
 
     def send_automatic_all(
         self, uow: UnitOfWork, wanted: list[tuple[Onboarding, Step, int]]
     ) -> list[bool]:
-        """`send_automatic` for many reminders in the caller's unit of work (the scheduler's
-        batch), whose onboardings it has read locked: one multi-row write per table. For
-        each one wanted, in order, whether it was sent (False as `send_automatic` gives)."""
+        """Automatic reminders in the caller's unit of work, whose onboardings it has read
+        locked (the scheduler's batch, or `send_automatic`'s one): one multi-row write per
+        table. For each one wanted, in order, whether it was sent (False when it was already
+        sent or the step no longer waits)."""
         w = self.wiring
         now = w.clock.now()
         candidates: list[tuple[Onboarding, Step, int, Mail, str] | None] = []
@@ -125,7 +111,7 @@ class Reminders:
             w.sync_after,
         )
         # A reminder only adds to the log (`record_reminder` changes no field), so the
-        # onboardings' versions move on, as `send_automatic`'s save moves it, unwritten.
+        # onboardings' versions move on, as a save would move them, without the full write.
         uow.onboardings.touch_all(list({id(ob): ob for ob, *_ in sent}.values()))
         return [c is not None and c[4] in added for c in candidates]
 
