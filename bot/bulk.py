@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot import keys, mails, presenters
 from bot.activity import SYSTEM_ACTOR, Activity, ActivityKind, Actor
@@ -281,13 +282,15 @@ class BulkEnrollment:
                     failed.append(self._taken(r, other, now))
             won = [new for new in fresh if new.onboarding.id in added]
             # Between statements too, unless users' writes wait for this one (SQLite).
-            pause = step_aside if not uow.blocks_other_writers() else _go_on
-            pause()
-            uow.activities.append_all([new.activity for new in won])
-            pause()
-            uow.timers.schedule([t for new in won for t in new.timers])
-            pause()
-            uow.ledger.enqueue_all([new.invitation for new in won])
+            may_pause = not uow.blocks_other_writers()
+            for write in (
+                partial(uow.activities.append_all, [new.activity for new in won]),
+                partial(uow.timers.schedule, [t for new in won for t in new.timers]),
+                partial(uow.ledger.enqueue_all, [new.invitation for new in won]),
+            ):
+                if may_pause:
+                    step_aside()
+                write()
             outcome.update((new.row.row, new.onboarding.id) for new in won)
             settled_rows = {e.row for e in bulk.failed}
             now_enrolled = [*bulk.enrolled, *(outcome[r.row] for r in rows if r.row in outcome)]
@@ -371,7 +374,3 @@ class BulkEnrollment:
                             now,
                         )
                     )
-
-
-def _go_on() -> None:
-    """No pause: the transaction holds off every other writer."""
