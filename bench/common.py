@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
@@ -92,31 +95,31 @@ def service_for(url: str, *, partner: str = "Fabrikam", clock: Any = None) -> An
     builds it with no settings but DATABASE_URL (returns the service and its engine);
     `clock`: the system clock unless given (the tick bench holds time still)."""
     from adapters.clock import SystemClock
-    from adapters.hub.directory import LocalHubDirectory
-    from adapters.mail.outbox import OutboxMailer
-    from adapters.microsoft.sandbox import SandboxMicrosoft
-    from bot.service import OnboardingService
-    from storage.adapter_state import AdapterState
     from storage.database import create_engine_for
     from storage.migrate import upgrade
-    from storage.unit_of_work import SqlStore
+    from tests.services import sandboxed_service
 
     engine = create_engine_for(url)
     upgrade(engine)
-    clock = clock or SystemClock()
-    sandbox = SandboxMicrosoft(AdapterState(engine), clock, "00000000-0000-4000-8000-00000000c0de")
-    outbox = OutboxMailer(engine, clock)
-    service = OnboardingService(
-        SqlStore(engine),
-        sandbox,
-        outbox,
-        LocalHubDirectory(engine),
-        clock,
-        simulator=sandbox,
-        outbox=outbox,
+    service = sandboxed_service(
+        engine,
+        clock or SystemClock(),
+        partner_id="00000000-0000-4000-8000-00000000c0de",
         partner_name=partner,
     )
     return service, engine
+
+
+async def served(app: web.Application, path: str = "") -> tuple[web.AppRunner, str]:
+    """`app` served on a free loopback port, as the bot serves itself; its URL + `path`."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}{path}"
 
 
 def interleaved(

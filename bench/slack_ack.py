@@ -35,9 +35,9 @@ from bench.common import (
     populate,
     quiet_logs,
     record,
+    served,
 )
-from settings import Settings
-from tests.e2e.slack_support import ALICE, BOB, SECRET, TEAM, TOKEN, Slack, signature
+from tests.e2e.slack_support import ALICE, SECRET, TOKEN, Slack, signature, slack_settings
 from tests.fakes.slack_api import FakeSlack
 
 FIXED = "Got it."
@@ -62,15 +62,6 @@ def bare_bolt(api_url: str) -> web.Application:
     app = web.Application()
     app.router.add_post("/slack/events", handle)
     return app
-
-
-async def served(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/slack/events"
 
 
 async def ack_time(
@@ -100,20 +91,11 @@ async def measure(
     url: str, count: int, turns: int, per_turn: int, warm: int
 ) -> tuple[list[float], ...]:
     api = await FakeSlack(TOKEN).start()
-    settings = Settings(
-        _env_file=None,
-        database_url=url,
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SECRET,
-        slack_api_url=api.api_url,
-        partner_name="Fabrikam Cloud",
-        bot_admins=f"slack:{TEAM['id']}:{ALICE.id},slack:{TEAM['id']}:{BOB.id}",
-        slack_team_ids=TEAM["id"],
-    )
+    settings = slack_settings(url, api.api_url)
     bot = build(settings)
     populate(bot.service, count)
-    bot_runner, bot_url = await served(make_web_app(bot))
-    bare_runner, bare_url = await served(bare_bolt(api.api_url))
+    bot_runner, bot_url = await served(make_web_app(bot), "/slack/events")
+    bare_runner, bare_url = await served(bare_bolt(api.api_url), "/slack/events")
     slack = Slack(None, api, bot)  # type: ignore[arg-type]  # only its request bodies
     try:
         async with aiohttp.ClientSession() as http:

@@ -36,7 +36,16 @@ from adapters.teams.auth import (
     make_adapter,
 )
 from app import build, make_web_app
-from bench.common import Figure, arguments, database, median_turn, populate, quiet_logs, record
+from bench.common import (
+    Figure,
+    arguments,
+    database,
+    median_turn,
+    populate,
+    quiet_logs,
+    record,
+    served,
+)
 from settings import Settings
 from tests.e2e.teams_support import PERSONAL, TENANT, FakeConnector, TeamsClient, TeamsUser
 
@@ -83,15 +92,6 @@ class CountingConnector(FakeConnector):
 
         app.middlewares.append(count)
         return app
-
-
-async def served(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
 
 
 async def turn(client: TeamsClient, text: str) -> float:

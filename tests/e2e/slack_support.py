@@ -431,23 +431,28 @@ async def settle(timeout: float = 5.0) -> None:
         await asyncio.wait(pending, timeout=timeout)
 
 
+def slack_settings(database_url: str, api_url: str) -> Settings:
+    """The bot's settings for one Slack workspace (TEAM, with ALICE and BOB as admins) whose
+    Web API is at `api_url`."""
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=api_url,
+        partner_name="Fabrikam Cloud",
+        bot_admins=f"slack:{TEAM['id']}:{ALICE.id},slack:{TEAM['id']}:{BOB.id}",
+        slack_team_ids=TEAM["id"],
+    )
+
+
 @pytest.fixture
 async def slack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Slack]:
     """The bot's real aiohttp app on a SQLite file (or, parametrized indirectly with
     "postgresql", in a PostgreSQL schema of its own), its Slack API played by `FakeSlack`."""
     api = await FakeSlack(TOKEN).start()
     with database_url(getattr(request, "param", "sqlite"), tmp_path) as url:
-        settings = Settings(
-            _env_file=None,
-            database_url=url,
-            slack_bot_token=TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=api.api_url,
-            partner_name="Fabrikam Cloud",
-            bot_admins=f"slack:{TEAM['id']}:{ALICE.id},slack:{TEAM['id']}:{BOB.id}",
-            slack_team_ids=TEAM["id"],
-        )
-        bot = build(settings)
+        bot = build(slack_settings(url, api.api_url))
         http = TestClient(TestServer(make_web_app(bot)))
         await http.start_server()
         try:
