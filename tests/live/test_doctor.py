@@ -185,34 +185,14 @@ def test_against_the_sandbox_every_check_passes(tmp_path):
 def test_an_expired_app_certificate_is_named_with_its_thumbprint(
     configured, monkeypatch, capsys, tmp_path
 ):
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+    from tests.fakes.microsoft_cloud.tls import new_app_certificate_pem
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "onboarding-bot")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=400))
-        .not_valid_after(now - timedelta(days=35))
-        .sign(key, hashes.SHA256())
-    )
     pem = tmp_path / "expired.pem"
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        + cert.public_bytes(serialization.Encoding.PEM)
+    pem.write_text(
+        new_app_certificate_pem(valid_from=timedelta(days=-400), valid_until=timedelta(days=-35)),
+        encoding="ascii",
     )
     monkeypatch.setenv("PARTNER_CLIENT_CERTIFICATE", str(pem))
     status, lines, _ = doctor(capsys)

@@ -101,8 +101,11 @@ def _chain(
     )
 
 
-def new_app_certificate_pem() -> str:
-    """What an operator makes with `openssl req -x509` and uploads to the app registration."""
+def new_app_certificate_pem(
+    valid_from: timedelta = timedelta(days=-1), valid_until: timedelta = timedelta(days=365)
+) -> str:
+    """What an operator makes with `openssl req -x509` and uploads to the app registration:
+    its key and certificate, valid from and until these offsets from now."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "onboarding-bot")])
     now = datetime.now(UTC)
@@ -112,8 +115,8 @@ def new_app_certificate_pem() -> str:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
+        .not_valid_before(now + valid_from)
+        .not_valid_after(now + valid_until)
         .sign(key, hashes.SHA256())
     )
     key_pem = key.private_bytes(
