@@ -24,6 +24,7 @@ from bench.common import (
 )
 from bot.commands import Context, Dispatcher
 from bot.domain import Actor
+from bot.views import BulkResult
 
 SECOND_USER = Actor("second", "second", "console")
 
@@ -53,9 +54,11 @@ def main() -> None:
             review = service.bulk.review(csv_bytes(rows, "s"), "bench.csv", ACTOR)
             done = threading.Event()
 
-            def enroll() -> None:
+            def enroll() -> None:  # as the chat front ends run it: a command on its thread
                 try:
-                    service.bulk.confirm(review.import_id, ACTOR)
+                    reply = dispatcher.handle(f"bulk confirm {review.import_id}", Context(ACTOR))
+                    if not isinstance(reply, BulkResult) or len(reply.enrolled) != rows:
+                        raise SystemExit(f"the import did not enroll every row: {reply}")
                 finally:
                     done.set()
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from bot import keys, mails, presenters
 from bot.activity import SYSTEM_ACTOR, Activity, ActivityKind, Actor
@@ -48,6 +47,11 @@ BULK_PAUSE = 0.005  # seconds between chunks, so the commands of other users are
 # Rows built between safe points where a user's command in this process goes first
 # (bot/priority.py); building a row takes about 0.1 ms.
 YIELD_EVERY = 10
+# Rows per statement within a chunk's transaction: between statements a user's command in
+# this process goes first, also while the transaction holds SQLite's write lock, until that
+# command wants the lock itself (bot/priority.py). A statement of 25 rows takes 2-5 ms;
+# more rows per statement saved little (measured in docs/PERFORMANCE.md).
+WRITE_TURN = 25
 # A worker renews its hold on an import with every chunk (a second or so); silent this long,
 # it is taken to have died and the import is resumed. Safety does not hang on it: a row
 # enrolled twice is impossible (one open onboarding per domain), so it only decides how soon.
@@ -197,7 +201,7 @@ class BulkEnrollment:
             bulk.state = BulkState.RUNNING
             bulk.confirmed_by = bulk.confirmed_by or actor
             bulk.lease_until = now + BULK_LEASE
-            uow.bulk_imports.save(bulk)
+            uow.bulk_imports.take(bulk.id, bulk.confirmed_by, bulk.lease_until)
         return self._enroll_all(bulk, progress)
 
     def resume_interrupted(self, limit: int = 10) -> int:
@@ -233,14 +237,12 @@ class BulkEnrollment:
                     progress(BulkProgress(bulk.id, min(start + BULK_CHUNK, total), total))
             finished = True
         finally:
+            # Done when every row is settled; after an error, back to review: confirming
+            # again enrolls the rest (the rows enrolled so far are recognised).
+            bulk.state = BulkState.DONE if finished else BulkState.REVIEW
+            bulk.lease_until = None
             with self.wiring.store.transaction() as uow:
-                stored = self._bulk(uow, bulk.id)
-                stored.enrolled, stored.failed = bulk.enrolled, bulk.failed
-                # Done when every row is settled; after an error, back to review: confirming
-                # again enrolls the rest (the rows enrolled so far are recognised).
-                stored.state = BulkState.DONE if finished else BulkState.REVIEW
-                stored.lease_until = None
-                uow.bulk_imports.save(stored)
+                uow.bulk_imports.settle(bulk.id, bulk.enrolled, bulk.failed, bulk.state)
         self._announce_bulk(bulk, actor, len(bulk.enrolled))
         return self._bulk_result(bulk)
 
@@ -257,11 +259,11 @@ class BulkEnrollment:
     def _enroll_chunk(
         self, bulk: BulkImport, rows: list[BulkRow], actor: Actor, link: str, listed_at: datetime
     ) -> None:
-        """One transaction, one multi-row statement per table: the rows were validated at
+        """One transaction, a few multi-row statements per table: the rows were validated at
         review, so nothing here is per-row work but building the records, which is done
-        before the transaction begins. Building is where a user's command in this process
-        goes first (`step_aside`), and between statements unless the transaction holds off
-        every other writer (SQLite), since the user being answered may be waiting for it."""
+        before the transaction begins. While building, and between statements, a user's
+        command in this process goes first (`step_aside`); on SQLite, once the transaction
+        holds the write lock, only until that command wants the lock too."""
         now = self.wiring.clock.now()
         outcome: dict[int, str] = {}  # row -> onboarding id, for the rows enrolled
         failed: list[RowError] = []
@@ -270,7 +272,9 @@ class BulkEnrollment:
         with self.wiring.store.transaction() as uow:
             # Insert first, look later: the partial unique index decides who gets a domain,
             # and only the rows it left out (normally none) cost a lookup.
-            added = uow.onboardings.add_new([new.onboarding for new in fresh])
+            added: set[str] = set()
+            for part in _turns(uow, fresh):
+                added |= uow.onboardings.add_new([new.onboarding for new in part])
             lost = [new.row for new in fresh if new.onboarding.id not in added]
             holders = uow.onboardings.open_by_domains([r.domain for r in lost]) if lost else {}
             for r in lost:
@@ -281,16 +285,12 @@ class BulkEnrollment:
                 else:
                     failed.append(self._taken(r, other, now))
             won = [new for new in fresh if new.onboarding.id in added]
-            # Between statements too, unless users' writes wait for this one (SQLite).
-            may_pause = not uow.blocks_other_writers()
-            for write in (
-                partial(uow.activities.append_all, [new.activity for new in won]),
-                partial(uow.timers.schedule, [t for new in won for t in new.timers]),
-                partial(uow.ledger.enqueue_all, [new.invitation for new in won]),
-            ):
-                if may_pause:
-                    step_aside()
-                write()
+            for part in _turns(uow, won):
+                uow.activities.append_all([new.activity for new in part])
+            for part in _turns(uow, won):
+                uow.timers.schedule([t for new in part for t in new.timers])
+            for part in _turns(uow, won):
+                uow.ledger.enqueue_all([new.invitation for new in part])
             outcome.update((new.row.row, new.onboarding.id) for new in won)
             settled_rows = {e.row for e in bulk.failed}
             now_enrolled = [*bulk.enrolled, *(outcome[r.row] for r in rows if r.row in outcome)]
@@ -339,8 +339,12 @@ class BulkEnrollment:
     def _bulk_result(self, bulk: BulkImport) -> BulkResult:
         enrolled_ids = set(bulk.enrolled)
         failed_rows = {e.row for e in bulk.failed}
+        holders: dict[str, str] = {}
+        domains = [r.domain for r in bulk.valid_rows]
         with self.wiring.store.transaction() as uow:
-            holders = uow.onboardings.holders([r.domain for r in bulk.valid_rows])
+            for start in range(0, len(domains), BULK_CHUNK):
+                step_aside()  # a read: nobody waits for it
+                holders.update(uow.onboardings.holders(domains[start : start + BULK_CHUNK]))
         enrolled = tuple(
             (r.row, r.name, r.domain)
             for r in bulk.valid_rows
@@ -374,3 +378,10 @@ class BulkEnrollment:
                             now,
                         )
                     )
+
+
+def _turns(uow: UnitOfWork, rows: list[NewCustomer]) -> Iterator[list[NewCustomer]]:
+    """The rows in parts of `WRITE_TURN`, with a safe point before each part."""
+    for start in range(0, len(rows), WRITE_TURN):
+        step_aside(holding_write_lock=uow.blocks_other_writers())
+        yield rows[start : start + WRITE_TURN]

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from bot.activity import Actor
 from bot.domain import Activity, ActivityKind, Lifecycle, Onboarding, OverallStatus
 from bot.notices import NoticePayload
 from bot.records import (
@@ -20,6 +21,7 @@ from bot.records import (
     AccessEntry,
     ActivityTally,
     BulkImport,
+    BulkState,
     CustomerProfile,
     Delivery,
     DigestSubscription,
@@ -325,6 +327,17 @@ class BulkImportRepository(Protocol):
         self, import_id: str, enrolled: list[str], failed: list[RowError], lease_until: datetime
     ) -> None:
         """Record a chunk's outcome and renew the worker's hold, leaving the rest alone."""
+        ...
+
+    def take(self, import_id: str, confirmed_by: Actor, lease_until: datetime) -> None:
+        """Mark it running, in the name of who confirmed it, held by this worker until
+        `lease_until`; the reviewed rows are left alone (rewriting them costs as the file)."""
+        ...
+
+    def settle(
+        self, import_id: str, enrolled: list[str], failed: list[RowError], state: BulkState
+    ) -> None:
+        """Record the import's outcome and its new state, and release the worker's hold."""
         ...
 
     def interrupted(self, now: datetime, limit: int) -> list[BulkImport]:

@@ -8,7 +8,10 @@ the user's query needs (measured in docs/PERFORMANCE.md). So a user's command an
 itself here, and while one is answered:
 
 - background work steps aside at its safe points (`step_aside`), for a bounded time each,
-  so a stream of commands slows an import down but never stops it;
+  so a stream of commands slows an import down but never stops it. Work that holds a lock
+  users' writes need (SQLite's single write lock) steps aside too, but not once a command
+  being answered has said it is about to write (`about_to_write`): from then on it hurries
+  to its commit instead, since that command is now waiting for it;
 - the switch interval is 0.5 ms instead of 5 ms, so a database answer costs the user's
   thread at most that before it runs again. It is put back when no command is in flight.
 
@@ -30,6 +33,7 @@ ANSWERING_INTERVAL = 0.0005  # the interpreter's switch interval while a command
 
 _lock = threading.Lock()
 _answering = 0  # threads answering a user's command now
+_writing = 0  # of those, the ones that asked for the write lock (`about_to_write`)
 _usual_interval = sys.getswitchinterval()
 _here = threading.local()
 
@@ -49,6 +53,17 @@ def answering_user() -> Iterator[None]:
             _leave()
 
 
+def about_to_write() -> None:
+    """Said by the store before a transaction asks for the write lock. On a thread that is
+    answering a command, background work holding that lock stops stepping aside for the
+    rest of the command; elsewhere (background work itself) it means nothing."""
+    global _writing
+    if getattr(_here, "depth", 0) and not getattr(_here, "writing", False):
+        with _lock:
+            _writing += 1
+        _here.writing = True
+
+
 def _enter() -> None:
     global _answering, _usual_interval
     with _lock:
@@ -59,8 +74,11 @@ def _enter() -> None:
 
 
 def _leave() -> None:
-    global _answering
+    global _answering, _writing
     with _lock:
+        if getattr(_here, "writing", False):
+            _here.writing = False
+            _writing -= 1
         _answering -= 1
         if _answering == 0:
             sys.setswitchinterval(_usual_interval)
@@ -71,11 +89,23 @@ def others_answering() -> int:
     return _answering - (1 if getattr(_here, "depth", 0) else 0)
 
 
-def step_aside() -> None:
+def _writer_waiting() -> bool:
+    """A command being answered has asked for the write lock (and may be waiting for it)."""
+    return _writing - (1 if getattr(_here, "writing", False) else 0) > 0
+
+
+def step_aside(*, holding_write_lock: bool = False) -> None:
     """A safe point of background work: while another user's command is answered, sleep
-    (which frees the interpreter lock and the core) in short steps, for at most `MOST`."""
-    if others_answering() <= 0:
+    (which frees the interpreter lock and the core) in short steps, for at most `MOST`.
+    Holding the write lock, it does not sleep (or stops) once such a command wants it."""
+
+    def should_wait() -> bool:
+        if others_answering() <= 0:
+            return False
+        return not (holding_write_lock and _writer_waiting())
+
+    if not should_wait():
         return
     deadline = time.monotonic() + MOST
-    while others_answering() > 0 and time.monotonic() < deadline:
+    while should_wait() and time.monotonic() < deadline:
         time.sleep(STEP)

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import Select, delete, insert, literal_column, select, text, update
 
+from bot.activity import Actor
 from bot.errors import NotFound
 from bot.records import BulkImport, BulkState, KnownPartner, RowError
 from bot.rules import gdap_name_key
 from storage.database import fold_case, is_sqlite
-from storage.mapping import bulk_values, row_error_values, to_bulk, to_partner
+from storage.mapping import actor_values, bulk_values, row_error_values, to_bulk, to_partner
 from storage.models import BulkImportRow, GdapNameRow, PartnerRow
 from storage.sql import SqlRepository
 
@@ -57,14 +58,37 @@ class SqlBulkImports(SqlRepository):
     ) -> None:
         """Only what a chunk moves (its rows and the worker's renewed hold): rewriting the
         reviewed rows with every chunk would cost in proportion to the file, per chunk."""
+        self._update(
+            import_id,
+            enrolled=list(enrolled),
+            failed=[row_error_values(e) for e in failed],
+            lease_until=lease_until,
+        )
+
+    def take(self, import_id: str, confirmed_by: Actor, lease_until: datetime) -> None:
+        self._update(
+            import_id,
+            state=BulkState.RUNNING.value,
+            confirmed_by=actor_values(confirmed_by),
+            lease_until=lease_until,
+        )
+
+    def settle(
+        self, import_id: str, enrolled: list[str], failed: list[RowError], state: BulkState
+    ) -> None:
+        self._update(
+            import_id,
+            enrolled=list(enrolled),
+            failed=[row_error_values(e) for e in failed],
+            state=state.value,
+            lease_until=None,
+        )
+        if state is BulkState.DONE and len(enrolled) >= ANALYZE_AFTER:
+            self._refresh_statistics()
+
+    def _update(self, import_id: str, **values: Any) -> None:
         result = self._conn(write=True).execute(
-            update(BulkImportRow)
-            .where(BulkImportRow.c.id == import_id)
-            .values(
-                enrolled=list(enrolled),
-                failed=[row_error_values(e) for e in failed],
-                lease_until=lease_until,
-            )
+            update(BulkImportRow).where(BulkImportRow.c.id == import_id).values(**values)
         )
         if result.rowcount != 1:
             raise NotFound(f"There is no bulk import {import_id} to save.")

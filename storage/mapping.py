@@ -224,7 +224,7 @@ def bulk_values(bulk: BulkImport) -> dict[str, Any]:
         "errors": [row_error_values(e) for e in bulk.errors],
         "enrolled": list(bulk.enrolled),
         "failed": [row_error_values(e) for e in bulk.failed],
-        "confirmed_by": _actor_values(bulk.confirmed_by) if bulk.confirmed_by else None,
+        "confirmed_by": actor_values(bulk.confirmed_by) if bulk.confirmed_by else None,
         "lease_until": bulk.lease_until,
     }
 
@@ -249,7 +249,7 @@ def to_bulk(row: Row[Any]) -> BulkImport:
     )
 
 
-def _actor_values(actor: Actor) -> dict[str, str]:
+def actor_values(actor: Actor) -> dict[str, str]:
     return {"id": actor.id, "name": actor.name, "platform": actor.platform}
 
 

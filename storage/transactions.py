@@ -15,6 +15,7 @@ from contextvars import ContextVar
 
 from sqlalchemy import Connection, Engine
 
+from bot.priority import about_to_write
 from storage.database import READ_ONLY, is_sqlite
 
 _open: ContextVar[tuple[TransactionScope, ...]] = ContextVar("storage_open_scopes", default=())
@@ -41,6 +42,8 @@ class TransactionScope:
         conn = self._connection
         if conn is None:
             conn = self._connection = self.engine.connect()
+        if write and not (conn.in_transaction() and self._writing):
+            about_to_write()  # an import holding SQLite's write lock hurries to commit
         if not conn.in_transaction():
             conn.execution_options(**{READ_ONLY: not write})
             conn.begin()

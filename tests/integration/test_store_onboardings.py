@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
+from bot import priority
 from bot.domain import (
     SYSTEM_ACTOR,
     AccessState,
@@ -738,3 +739,42 @@ def test_a_transaction_says_when_every_other_writer_waits_for_it(store, engine, 
         assert not uow.blocks_other_writers()
         uow.onboardings.add(make_onboarding())
         assert uow.blocks_other_writers() == (engine.dialect.name == "sqlite")
+
+
+def test_a_users_write_is_not_held_up_by_work_pausing_with_the_write_lock(
+    store, engine, make_onboarding, monkeypatch
+):
+    """An import pauses for users even while it holds SQLite's write lock; a user's command
+    that then writes asks for the lock through the store, and the import stops pausing and
+    commits, instead of both waiting on each other until the pauses run out."""
+    monkeypatch.setattr(priority, "MOST", 30.0)  # only the hurry signal can end a pause
+    holding, answering = threading.Event(), threading.Event()
+    user_wrote: list[float] = []
+
+    def work() -> None:
+        with store.transaction() as uow:
+            uow.onboardings.add(make_onboarding())
+            holding.set()
+            answering.wait(10)
+            for _ in range(20):  # an import's safe points between its statements
+                priority.step_aside(holding_write_lock=uow.blocks_other_writers())
+
+    def user() -> None:
+        holding.wait(10)
+        with priority.answering_user():
+            answering.set()
+            time.sleep(0.1)  # reads first, as a command does
+            started = time.monotonic()
+            with store.transaction() as uow:
+                uow.onboardings.add(make_onboarding())
+            user_wrote.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=work), threading.Thread(target=user)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(25)
+    assert user_wrote and user_wrote[0] < 5, user_wrote
+    with store.transaction() as uow:
+        rows, total = uow.onboardings.page(None, None, 0, 10)
+        assert total == 2 and len(rows) == 2

@@ -72,3 +72,90 @@ def test_without_commands_background_work_does_not_pause() -> None:
     thread.start()
     assert done.wait(5)
     thread.join(5)
+
+
+def test_work_holding_the_write_lock_pauses_for_a_reader_until_it_wants_to_write(
+    patient: None,
+) -> None:
+    """An import holding SQLite's write lock goes on pausing for a command that only reads,
+    and hurries on the moment that command asks for the lock, so they never wait on each
+    other; the next command that only reads gets the pauses again."""
+    answering, write_now, finished, order = (
+        threading.Event(),
+        threading.Event(),
+        threading.Event(),
+        [],
+    )
+
+    def user() -> None:
+        with priority.answering_user():
+            answering.set()
+            write_now.wait(10)
+            order.append("command wants the lock")
+            priority.about_to_write()
+            finished.wait(10)  # the command waits for the lock until the work is done
+        order.append("command answered")
+
+    def work() -> None:
+        answering.wait(10)
+        priority.step_aside(holding_write_lock=True)
+        order.append("work went on")
+        finished.set()
+
+    threads = [threading.Thread(target=user), threading.Thread(target=work)]
+    for t in threads:
+        t.start()
+    answering.wait(10)
+    time.sleep(0.2)  # a reading command: the work is still paused
+    assert order == []
+    write_now.set()
+    for t in threads:
+        t.join(10)
+    assert order == ["command wants the lock", "work went on", "command answered"]
+
+    reading, release, second = threading.Event(), threading.Event(), []
+
+    def reader() -> None:
+        with priority.answering_user():
+            reading.set()
+            release.wait(10)
+            second.append("command answered")
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    reading.wait(10)
+    paused = threading.Thread(
+        target=lambda: (priority.step_aside(holding_write_lock=True), second.append("work"))
+    )
+    paused.start()
+    time.sleep(0.2)
+    release.set()
+    for t in (thread, paused):
+        t.join(10)
+    assert second == ["command answered", "work"]
+
+
+def test_background_threads_that_write_do_not_hurry_anyone(patient: None) -> None:
+    """Only a command being answered can be waiting on the work: background writers
+    (another import, the scheduler) do not count."""
+    priority.about_to_write()  # this thread answers nobody
+    answering, release, order = threading.Event(), threading.Event(), []
+
+    def user() -> None:
+        with priority.answering_user():
+            answering.set()
+            release.wait(10)
+            order.append("command answered")
+
+    thread = threading.Thread(target=user)
+    thread.start()
+    answering.wait(10)
+    work = threading.Thread(
+        target=lambda: (priority.step_aside(holding_write_lock=True), order.append("work"))
+    )
+    work.start()
+    time.sleep(0.2)
+    release.set()
+    for t in (thread, work):
+        t.join(10)
+    assert order == ["command answered", "work"]
