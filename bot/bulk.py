@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +20,7 @@ from bot.exports import review_file
 from bot.history import mail_delivery
 from bot.notices import notice_payload
 from bot.ports import UnitOfWork
-from bot.priority import step_aside
+from bot.priority import in_turns, step_aside
 from bot.records import (
     BulkImport,
     BulkRow,
@@ -47,10 +47,10 @@ BULK_PAUSE = 0.005  # seconds between chunks, so the commands of other users are
 # Rows built between safe points where a user's command in this process goes first
 # (bot/priority.py); building a row takes about 0.1 ms.
 YIELD_EVERY = 10
-# Rows per statement within a chunk's transaction: between statements a user's command in
-# this process goes first, also while the transaction holds SQLite's write lock, until that
-# command wants the lock itself (bot/priority.py). A statement of 25 rows takes 2-5 ms;
-# more rows per statement saved little (measured in docs/PERFORMANCE.md).
+# Rows per statement within a chunk's transaction while users are active (alone, a chunk's
+# rows go in one statement per table): between statements a user's command in this process
+# goes first, also while the transaction holds SQLite's write lock, until that command wants
+# the lock itself (bot/priority.py). A statement of 25 rows takes 2-5 ms.
 WRITE_TURN = 25
 # A worker renews its hold on an import with every chunk (a second or so); silent this long,
 # it is taken to have died and the import is resumed. Safety does not hang on it: a row
@@ -273,7 +273,7 @@ class BulkEnrollment:
             # Insert first, look later: the partial unique index decides who gets a domain,
             # and only the rows it left out (normally none) cost a lookup.
             added: set[str] = set()
-            for part in _turns(uow, fresh):
+            for part in in_turns(fresh, WRITE_TURN, uow.blocks_other_writers):
                 added |= uow.onboardings.add_new([new.onboarding for new in part])
             lost = [new.row for new in fresh if new.onboarding.id not in added]
             holders = uow.onboardings.open_by_domains([r.domain for r in lost]) if lost else {}
@@ -285,11 +285,11 @@ class BulkEnrollment:
                 else:
                     failed.append(self._taken(r, other, now))
             won = [new for new in fresh if new.onboarding.id in added]
-            for part in _turns(uow, won):
+            for part in in_turns(won, WRITE_TURN, uow.blocks_other_writers):
                 uow.activities.append_all([new.activity for new in part])
-            for part in _turns(uow, won):
+            for part in in_turns(won, WRITE_TURN, uow.blocks_other_writers):
                 uow.timers.schedule([t for new in part for t in new.timers])
-            for part in _turns(uow, won):
+            for part in in_turns(won, WRITE_TURN, uow.blocks_other_writers):
                 uow.ledger.enqueue_all([new.invitation for new in part])
             outcome.update((new.row.row, new.onboarding.id) for new in won)
             settled_rows = {e.row for e in bulk.failed}
@@ -378,10 +378,3 @@ class BulkEnrollment:
                             now,
                         )
                     )
-
-
-def _turns(uow: UnitOfWork, rows: list[NewCustomer]) -> Iterator[list[NewCustomer]]:
-    """The rows in parts of `WRITE_TURN`, with a safe point before each part."""
-    for start in range(0, len(rows), WRITE_TURN):
-        step_aside(holding_write_lock=uow.blocks_other_writers())
-        yield rows[start : start + WRITE_TURN]

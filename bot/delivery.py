@@ -18,7 +18,7 @@ from bot.history import record
 from bot.mails import describe
 from bot.notices import NoticePayload
 from bot.ports import Clock, Mailer, Notifier, Store, StoreMailer, UnitOfWork
-from bot.priority import step_aside
+from bot.priority import in_turns, step_aside
 from bot.records import Delivery, Mail
 from bot.steps import Step
 from bot.tone import Tone
@@ -33,8 +33,8 @@ DELIVERY_RETRY = (
 )
 MERGED_LINES = 10  # lines a merged notice lists before "… and N more"
 LEASE_SECONDS = 300
-# Mails written to the outbox per statement when a batch goes together: between statements
-# a user's command in this process goes first (bot/priority.py); 50 mails take 2-4 ms.
+# Mails written to the outbox per statement while users are active, when a batch goes
+# together: between statements a user's command goes first (bot/priority.py); 50 take 2-4 ms.
 MAIL_TURN = 50
 
 Send = Callable[[dict[str, Any]], None]
@@ -169,10 +169,8 @@ class LedgerSender:
         assert isinstance(self.mailer, StoreMailer)
         try:
             with self.store.transaction() as uow:
-                for start in range(0, len(mails), MAIL_TURN):
-                    if start:  # a user's command in this process goes first, as in bulk.py
-                        step_aside(holding_write_lock=uow.blocks_other_writers())
-                    part = mails[start : start + MAIL_TURN]
+                # a user's command in this process goes first between statements (bulk.py)
+                for part in in_turns(mails, MAIL_TURN, uow.blocks_other_writers):
                     self.mailer.send_all([Mail(**m.payload) for m in part])
                     uow.ledger.mark_all_sent([m.id or 0 for m in part], self.clock.now())
         except Exception:

@@ -24,8 +24,11 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 STEP = 0.001  # seconds per pause at a safe point while another user is being answered
 MOST = 0.050  # at most this long per safe point, so background work always moves on
@@ -36,6 +39,8 @@ _answering = 0  # threads answering a user's command now
 _writing = 0  # of those, the ones that asked for the write lock (`about_to_write`)
 _usual_interval = sys.getswitchinterval()
 _here = threading.local()
+_last_answered = float("-inf")  # monotonic time the last command in flight was answered
+RECENT = 0.25  # seconds after a command during which users count as active
 
 
 @contextmanager
@@ -74,12 +79,13 @@ def _enter() -> None:
 
 
 def _leave() -> None:
-    global _answering, _writing
+    global _answering, _writing, _last_answered
     with _lock:
         if getattr(_here, "writing", False):
             _here.writing = False
             _writing -= 1
         _answering -= 1
+        _last_answered = time.monotonic()
         if _answering == 0:
             sys.setswitchinterval(_usual_interval)
 
@@ -87,6 +93,13 @@ def _leave() -> None:
 def others_answering() -> int:
     """Commands being answered on threads other than this one."""
     return _answering - (1 if getattr(_here, "depth", 0) else 0)
+
+
+def users_active() -> bool:
+    """Another thread answers a user's command now, or one was answered a moment ago (users
+    come in bursts): background work then keeps its steps short, so it reaches its next
+    safe point soon, and takes long strides when it is alone."""
+    return others_answering() > 0 or time.monotonic() - _last_answered < RECENT
 
 
 def _writer_waiting() -> bool:
@@ -109,3 +122,16 @@ def step_aside(*, holding_write_lock: bool = False) -> None:
     deadline = time.monotonic() + MOST
     while should_wait() and time.monotonic() < deadline:
         time.sleep(STEP)
+
+
+def in_turns(
+    items: Sequence[T], turn: int, holding_write_lock: Callable[[], bool]
+) -> Iterator[Sequence[T]]:
+    """Background work's items in parts of `turn` while users are active, each after a
+    safe point; alone, the rest in one part (a statement per part costs a round trip)."""
+    start = 0
+    while start < len(items):
+        step_aside(holding_write_lock=holding_write_lock())
+        size = turn if users_active() else len(items) - start
+        yield items[start : start + size]
+        start += size

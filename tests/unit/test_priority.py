@@ -159,3 +159,33 @@ def test_background_threads_that_write_do_not_hurry_anyone(patient: None) -> Non
     for t in (thread, work):
         t.join(10)
     assert order == ["command answered", "work"]
+
+
+def test_work_takes_short_turns_while_users_are_active_and_long_ones_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alone, an import writes a chunk in one statement per table (each statement is a
+    round trip); while users are active, in parts small enough to reach a safe point soon,
+    and still for a moment after a command, since users come in bursts."""
+    monkeypatch.setattr(priority, "MOST", 0.001)
+    rows = list(range(100))
+    monkeypatch.setattr(priority, "_last_answered", float("-inf"))
+    assert [len(p) for p in priority.in_turns(rows, 25, lambda: False)] == [100]
+
+    answering, release = threading.Event(), threading.Event()
+
+    def user() -> None:
+        with priority.answering_user():
+            answering.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=user)
+    thread.start()
+    answering.wait(10)
+    parts = [len(p) for p in priority.in_turns(rows, 25, lambda: False)]
+    release.set()
+    thread.join(10)
+    assert parts == [25, 25, 25, 25]
+    assert [len(p) for p in priority.in_turns(rows, 30, lambda: True)] == [30, 30, 30, 10]
+    monkeypatch.setattr(priority, "_last_answered", time.monotonic() - priority.RECENT - 1)
+    assert [len(p) for p in priority.in_turns(rows, 30, lambda: True)] == [100]
