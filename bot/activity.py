@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.ids import activity_id
 from bot.steps import Step
 
 SYSTEM = "system"
@@ -84,4 +84,4 @@ class Activity:
     message: str
     step: Step | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=activity_id)

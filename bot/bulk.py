@@ -18,6 +18,7 @@ from bot.domain import Onboarding, new_onboarding
 from bot.errors import Conflict, NotAllowed, NotFound, ValidationError
 from bot.exports import review_file
 from bot.history import mail_delivery
+from bot.ids import bulk_onboarding_id
 from bot.notices import notice_payload
 from bot.ports import UnitOfWork
 from bot.priority import in_turns, step_aside
@@ -272,11 +273,18 @@ class BulkEnrollment:
         with self.wiring.store.transaction() as uow:
             # Insert first, look later: the partial unique index decides who gets a domain,
             # and only the rows it left out (normally none) cost a lookup.
-            added: set[str] = set()
-            for part in in_turns(fresh, WRITE_TURN, uow.blocks_other_writers):
-                added |= uow.onboardings.add_new([new.onboarding for new in part])
+            added = _add_all(uow, fresh)
             lost = [new.row for new in fresh if new.onboarding.id not in added]
             holders = uow.onboardings.open_by_domains([r.domain for r in lost]) if lost else {}
+            unheld = [r for r in lost if r.domain not in holders]
+            if unheld:  # its id was taken by chance (bot/ids.py), or the holder just closed
+                again = self._build(bulk, unheld, actor, link, listed_at, now, row_ids=False)
+                added |= _add_all(uow, again)
+                fresh = [*fresh, *again]
+                lost = [r for r in lost if r not in unheld] + [
+                    new.row for new in again if new.onboarding.id not in added
+                ]
+                holders = uow.onboardings.open_by_domains([r.domain for r in lost])
             for r in lost:
                 other = holders.get(r.domain)
                 if other is not None and other.bulk_import_id == bulk.id:
@@ -307,16 +315,25 @@ class BulkEnrollment:
         link: str,
         listed_at: datetime,
         now: datetime,
+        *,
+        row_ids: bool = True,
     ) -> list[NewCustomer]:
         """Every record a row's enrollment writes, before any is written (a row the unique
-        index turns away costs its records and nothing else)."""
+        index turns away costs its records and nothing else). With `row_ids` the onboarding
+        ids follow the file's rows (`bot.ids.bulk_onboarding_id`); without, they are random."""
         built: list[NewCustomer] = []
         for i, r in enumerate(rows):
             if i % YIELD_EVERY == 0:
                 step_aside()
             details = CustomerDetails(r.name, r.email, r.domain, r.country)
             ob, activity = new_onboarding(
-                details, now, actor, bulk_import_id=bulk.id, bulk_row=r.row, listed_at=listed_at
+                details,
+                now,
+                actor,
+                bulk_import_id=bulk.id,
+                bulk_row=r.row,
+                listed_at=listed_at,
+                onboarding_id=bulk_onboarding_id(bulk.id, r.row) if row_ids else None,
             )
             invitation = mail_delivery(
                 keys.invitation_mail(ob.id),
@@ -378,3 +395,11 @@ class BulkEnrollment:
                             now,
                         )
                     )
+
+
+def _add_all(uow: UnitOfWork, built: list[NewCustomer]) -> set[str]:
+    """The onboardings inserted, by id; the others lost their domain or their id."""
+    added: set[str] = set()
+    for part in in_turns(built, WRITE_TURN, uow.blocks_other_writers):
+        added |= uow.onboardings.add_new([new.onboarding for new in part])
+    return added

@@ -8,12 +8,11 @@ confirmations never keep a copy of the rule.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import guards, labels
+from bot import guards, ids, labels
 from bot.activity import SYSTEM, SYSTEM_ACTOR, Activity, ActivityKind, Actor
 from bot.errors import NotAllowed
 from bot.rules import (
@@ -696,10 +695,11 @@ def new_onboarding(
     *,
     bulk_row: int | None = None,
     listed_at: datetime | None = None,
+    onboarding_id: str | None = None,
 ) -> tuple[Onboarding, Activity]:
     """Enrollment: the reseller invitation goes out, so that step starts In Progress."""
     onboarding = Onboarding(
-        id=uuid.uuid4().hex[:12],
+        id=onboarding_id or ids.onboarding_id(),
         name=details.name,
         email=details.email,
         domain=details.domain,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from storage.database import create_engine_for, is_sqlite
+from storage.database import create_engine_for, is_sqlite, refresh_statistics
 from storage.search import ensure_trigram_indexes
 
 if TYPE_CHECKING:
@@ -73,6 +73,8 @@ def upgrade(engine_or_url: Engine | str) -> bool:
         if _at_head(engine):
             with engine.begin() as connection:
                 ensure_trigram_indexes(connection)  # a no-op on SQLite
+                if is_sqlite(connection):  # SQLite has no autovacuum to refresh them
+                    refresh_statistics(connection, ())
             return False
         with engine.begin() as connection:
             if not is_sqlite(connection):

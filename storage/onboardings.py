@@ -190,20 +190,10 @@ class SqlOnboardings(SqlRepository):
             return set()
         conn = self._conn(write=True)
         skip_taken = self._insert(conn, OnboardingRow).on_conflict_do_nothing()
-        conn.execute(
-            skip_taken, [{**onboarding_values(ob), "version": ob.version} for ob in onboardings]
-        )
-        # Which went in, by their new ids: a RETURNING would send the rows as one statement
-        # of many VALUES, which PostgreSQL parses far slower than the driver's pipelined
-        # executemany; one lookup by primary key is cheaper.
-        added: set[str] = set()
-        for chunk in chunks([ob.id for ob in onboardings], IN_CHUNK):
-            added.update(
-                conn.execute(
-                    select(OnboardingRow.c.id).where(OnboardingRow.c.id.in_(chunk))
-                ).scalars()
-            )
-        return added
+        rows = [{**onboarding_values(ob), "version": ob.version} for ob in onboardings]
+        # Only what this statement inserted comes back: a row skipped because its id was
+        # there already (a resumed import's own earlier row, bot/ids.py) must not count.
+        return set(conn.execute(skip_taken.returning(OnboardingRow.c.id), rows).scalars())
 
     def save(self, onboarding: Onboarding) -> None:
         """Writes only if the row still has the version `onboarding` was read at, then

@@ -10,9 +10,11 @@ import pytest
 import bot.bulk
 from adapters.clock import FixedClock
 from bot.csvio import template_csv
-from bot.domain import Actor, OverallStatus, Step
+from bot.domain import Actor, OverallStatus, Step, new_onboarding
 from bot.errors import Conflict, NotAllowed, OnboardingError, ValidationError
 from bot.gdap_roles import GLOBAL_ADMINISTRATOR_ID, RECOMMENDED_ROLE_IDS
+from bot.ids import bulk_onboarding_id
+from bot.rules import CustomerDetails
 from storage.adapter_state import AdapterState
 from tests.services import sandboxed_service
 
@@ -289,6 +291,41 @@ def test_a_domain_enrolled_between_review_and_confirm_is_reported_not_doubled(se
     invitations = [m.to for m in service.customers.outbox_mails().mails]
     assert len(invitations) == 2 and invitations.count("ops@alpha.com") == 1  # one each
     assert "ops@beta.de" not in invitations  # the row not enrolled is not invited
+
+
+def test_a_bulk_import_writes_its_customers_side_by_side_in_the_files_order(service):
+    """Their ids are the import's prefix and the file's row (so every index keyed by them
+    grows in one place); a row whose id another customer holds by chance still enrolls,
+    under a random id, and nothing is reported."""
+    review = service.bulk.review(
+        _csv(
+            "Alpha Ltd,ops@alpha.com,alpha.com,US",
+            "Beta GmbH,ops@beta.de,beta.de,DE",
+            "Gamma SA,ops@gamma.fr,gamma.fr,FR",
+        ),
+        "customers.csv",
+        ALICE,
+    )
+    taken = bulk_onboarding_id(review.import_id, 3)  # Beta's row
+    holder, _ = new_onboarding(
+        CustomerDetails("Holder Co", "it@holder.com", "holder.com", "US"),
+        service.wiring.clock.now(),
+        ALICE,
+        onboarding_id=taken,
+    )
+    with service.wiring.store.transaction() as uow:
+        uow.onboardings.add(holder)
+    result = service.bulk.confirm(review.import_id, BOB)
+    assert [r[2] for r in result.enrolled] == ["alpha.com", "beta.de", "gamma.fr"]
+    assert result.problems == ()
+    ids = {r.domain: r.id for r in service.customers.dashboard().rows}
+    assert ids["alpha.com"] == bulk_onboarding_id(review.import_id, 2)
+    assert ids["gamma.fr"] == bulk_onboarding_id(review.import_id, 4)
+    assert ids["alpha.com"] < ids["gamma.fr"]
+    assert ids["holder.com"] == taken and ids["beta.de"] != taken
+    assert len(set(ids.values())) == 4
+    invitations = [m.to for m in service.customers.outbox_mails().mails]
+    assert sorted(invitations) == ["ops@alpha.com", "ops@beta.de", "ops@gamma.fr"]
 
 
 def test_bulk_confirm_by_two_users_at_once_enrolls_each_row_once(service):

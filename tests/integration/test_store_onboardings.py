@@ -369,6 +369,11 @@ def test_adding_many_leaves_out_the_domains_held_and_says_which_went_in(store, m
         assert uow.onboardings.get("dup") is None
         assert uow.onboardings.get("n2") == fresh[2]
         assert uow.onboardings.add_new([]) == set()
+    # An id that is there already (a resumed import's own row) was not inserted now.
+    same_id = make_onboarding(id="n1", name="Other", domain="other.com")
+    with store.transaction() as uow:
+        assert uow.onboardings.add_new([same_id, make_onboarding(id="n9")]) == {"n9"}
+        assert uow.onboardings.get("n1") == fresh[1]
 
 
 def test_two_writers_adding_many_with_one_domain_in_common(store, make_onboarding):
