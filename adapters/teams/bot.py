@@ -9,6 +9,7 @@ answers about something else come as a new message, so the clicked card stays re
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -28,7 +29,7 @@ from msrest.serialization import Model
 from adapters.downloads import DownloadLinks
 from adapters.teams import files
 from adapters.teams.conversations import ConversationReferences, destination_of
-from adapters.teams.elements import MAX_MESSAGE_BYTES, fit, message_bytes, open_url
+from adapters.teams.elements import fit, message_bytes, open_url
 from adapters.teams.forms import PASTE_FORM, PASTE_INPUT, form_values, render_form
 from adapters.teams.render import LIST_LIMIT, download_card, render, review_card, upload_card
 from adapters.teams.requests import (
@@ -86,23 +87,28 @@ def envelope_bytes(card: dict, reference: ConversationReference | None = None) -
     """What the activity that carries `card` adds to it, as Teams counts (UTF-16): the
     activity's own fields, and the conversation, the bot, the user and the service URL that
     the SDK copies into it from `reference` before sending (a little more than it adds)."""
-    # The activity around an empty card: the card's JSON would sit where `{}` does, so the
-    # difference is the same without walking the card with msrest's serializer (which costs
-    # milliseconds for a dashboard's card on every reply).
-    around = _activity(card)
-    around.attachments[0].content = {}
-    whole = message_bytes(around.serialize()) - message_bytes({})
-    return whole + (message_bytes(reference.serialize()) if reference is not None else 1024)
+    summary = card.get("fallbackText", "")
+    around = _bare_envelope() + message_bytes(summary) - message_bytes("")
+    return around + (message_bytes(reference.serialize()) if reference is not None else 1024)
+
+
+@functools.cache
+def _bare_envelope() -> int:
+    """The activity around an empty card with an empty summary, as msrest writes it: a card's
+    JSON sits where `{}` does and its summary where `""` does, so an activity's envelope is
+    this and its summary's share, without writing the activity each time."""
+    around = _activity({})
+    return message_bytes(around.serialize()) - message_bytes({})
 
 
 def card_activity(card: dict, reference: ConversationReference | None = None) -> Activity:
     """The message that carries `card`, within Microsoft's message size as a whole
     (`MAX_MESSAGE_BYTES`): an answer too big is made smaller (`elements.fit`), never sent to
     fail."""
-    envelope = envelope_bytes(card, reference)
-    if message_bytes(card) + envelope > MAX_MESSAGE_BYTES:
-        log.info("a Teams card was over Microsoft's message size; sending it shortened")
-    return _activity(fit(card, envelope))
+    sent = fit(card, envelope_bytes(card, reference))
+    if sent is not card:
+        log.info("a Teams card was over Microsoft's size limits; sending it shortened")
+    return _activity(sent)
 
 
 def _reference(turn_context: TurnContext) -> ConversationReference:

@@ -154,9 +154,12 @@ def message_bytes(payload: Any) -> int:
 
 
 def fits(card_json: dict, envelope: int = ENVELOPE_BYTES) -> bool:
-    """Whether the card stays within Teams' limits with `envelope` bytes of activity around it."""
+    """Whether the card stays within Teams' limits with `envelope` bytes of activity around it
+    (its JSON written once, then counted in UTF-8 and in UTF-16)."""
+    written = json.dumps(card_json, ensure_ascii=False)
     return (
-        size_of(card_json) <= MAX_BYTES and message_bytes(card_json) + envelope <= MAX_MESSAGE_BYTES
+        len(written.encode("utf-8")) <= MAX_BYTES
+        and len(written.encode("utf-16-le")) + envelope <= MAX_MESSAGE_BYTES
     )
 
 
