@@ -41,6 +41,18 @@ from storage.search import search_condition
 from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks
 
 OPEN_BY_ID_LIMIT = 100  # one tenant is onboarded once; a relationship or transfer belongs to one
+# The dashboard's counts (`SqlOnboardings.counts`), built once: the statement has no
+# parameters, and building it took a third of the Python time of reading the counts.
+_COUNTS = select(
+    *(
+        select(func.count())
+        .select_from(OnboardingRow)
+        .where(IS_OPEN, OnboardingRow.c.overall_status == literal_column(f"'{status.value}'"))
+        .scalar_subquery()
+        .label(status.name.lower())
+        for status in OverallStatus
+    )
+)
 
 
 class SqlOnboardings(SqlRepository):
@@ -303,16 +315,7 @@ class SqlOnboardings(SqlRepository):
         """One statement, one count per status: each counts a range of the dashboard index
         (lifecycle, overall_status, …), which both databases do without reading rows; a
         GROUP BY walked every open onboarding and grouped them, 1.7x the time at 100,000."""
-        o = OnboardingRow.c
-        per_status = [
-            select(func.count())
-            .select_from(OnboardingRow)
-            .where(IS_OPEN, o.overall_status == literal_column(f"'{status.value}'"))
-            .scalar_subquery()
-            .label(status.name.lower())
-            for status in OverallStatus
-        ]
-        row = self._conn().execute(select(*per_status)).one()
+        row = self._conn().execute(_COUNTS).one()
         return {status: int(count) for status, count in zip(OverallStatus, row, strict=True)}
 
     @staticmethod
