@@ -9,11 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from storage.database import dialect_insert
 from storage.models import AdapterStateRow
 from storage.transactions import joined
+
+# Read on every Teams turn (its conversation reference): built once, as building the
+# statement and its cache key cost more than running it.
+_GET = select(AdapterStateRow.c.data).where(
+    AdapterStateRow.c.kind == bindparam("kind"), AdapterStateRow.c.key == bindparam("key")
+)
 
 
 class AdapterState:
@@ -25,11 +31,7 @@ class AdapterState:
 
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
         with joined(self.engine, write=False) as conn:
-            data = conn.execute(
-                select(AdapterStateRow.c.data).where(
-                    AdapterStateRow.c.kind == kind, AdapterStateRow.c.key == key
-                )
-            ).scalar()
+            data = conn.execute(_GET, {"kind": kind, "key": key}).scalar()
         return dict(data) if data is not None else None
 
     def put(self, kind: str, key: str, data: dict[str, Any]) -> None:
