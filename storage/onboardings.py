@@ -3,10 +3,13 @@ the optimistic version check that keeps two writers from losing each other's cha
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
+    Select,
     bindparam,
     case,
     func,
@@ -53,6 +56,44 @@ _COUNTS = select(
         for status in OverallStatus
     )
 )
+
+
+def _list_conditions(status: OverallStatus | None, lifecycle: Lifecycle | None) -> list[Any]:
+    """Open onboardings (or closed ones, `lifecycle`; None: all), of `status` if given."""
+    o = OnboardingRow.c
+    conditions: list[Any] = []
+    if lifecycle is Lifecycle.OPEN:
+        conditions.append(IS_OPEN)
+    elif lifecycle is not None:
+        conditions.append(o.lifecycle == lifecycle.value)
+    if status is not None:
+        conditions.append(o.overall_status == status.value)
+    return conditions
+
+
+def _listing(conditions: tuple[Any, ...], lifecycle: Lifecycle | None) -> Select[Any]:
+    """A page of a list, its offset and limit the parameters `offset` and `limit`."""
+    o = OnboardingRow
+    if lifecycle is Lifecycle.OPEN:
+        order: tuple[Any, ...] = LIST_ORDER
+    elif lifecycle is None:  # a search: open customers first, then the closed ones
+        order = (case((IS_OPEN, 0), else_=1), *LIST_ORDER)
+    else:  # finished or cancelled: the newest closed first
+        order = (o.c.closed_at.desc(), o.c.id.desc())
+    return (
+        select(o)
+        .where(*conditions)
+        .order_by(*order)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@functools.cache
+def _list_page(status: OverallStatus | None, lifecycle: Lifecycle | None) -> Select[Any]:
+    """A list's page statement, built once per list: building it and its cache key on
+    every `status` cost more than running it."""
+    return _listing(tuple(_list_conditions(status, lifecycle)), lifecycle)
 
 
 class SqlOnboardings(SqlRepository):
@@ -280,35 +321,21 @@ class SqlOnboardings(SqlRepository):
         lifecycle: Lifecycle | None = Lifecycle.OPEN,
         known_total: int | None = None,
     ) -> tuple[list[Onboarding], int]:
-        o = OnboardingRow
-        conditions: list[Any] = []
-        if lifecycle is Lifecycle.OPEN:
-            conditions.append(IS_OPEN)
-        elif lifecycle is not None:
-            conditions.append(o.c.lifecycle == lifecycle.value)
-        if status is not None:
-            conditions.append(o.c.overall_status == status.value)
         conn = self._conn()
+        conditions = _list_conditions(status, lifecycle)
         if search and search.strip():
             conditions.append(search_condition(conn, search.strip()))
-        if lifecycle is Lifecycle.OPEN:
-            order: tuple[Any, ...] = LIST_ORDER
-        elif lifecycle is None:  # a search: open customers first, then the closed ones
-            order = (case((IS_OPEN, 0), else_=1), *LIST_ORDER)
-        else:  # finished or cancelled: the newest closed first
-            order = (o.c.closed_at.desc(), o.c.id.desc())
+            stmt = _listing(tuple(conditions), lifecycle)
+        else:
+            stmt = _list_page(status, lifecycle)
         total = (
             known_total
             if known_total is not None
-            else conn.execute(select(func.count()).select_from(o).where(*conditions)).scalar_one()
+            else conn.execute(
+                select(func.count()).select_from(OnboardingRow).where(*conditions)
+            ).scalar_one()
         )
-        rows = conn.execute(
-            select(o)
-            .where(*conditions)
-            .order_by(*order)
-            .offset(max(offset, 0))
-            .limit(max(limit, 0))
-        ).all()
+        rows = conn.execute(stmt, {"offset": max(offset, 0), "limit": max(limit, 0)}).all()
         return [to_onboarding(row) for row in rows], total
 
     def counts(self) -> dict[OverallStatus, int]:
@@ -318,17 +345,6 @@ class SqlOnboardings(SqlRepository):
         row = self._conn().execute(_COUNTS).one()
         return {status: int(count) for status, count in zip(OverallStatus, row, strict=True)}
 
-    @staticmethod
-    def _export_conditions(lifecycle: Lifecycle | None, status: OverallStatus | None) -> list[Any]:
-        conditions: list[Any] = []
-        if lifecycle is Lifecycle.OPEN:
-            conditions.append(IS_OPEN)
-        elif lifecycle is not None:
-            conditions.append(OnboardingRow.c.lifecycle == lifecycle.value)
-        if status is not None:
-            conditions.append(OnboardingRow.c.overall_status == status.value)
-        return conditions
-
     def batch_after(
         self,
         lifecycle: Lifecycle | None,
@@ -337,7 +353,7 @@ class SqlOnboardings(SqlRepository):
         limit: int,
     ) -> list[Onboarding]:
         o = OnboardingRow
-        conditions = self._export_conditions(lifecycle, status)
+        conditions = _list_conditions(status, lifecycle)
         if after is not None:
             at, last_id = after
             # A row-value comparison, so both databases seek the index to the previous
@@ -355,9 +371,7 @@ class SqlOnboardings(SqlRepository):
     def count_where(self, lifecycle: Lifecycle | None, status: OverallStatus | None) -> int:
         stmt = select(func.count()).select_from(OnboardingRow)
         return int(
-            self._conn()
-            .execute(stmt.where(*self._export_conditions(lifecycle, status)))
-            .scalar_one()
+            self._conn().execute(stmt.where(*_list_conditions(status, lifecycle))).scalar_one()
         )
 
     def enrolled_since(self, since: datetime, limit: int) -> tuple[list[Onboarding], int]:
