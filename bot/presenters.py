@@ -123,7 +123,30 @@ def customer_actions(ob: Onboarding, role: Role = Role.ADMIN) -> tuple[Action, .
     """Every action that applies to the onboarding right now and that `role` may use, in the
     order a user needs them; whether one applies is the domain's answer
     (`Onboarding.allows`), never decided here."""
-    return tuple(a for a in _customer_actions(ob) if role.covers(NEEDS.get(a.role, Role.VIEWER)))
+    return tuple(a for a in _customer_actions(ob) if _may(role, a))
+
+
+def _may(role: Role, action: Action) -> bool:
+    return role.covers(NEEDS.get(action.role, Role.VIEWER))
+
+
+def _finish(ob: Onboarding) -> Action | None:
+    if not ob.allows(Change.FINISH):
+        return None
+    return Action("Finish", f"finish {ob.id}", "primary", FINISH_TEXT, ActionRole.FINISH)
+
+
+def _cancel(ob: Onboarding) -> Action | None:
+    """Cancelling applies to every customer in onboarding."""
+    if not ob.is_open:
+        return None
+    return Action(
+        "Cancel onboarding",
+        f"cancel {ob.id}",
+        "danger",
+        confirm_text(ob, Change.CANCEL),
+        ActionRole.CANCEL,
+    )
 
 
 def _customer_actions(ob: Onboarding) -> tuple[Action, ...]:
@@ -132,8 +155,9 @@ def _customer_actions(ob: Onboarding) -> tuple[Action, ...]:
     if not ob.is_open:
         return (log,)
     actions: list[Action] = []
-    if ob.allows(Change.FINISH):
-        actions.append(Action("Finish", f"finish {ref}", "primary", FINISH_TEXT, ActionRole.FINISH))
+    finish = _finish(ob)
+    if finish:
+        actions.append(finish)
     reminders = {
         Step.RESELLER: "Send reminder email",
         Step.GDAP: "Send reminder email (GDAP)",
@@ -168,25 +192,19 @@ def _customer_actions(ob: Onboarding) -> tuple[Action, ...]:
         )
     if ob.allows(Change.EDIT):
         actions.append(Action("Correct details", f"edit {ref}", role=ActionRole.FORM))
-    actions.append(
-        Action(
-            "Cancel onboarding",
-            f"cancel {ref}",
-            "danger",
-            confirm_text(ob, Change.CANCEL),
-            ActionRole.CANCEL,
-        )
-    )
+    cancel = _cancel(ob)
+    if cancel:
+        actions.append(cancel)
     actions.append(log)
     return tuple(actions)
 
 
 def row_actions(ob: Onboarding, role: Role = Role.ADMIN) -> tuple[Action, ...]:
-    """The grid's Actions column (Cancel/Finish), plus the way into the card."""
-    keep = {ActionRole.FINISH, ActionRole.CANCEL}
+    """The grid's Actions column (the card's Finish and Cancel), plus the way into the card;
+    only those two are worked out, not every action of the card, for each row of a page."""
     return (
         Action("Show", f"show {ob.id}", role=ActionRole.OPEN),
-        *(a for a in customer_actions(ob, role) if a.role in keep),
+        *(a for a in (_finish(ob), _cancel(ob)) if a is not None and _may(role, a)),
     )
 
 
