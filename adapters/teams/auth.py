@@ -5,8 +5,7 @@ With MICROSOFT_APP_ID (and its password) set, every request must carry a Bot Fra
 It is checked here with PyJWT against Microsoft's signing keys (`OpenIdKeys`), which are
 fetched and refreshed in the background with a timeout, never on a request's path and never
 with a blocking call: the SDK's own validator fetches them with `requests` on the event loop,
-so a slow key endpoint froze the whole bot. The SDK's `CloudAdapter` still sends the replies
-(`sending.TeamsAdapter`).
+so a slow key endpoint froze the whole bot. The SDK's `CloudAdapter` still sends the replies.
 
 With none set, authentication is off, as the Bot Framework Emulator and the Microsoft 365
 Agents Playground expect, and a request is accepted only when the bot listens on a loopback
@@ -27,7 +26,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import jwt
-from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
 from botbuilder.schema import Activity, CallerIdConstants
 from botframework.connector.auth import (  # type: ignore[import-untyped]
     AuthenticateRequestResult,
@@ -37,8 +39,6 @@ from botframework.connector.auth import (  # type: ignore[import-untyped]
     ConnectorFactory,
     UserTokenClient,
 )
-
-from adapters.teams.sending import TeamsAdapter
 
 log = logging.getLogger(__name__)
 AUDIENCE_CLAIM = AuthenticationConstants.AUDIENCE_CLAIM
@@ -401,8 +401,8 @@ class TeamsAuthentication(BotFrameworkAuthentication):
         raise Unauthorized("skill callbacks are not served")
 
 
-def make_adapter(authentication: TeamsAuthentication) -> TeamsAdapter:
-    return TeamsAdapter(authentication)
+def make_adapter(authentication: TeamsAuthentication) -> CloudAdapter:
+    return CloudAdapter(authentication)
 
 
 def _short(err: Exception) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import (
     Activity,
@@ -28,6 +28,7 @@ from msrest.serialization import Model
 
 from adapters.downloads import DownloadLinks
 from adapters.teams import files
+from adapters.teams.card_json import card_attachment
 from adapters.teams.conversations import ConversationReferences, destination_of
 from adapters.teams.elements import fit, message_bytes, open_url
 from adapters.teams.forms import PASTE_FORM, PASTE_INPUT, form_values, render_form
@@ -78,7 +79,7 @@ Replace = Callable[[dict], Awaitable[None]]
 
 
 def _activity(card: dict) -> Activity:
-    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity = MessageFactory.attachment(card_attachment(card))
     activity.summary = card.get("fallbackText", "")
     return activity
 
