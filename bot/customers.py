@@ -127,6 +127,7 @@ class Customers:
             lifecycle = None
         now = self.wiring.clock.now()
         with self.wiring.store.transaction() as uow:
+            role = self._role(actor)  # in the same transaction: one round of BEGIN and COMMIT
             counts = uow.onboardings.counts() if search is None else None
             known = None  # the counts of open customers are the total of an open list
             if counts is not None and lifecycle is Lifecycle.OPEN:
@@ -136,7 +137,6 @@ class Customers:
             )
             closed = [ob.id for ob in onboardings if not ob.is_open]
             closings = uow.activities.latest_of(closed, list(CLOSING_KINDS)) if closed else {}
-        role = self._role(actor)
         rows = tuple(
             presenters.customer_row(ob, now, role, closings.get(ob.id)) for ob in onboardings
         )
@@ -165,8 +165,8 @@ class Customers:
         return self.wiring.access.role_of(actor) if actor else Role.ADMIN
 
     def card(self, reference: str, headline: str = "", actor: Actor | None = None) -> CustomerCard:
-        role = self._role(actor)
         with self.wiring.store.transaction() as uow:
+            role = self._role(actor)
             ob = resolve(uow, reference, include_closed=True)
             return presenters.customer_card(
                 ob,
@@ -185,8 +185,8 @@ class Customers:
         actor: Actor | None = None,
     ) -> CustomerCard | None:
         """The card as it is now, open or closed; None when there is no such onboarding."""
-        role = self._role(actor)
         with self.wiring.store.transaction() as uow:
+            role = self._role(actor)
             ob = uow.onboardings.get(onboarding_id)
             if ob is None:
                 return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 
 from adapters.clock import FixedClock
 from bot.commands import Context, Dispatcher
@@ -127,3 +128,28 @@ def test_notices_reach_subscribed_channels_once_per_activity(dispatcher, engine)
     for d in pending:
         by_channel.setdefault(d.channel, []).append(d.payload["kind"])
     assert by_channel == {"teams": ["enrolled", "reseller.established"]}
+
+
+def test_a_granted_users_dashboard_and_card_are_each_read_in_one_transaction(dispatcher, engine):
+    """The role that decides which buttons a user sees is read in the transaction that reads
+    the customers, not in one of its own: on PostgreSQL each transaction is a pre-ping, a
+    BEGIN and a COMMIT, round trips a user waits for."""
+    run(dispatcher, 'enroll "Contoso" it@contoso.com contoso.com US')
+    run(dispatcher, "access grant teams:tenant-1:aad-bob operator")
+    bob = Context(Actor("aad-bob", "Bob", "teams", workspace="tenant-1"))
+    begun: list[object] = []
+
+    def began(connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(engine, "begin", began)
+    try:
+        listing = dispatcher.handle("status", bob)
+        assert isinstance(listing, ListPage) and len(begun) == 1
+        card = dispatcher.handle("show contoso.com", bob)
+        assert isinstance(card, CustomerCard) and len(begun) == 2
+    finally:
+        event.remove(engine, "begin", began)
+    # the operator's buttons: a reminder, no cancel (an admin's)
+    labels = [a.label for a in card.actions]
+    assert "Send reminder email" in labels and "Cancel onboarding" not in labels
