@@ -18,6 +18,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -37,12 +38,17 @@ from bot.domain import (
 from bot.errors import Conflict, NotFound
 from bot.records import ActivityTally
 from bot.steps import Step
-from storage.database import fold_case
+from storage.database import fold_case, is_sqlite
 from storage.mapping import activity_values, onboarding_values, to_activity, to_onboarding
 from storage.models import LIST_ORDER, ActivityRow, OnboardingRow
 from storage.search import search_condition
 from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks
 
+# PostgreSQL only (`SqlOnboardings._present`); the ids' array type is the driver's.
+_PRESENT = text(
+    "SELECT o.id FROM unnest(CAST(:ids AS text[])) AS wanted(id) "
+    "JOIN onboardings AS o ON o.id = wanted.id"
+)
 OPEN_BY_ID_LIMIT = 100  # one tenant is onboarded once; a relationship or transfer belongs to one
 # The dashboard's counts (`SqlOnboardings.counts`), built once: the statement has no
 # parameters, and building it took a third of the Python time of reading the counts.
@@ -244,9 +250,10 @@ class SqlOnboardings(SqlRepository):
         conn = self._conn(write=True)
         skip_taken = self._insert(conn, OnboardingRow).on_conflict_do_nothing()
         # An id may be there already (a resumed import's own row, bot/ids.py): such a row
-        # was not inserted now, so the ids present before the statement never count, nor
-        # does a row another writer put in meanwhile (it has its own enrollment time).
-        there_before = self._enrolled_at([ob.id for ob in onboardings])
+        # was not inserted now, so the ids present before the statement never count. (Two
+        # writers inserting one id at once would both count it: two workers of one import,
+        # which its lease keeps from running together.)
+        there_before = self._present([ob.id for ob in onboardings])
         conn.execute(
             skip_taken, [{**onboarding_values(ob), "version": ob.version} for ob in onboardings]
         )
@@ -254,17 +261,25 @@ class SqlOnboardings(SqlRepository):
         # many VALUES, which PostgreSQL parses far slower than the driver's pipelined
         # executemany (measured: a 10,000-row import 40 % slower); lookups by primary key
         # are cheaper.
-        fresh = [ob for ob in onboardings if ob.id not in there_before]
-        present = self._enrolled_at([ob.id for ob in fresh])
-        return {ob.id for ob in fresh if present.get(ob.id) == ob.enrolled_at}
+        return self._present([ob.id for ob in onboardings if ob.id not in there_before])
 
-    def _enrolled_at(self, ids: list[str]) -> dict[str, datetime]:
-        found: dict[str, datetime] = {}
+    def _present(self, ids: list[str]) -> set[str]:
+        """Which of `ids` the table holds. On PostgreSQL a join with the ids unnested, which
+        it plans as a primary-key probe per id whatever its statistics: an `IN` list of 500
+        was planned as a scan of the whole table while an import or a fresh load had left
+        no statistics (1-2 s a look-up at 85,000 rows, against 3 ms)."""
+        if not ids:
+            return set()
         conn = self._conn(write=True)
-        o = OnboardingRow.c
+        if not is_sqlite(conn):
+            return set(conn.execute(_PRESENT, {"ids": ids}).scalars())
+        found: set[str] = set()
         for chunk in chunks(ids, IN_CHUNK):
-            rows = conn.execute(select(o.id, o.enrolled_at).where(o.id.in_(chunk)))
-            found.update((row.id, row.enrolled_at) for row in rows)
+            found.update(
+                conn.execute(
+                    select(OnboardingRow.c.id).where(OnboardingRow.c.id.in_(chunk))
+                ).scalars()
+            )
         return found
 
     def save(self, onboarding: Onboarding) -> None:
