@@ -113,43 +113,23 @@ def test_work_holding_the_write_lock_pauses_for_a_reader_until_it_wants_to_write
         t.join(10)
     assert order == ["command wants the lock", "work went on", "command answered"]
 
-    reading, release, second = threading.Event(), threading.Event(), []
+    assert _locked_work_beside_a_reading_command() == ["command answered", "work"]
+
+
+def _locked_work_beside_a_reading_command() -> list[str]:
+    """What ends first: a command that only reads (answered after 0.2 s), or background
+    work holding the write lock that reaches a safe point while the command is answered."""
+    reading, release, order = threading.Event(), threading.Event(), []
 
     def reader() -> None:
         with priority.answering_user():
             reading.set()
             release.wait(10)
-            second.append("command answered")
+            order.append("command answered")
 
     thread = threading.Thread(target=reader)
     thread.start()
     reading.wait(10)
-    paused = threading.Thread(
-        target=lambda: (priority.step_aside(holding_write_lock=True), second.append("work"))
-    )
-    paused.start()
-    time.sleep(0.2)
-    release.set()
-    for t in (thread, paused):
-        t.join(10)
-    assert second == ["command answered", "work"]
-
-
-def test_background_threads_that_write_do_not_hurry_anyone(patient: None) -> None:
-    """Only a command being answered can be waiting on the work: background writers
-    (another import, the scheduler) do not count."""
-    priority.about_to_write()  # this thread answers nobody
-    answering, release, order = threading.Event(), threading.Event(), []
-
-    def user() -> None:
-        with priority.answering_user():
-            answering.set()
-            release.wait(10)
-            order.append("command answered")
-
-    thread = threading.Thread(target=user)
-    thread.start()
-    answering.wait(10)
     work = threading.Thread(
         target=lambda: (priority.step_aside(holding_write_lock=True), order.append("work"))
     )
@@ -158,7 +138,14 @@ def test_background_threads_that_write_do_not_hurry_anyone(patient: None) -> Non
     release.set()
     for t in (thread, work):
         t.join(10)
-    assert order == ["command answered", "work"]
+    return order
+
+
+def test_background_threads_that_write_do_not_hurry_anyone(patient: None) -> None:
+    """Only a command being answered can be waiting on the work: background writers
+    (another import, the scheduler) do not count."""
+    priority.about_to_write()  # this thread answers nobody
+    assert _locked_work_beside_a_reading_command() == ["command answered", "work"]
 
 
 def test_work_takes_short_turns_while_users_are_active_and_long_ones_alone(
