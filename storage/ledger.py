@@ -13,7 +13,7 @@ from bot.wiring import MAIL_CHANNEL
 from storage.database import is_sqlite
 from storage.mapping import to_delivery
 from storage.models import DeliveryRow
-from storage.sql import IN_CHUNK, IS_PENDING, SqlRepository, chunks
+from storage.sql import IN_CHUNK, IS_PENDING, SqlRepository, chunks, present
 
 
 class SqlLedger(SqlRepository):
@@ -53,11 +53,7 @@ class SqlLedger(SqlRepository):
         lock the caller holds so none is added by someone else in between."""
         if not deliveries:
             return set()
-        conn = self._conn(write=True)
-        there: set[str] = set()
-        for chunk in chunks([d.key for d in deliveries], IN_CHUNK):
-            found = conn.execute(select(DeliveryRow.c.key).where(DeliveryRow.c.key.in_(chunk)))
-            there.update(found.scalars())
+        there = present(self._conn(write=True), DeliveryRow.c.key, [d.key for d in deliveries])
         fresh = {d.key: d for d in deliveries if d.key not in there}
         self.enqueue_all(list(fresh.values()))  # ON CONFLICT DO NOTHING all the same
         return set(fresh)

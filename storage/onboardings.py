@@ -18,7 +18,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     tuple_,
     update,
 )
@@ -38,17 +37,12 @@ from bot.domain import (
 from bot.errors import Conflict, NotFound
 from bot.records import ActivityTally
 from bot.steps import Step
-from storage.database import fold_case, is_sqlite
+from storage.database import fold_case
 from storage.mapping import activity_values, onboarding_values, to_activity, to_onboarding
 from storage.models import LIST_ORDER, ActivityRow, OnboardingRow
 from storage.search import search_condition
-from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks
+from storage.sql import IN_CHUNK, IS_OPEN, SqlRepository, chunks, present
 
-# PostgreSQL only (`SqlOnboardings._present`); the ids' array type is the driver's.
-_PRESENT = text(
-    "SELECT o.id FROM unnest(CAST(:ids AS text[])) AS wanted(id) "
-    "JOIN onboardings AS o ON o.id = wanted.id"
-)
 OPEN_BY_ID_LIMIT = 100  # one tenant is onboarded once; a relationship or transfer belongs to one
 # The dashboard's counts (`SqlOnboardings.counts`), built once: the statement has no
 # parameters, and building it took a third of the Python time of reading the counts.
@@ -244,7 +238,8 @@ class SqlOnboardings(SqlRepository):
         """Inserts them all in one multi-row statement that skips, rather than fails on, a row
         whose domain an open onboarding holds: the partial unique index decides, so two
         writers racing for one domain cannot both win, and no savepoint per row is needed.
-        Returns the ids inserted; the others lost to the onboarding that holds their domain."""
+        Returns the ids inserted; the others lost their domain to an open onboarding, or their
+        id was there already."""
         if not onboardings:
             return set()
         conn = self._conn(write=True)
@@ -253,7 +248,7 @@ class SqlOnboardings(SqlRepository):
         # was not inserted now, so the ids present before the statement never count. (Two
         # writers inserting one id at once would both count it: two workers of one import,
         # which its lease keeps from running together.)
-        there_before = self._present([ob.id for ob in onboardings])
+        there_before = present(conn, OnboardingRow.c.id, [ob.id for ob in onboardings])
         conn.execute(
             skip_taken, [{**onboarding_values(ob), "version": ob.version} for ob in onboardings]
         )
@@ -261,26 +256,8 @@ class SqlOnboardings(SqlRepository):
         # many VALUES, which PostgreSQL parses far slower than the driver's pipelined
         # executemany (measured: a 10,000-row import 40 % slower); lookups by primary key
         # are cheaper.
-        return self._present([ob.id for ob in onboardings if ob.id not in there_before])
-
-    def _present(self, ids: list[str]) -> set[str]:
-        """Which of `ids` the table holds. On PostgreSQL a join with the ids unnested, which
-        it plans as a primary-key probe per id whatever its statistics: an `IN` list of 500
-        was planned as a scan of the whole table while an import or a fresh load had left
-        no statistics (1-2 s a look-up at 85,000 rows, against 3 ms)."""
-        if not ids:
-            return set()
-        conn = self._conn(write=True)
-        if not is_sqlite(conn):
-            return set(conn.execute(_PRESENT, {"ids": ids}).scalars())
-        found: set[str] = set()
-        for chunk in chunks(ids, IN_CHUNK):
-            found.update(
-                conn.execute(
-                    select(OnboardingRow.c.id).where(OnboardingRow.c.id.in_(chunk))
-                ).scalars()
-            )
-        return found
+        fresh = [ob.id for ob in onboardings if ob.id not in there_before]
+        return present(conn, OnboardingRow.c.id, fresh)
 
     def save(self, onboarding: Onboarding) -> None:
         """Writes only if the row still has the version `onboarding` was read at, then

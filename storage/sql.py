@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, literal_column
+from sqlalchemy import Column, Connection, literal_column, select, text
 
 from bot.domain import Lifecycle
 from bot.records import DeliveryState, TimerState
-from storage.database import dialect_insert
+from storage.database import dialect_insert, is_sqlite
 from storage.models import DeliveryRow, OnboardingRow, TimerRow
 
 if TYPE_CHECKING:
@@ -43,3 +43,23 @@ class SqlRepository:
 def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def present(conn: Connection, column: Column[str], values: list[str]) -> set[str]:
+    """Which of `values` the (indexed, text) `column` holds: one look-up for many keys. On
+    PostgreSQL a join with the values unnested, which it plans as one index probe per value
+    whatever its statistics: an `IN` list of 500 was planned as a scan of the whole table
+    while a fresh load had left none (1-2 s a look-up at 85,000 rows, against 3 ms)."""
+    if not values:
+        return set()
+    if not is_sqlite(conn):
+        name, table = column.name, column.table.name  # our own schema's names, not input
+        probe = text(
+            f"SELECT t.{name} FROM unnest(CAST(:wanted AS text[])) AS wanted(v) "
+            f"JOIN {table} AS t ON t.{name} = wanted.v"
+        )
+        return set(conn.execute(probe, {"wanted": values}).scalars())
+    found: set[str] = set()
+    for chunk in chunks(values, IN_CHUNK):
+        found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+    return found
