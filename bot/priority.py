@@ -33,14 +33,14 @@ T = TypeVar("T")
 STEP = 0.001  # seconds per pause at a safe point while another user is being answered
 MOST = 0.050  # at most this long per safe point, so background work always moves on
 ANSWERING_INTERVAL = 0.0005  # the interpreter's switch interval while a command is answered
+RECENT = 0.25  # seconds after a command during which users count as active
 
 _lock = threading.Lock()
 _answering = 0  # threads answering a user's command now
 _writing = 0  # of those, the ones that asked for the write lock (`about_to_write`)
 _usual_interval = sys.getswitchinterval()
 _here = threading.local()
-_last_answered = float("-inf")  # monotonic time the last command in flight was answered
-RECENT = 0.25  # seconds after a command during which users count as active
+_last_answered = float("-inf")  # monotonic time a command was last answered
 
 
 @contextmanager
